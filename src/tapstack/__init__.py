@@ -1,0 +1,1 @@
+"""TapStack: a secure, multi-region AWS platform as a Pulumi program."""

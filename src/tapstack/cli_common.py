@@ -1,0 +1,59 @@
+"""What every CLI command shares: where the stack comes from, how errors reach the user, the console."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from . import stackfile
+from .graph import Graph
+
+console = Console(stderr=False, highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+
+class CommandError(Exception):
+    """A failure the user can act on: printed as one line, exit code 2, no traceback."""
+
+
+def add_config_args(parser: argparse.ArgumentParser, graph: bool = False) -> None:
+    parser.add_argument("--config", type=Path, help="stack file (Pulumi.<stack>.yaml); defaults apply without it")
+    parser.add_argument(
+        "--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+        help="override one config key (repeatable), e.g. --set regions='[\"us-east-1\",\"eu-west-1\"]'",
+    )
+    if graph:
+        parser.add_argument("--graph", type=Path, help="read a graph.json written by `tapstack synth --out`")
+    parser.add_argument("--json", action="store_true", help="machine-readable output on stdout")
+
+
+def settings_from_args(args: argparse.Namespace) -> stackfile.StackSettings:
+    return stackfile.with_local_secret(stackfile.load(args.config, args.sets))
+
+
+def synthesize(args: argparse.Namespace) -> Graph:
+    """The graph of the configured program, or the one in ``--graph``."""
+    graph_path: Path | None = getattr(args, "graph", None)
+    if graph_path is not None:
+        if args.config or args.sets:
+            raise CommandError("--graph reads a finished graph: drop --config/--set, or drop --graph")
+        if not graph_path.is_file():
+            raise CommandError(f"{graph_path}: no such graph file (write one with `tapstack synth --out`)")
+        try:
+            return Graph.read(graph_path)
+        except ValueError as err:
+            raise CommandError(str(err)) from None
+    from .program import main as program
+    from .synth import synthesize as run
+
+    settings = settings_from_args(args)
+    return run(program, settings.values, stack=settings.stack, secret_keys=settings.secret_keys)
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")

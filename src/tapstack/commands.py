@@ -1,0 +1,14 @@
+"""The CLI's commands, one registrar per module that owns the command (argparse subparsers)."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+from .synth_command import register as register_synth
+
+Registrar = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
+
+REGISTRARS: list[Registrar] = [
+    register_synth,
+]

@@ -1,0 +1,1 @@
+"""Pure helpers: no resources are created and no AWS client is touched here."""

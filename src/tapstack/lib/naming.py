@@ -1,0 +1,94 @@
+"""The one place that formats physical AWS names.
+
+Every name is ``<project>-<what>[-<region code>][-<account>]-<suffix>``: lowercase, only characters every
+AWS service accepts, and checked against the limit of the service that will hold it. Buckets carry the
+account id so that the name is globally unique without being random (a redeploy keeps the same name).
+"""
+
+from __future__ import annotations
+
+import re
+from enum import Enum
+
+from .regions import region_code
+
+
+class NameKind(Enum):
+    """Resource kinds with their AWS name length limits."""
+
+    BUCKET = 63
+    IAM_ROLE = 64
+    IAM_POLICY = 128
+    INSTANCE_PROFILE = 128
+    LAMBDA = 64
+    LOG_GROUP = 512
+    SNS_TOPIC = 256
+    ALARM = 255
+    LAUNCH_TEMPLATE = 128
+    ASG = 255
+    SECURITY_GROUP = 255
+    SECRET = 512
+    KMS_ALIAS = 256
+    SSM_PARAMETER = 1011
+    TAG = 256
+
+    @property
+    def limit(self) -> int:
+        return self.value
+
+
+PLACEHOLDER_ACCOUNT = "123456789012"
+_INVALID = re.compile(r"[^a-z0-9-]+")
+_DASHES = re.compile(r"-{2,}")
+
+
+class PhysicalNameError(ValueError):
+    """A physical name that AWS would reject."""
+
+
+def normalize(part: str) -> str:
+    """Lowercase and replace what AWS rejects with dashes, so 'Data_Bucket' and 'data-bucket' agree."""
+    cleaned = _DASHES.sub("-", _INVALID.sub("-", part.strip().lower()))
+    return cleaned.strip("-")
+
+
+def physical_name(
+    kind: NameKind,
+    project: str,
+    what: str,
+    suffix: str,
+    region: str | None = None,
+    account_id: str | None = None,
+) -> str:
+    """Build and length-check one physical name; raise PhysicalNameError naming the limit when it is too long."""
+    parts = [project, what]
+    if region is not None:
+        parts.append(region_code(region))
+    if account_id is not None:
+        parts.append(account_id)
+    parts.append(suffix)
+    name = "-".join(p for p in (normalize(x) for x in parts) if p)
+    if len(name) > kind.limit:
+        raise PhysicalNameError(
+            f"name {name!r} is {len(name)} characters; AWS allows at most {kind.limit} for "
+            f"{kind.name.lower().replace('_', ' ')} names: shorten the project or environment suffix"
+        )
+    return name
+
+
+def log_group_name(project: str, what: str, suffix: str, region: str) -> str:
+    """Log groups are path-like by convention (``/tapstack/<what>/<region>/<suffix>``)."""
+    name = "/" + "/".join(normalize(p) for p in (project, what, region_code(region), suffix))
+    if len(name) > NameKind.LOG_GROUP.limit:
+        raise PhysicalNameError(f"log group name {name!r} exceeds {NameKind.LOG_GROUP.limit} characters")
+    return name
+
+
+def lambda_log_group_name(function_name: str) -> str:
+    """Lambda writes to this exact group; creating it ourselves is what lets us set its retention."""
+    return f"/aws/lambda/{function_name}"
+
+
+def parameter_name(project: str, suffix: str, what: str) -> str:
+    """SSM parameters are hierarchical: ``/<project>/<suffix>/<what>``."""
+    return "/" + "/".join(normalize(p) for p in (project, suffix)) + "/" + what.strip("/")

@@ -1,0 +1,146 @@
+"""Run the Pulumi program in-process under a Mocks implementation and capture the resource graph.
+
+Both ``synth`` (recording mocks that invent plausible ids and ARNs) and ``up --local`` (the emulator engine
+that creates real resources in moto) go through here: one runner, so what we check is what we deploy.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import pulumi
+from pulumi.runtime import mocks as pmocks
+from pulumi.runtime import rpc, settings
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from .graph import PROVIDER_PREFIX, Graph, Resource
+
+SECRET_PLACEHOLDER = "[secret]"
+
+
+def is_secret(value: Any) -> bool:
+    return bool(rpc.is_rpc_secret(value))
+
+
+def reveal(value: Any) -> Any:
+    """The plain value with every rpc-secret wrapper removed (for engines that must create the thing)."""
+    if rpc.is_rpc_secret(value):
+        return reveal(rpc.unwrap_rpc_secret(value))
+    if isinstance(value, dict):
+        return {k: reveal(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [reveal(v) for v in value]
+    return value
+
+
+def to_plain(value: Any) -> Any:
+    """JSON-safe form for graph.json: secrets redacted, assets described, resources by URN."""
+    if rpc.is_rpc_secret(value):
+        return SECRET_PLACEHOLDER
+    if isinstance(value, dict):
+        return {k: to_plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_plain(v) for v in value]
+    if isinstance(value, pulumi.FileArchive | pulumi.FileAsset):
+        return {"$asset": type(value).__name__, "path": str(value.path)}
+    if isinstance(value, pulumi.AssetArchive):
+        return {"$asset": "AssetArchive", "assets": {k: to_plain(v) for k, v in value.assets.items()}}
+    if isinstance(value, pulumi.StringAsset):
+        return {"$asset": "StringAsset", "size": len(value.text)}
+    if isinstance(value, pulumi.Resource):
+        return {"$resource": "reference"}
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
+
+
+def provider_ref_urn(ref: str) -> str:
+    """Provider references are ``<urn>::<id>``; the URN is what the graph links."""
+    return ref.rsplit("::", 1)[0] if ref else ""
+
+
+def provider_ref_id(ref: str) -> str:
+    return ref.rsplit("::", 1)[1] if "::" in ref else ""
+
+
+class GraphMonitor(pmocks.MockMonitor):
+    """A MockMonitor that also records parent, provider and dependencies, which Mocks never see."""
+
+    def __init__(self, mocks: pulumi.runtime.Mocks, stack: str) -> None:
+        super().__init__(mocks)
+        self.graph = Graph(stack=stack)
+        self._lock = threading.Lock()
+        self._regions: dict[str, str | None] = {}
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        response = super().RegisterResource(request)
+        if request.type == "pulumi:pulumi:Stack":
+            return response
+        inputs = rpc.deserialize_properties(request.object)
+        state = self.resources[response.urn].state
+        provider = provider_ref_urn(request.provider) or None
+        with self._lock:
+            if request.type.startswith(PROVIDER_PREFIX):
+                region = inputs.get("region")
+                self._regions[response.urn] = region if isinstance(region, str) else None
+            else:
+                region = self._regions.get(provider or "")
+            self.graph.resources.append(
+                Resource(
+                    urn=response.urn,
+                    type=request.type,
+                    name=request.name,
+                    region=region,
+                    provider=provider,
+                    parent=request.parent or None,
+                    dependencies=sorted(set(request.dependencies)),
+                    inputs=to_plain(inputs),
+                    outputs=to_plain({"id": response.id, **state}) if request.custom else {},
+                    custom=bool(request.custom),
+                )
+            )
+        return response
+
+
+def _load_config(config: Mapping[str, Any], secret_keys: list[str]) -> None:
+    """Pulumi keeps structured config as JSON strings; mirror what the CLI hands a real program."""
+    values = {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
+    pulumi.runtime.set_all_config(values, secret_keys)
+
+
+def run(
+    program: Callable[[], None],
+    mocks: pulumi.runtime.Mocks,
+    *,
+    project: str,
+    stack: str,
+    config: Mapping[str, Any],
+    secret_keys: list[str] | None = None,
+    redact_secret_outputs: bool = True,
+) -> Graph:
+    """Execute ``program`` with fresh runtime state and return the graph, stack outputs resolved."""
+    settings.reset_options(project=project, stack=stack)
+    _load_config(config, secret_keys or [])
+    monitor = GraphMonitor(mocks, stack)
+    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
+    root = settings.get_root_resource()
+    outputs: dict[str, Any] = {}
+
+    async def resolve_outputs() -> None:
+        for key, value in root.outputs.items():  # type: ignore[union-attr]
+            out = pulumi.Output.from_input(value)
+            resolved = await out.future()
+            hide = redact_secret_outputs and await out.is_secret()
+            outputs[key] = SECRET_PLACEHOLDER if hide else to_plain(resolved)
+
+    def main() -> Any:
+        program()
+        return resolve_outputs()
+
+    _sync_await(run_pulumi_func(main))
+    monitor.graph.outputs = outputs
+    return monitor.graph
