@@ -24,8 +24,12 @@ class CommandError(Exception):
 def add_config_args(parser: argparse.ArgumentParser, graph: bool = False) -> None:
     parser.add_argument("--config", type=Path, help="stack file (Pulumi.<stack>.yaml); defaults apply without it")
     parser.add_argument(
-        "--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
-        help="override one config key (repeatable), e.g. --set regions='[\"us-east-1\",\"eu-west-1\"]'",
+        "--set",
+        dest="sets",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help='override one config key (repeatable), e.g. --set regions=\'["us-east-1","eu-west-1"]\'',
     )
     if graph:
         parser.add_argument("--graph", type=Path, help="read a graph.json written by `tapstack synth --out`")

@@ -11,7 +11,7 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import Any
 
 import pulumi
@@ -29,7 +29,28 @@ from .lib.regions import REGION_CODES
 
 NAMESPACE = "tapstack"
 LOG_RETENTION_DAYS = (
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
 )
 _SUFFIX = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,18}[a-z0-9])?$")
 _PROJECT = re.compile(r"^[a-z][a-z0-9-]{0,22}[a-z0-9]$")
@@ -47,7 +68,7 @@ class ConfigError(ValueError):
         super().__init__(f"{NAMESPACE}:{key}: got {value!r}; {allowed}")
 
 
-class NatStrategy(str, Enum):
+class NatStrategy(StrEnum):
     """How private subnets reach the internet: no NAT, one shared NAT, or one per AZ (HA)."""
 
     NONE = "none"
@@ -55,7 +76,7 @@ class NatStrategy(str, Enum):
     PER_AZ = "per_az"
 
 
-class KmsMode(str, Enum):
+class KmsMode(StrEnum):
     """Which keys encrypt data at rest (SNS topics always use the region key; see README)."""
 
     AWS_MANAGED = "aws-managed"
@@ -111,33 +132,65 @@ class StackConfig:
 
 # (key in Pulumi config, attribute, documented default, allowed values, meaning) — also the README table.
 CONFIG_REFERENCE: tuple[tuple[str, str, str, str], ...] = (
-    ("environmentSuffix", "`ENVIRONMENT_SUFFIX` env var, else `dev`", "1-20 of `a-z 0-9 -`",
-     "appended to every physical name; separates stacks in one account"),
+    (
+        "environmentSuffix",
+        "`ENVIRONMENT_SUFFIX` env var, else `dev`",
+        "1-20 of `a-z 0-9 -`",
+        "appended to every physical name; separates stacks in one account",
+    ),
     ("project", "`tapstack`", "2-24 of `a-z 0-9 -`, starts with a letter", "first part of every physical name"),
-    ("regions", "`[us-east-1]`", "distinct known regions; the first is the primary",
-     "where to deploy; secondaries receive replicated deployments"),
-    ("vpcCidrs", "`10.<16*i>.0.0/16` per region", "map region -> IPv4 CIDR /16../24, no overlaps",
-     "VPC address space per region"),
+    (
+        "regions",
+        "`[us-east-1]`",
+        "distinct known regions; the first is the primary",
+        "where to deploy; secondaries receive replicated deployments",
+    ),
+    (
+        "vpcCidrs",
+        "`10.<16*i>.0.0/16` per region",
+        "map region -> IPv4 CIDR /16../24, no overlaps",
+        "VPC address space per region",
+    ),
     ("azCount", "`2`", "2-6", "availability zones per region (one public and one private subnet each)"),
-    ("natStrategy", "`per_az`", "`none`, `single`, `per_az`",
-     "one NAT gateway per AZ (HA), one shared, or none (private subnets have no internet route)"),
+    (
+        "natStrategy",
+        "`per_az`",
+        "`none`, `single`, `per_az`",
+        "one NAT gateway per AZ (HA), one shared, or none (private subnets have no internet route)",
+    ),
     ("instanceType", "`t3.micro`", "an EC2 instance type such as `t3.small`", "application instances"),
     ("asgMinSize", "`1`", "0-100, <= asgDesiredCapacity", "Auto Scaling Group minimum"),
     ("asgDesiredCapacity", "`2`", "asgMinSize..asgMaxSize", "Auto Scaling Group desired capacity"),
     ("asgMaxSize", "`4`", ">= asgDesiredCapacity, <= 100", "Auto Scaling Group maximum"),
     ("healthCheckGracePeriodSeconds", "`300`", "0-7200", "EC2 health check grace period"),
-    ("logRetentionDays", "`90`", "a CloudWatch Logs retention value (1, 3, 5, 7, 14, 30, 60, 90, ...)",
-     "retention of every log group"),
+    (
+        "logRetentionDays",
+        "`90`",
+        "a CloudWatch Logs retention value (1, 3, 5, 7, 14, 30, 60, 90, ...)",
+        "retention of every log group",
+    ),
     ("alarmEmail", "none", "an email address", "subscribed to the alarm and deployment topics"),
-    ("kms", "`customer-managed`", "`aws-managed`, `customer-managed`",
-     "customer-managed: the region key (rotation on) encrypts buckets, parameters and secrets; "
-     "aws-managed: SSE-S3 and the AWS-managed keys. Topics always use the region key"),
+    (
+        "kms",
+        "`customer-managed`",
+        "`aws-managed`, `customer-managed`",
+        "customer-managed: the region key (rotation on) encrypts buckets, parameters and secrets; "
+        "aws-managed: SSE-S3 and the AWS-managed keys. Topics always use the region key",
+    ),
     ("tags", "`{}`", "map of string -> string", "extra tags on every resource (ownership tags win)"),
-    ("features", "`{compute: true, migration: true}`", "booleans",
-     "system A (network + compute) and/or system B (migration platform)"),
+    (
+        "features",
+        "`{compute: true, migration: true}`",
+        "booleans",
+        "system A (network + compute) and/or system B (migration platform)",
+    ),
     ("secretRecoveryWindowDays", "`7`", "0 or 7-30", "how long a deleted secret can be restored"),
-    ("migrationToken", "none (required with migration)", "a Pulumi secret (`pulumi config set --secret`)",
-     "value stored in the Secrets Manager secret"),
+    (
+        "migrationToken",
+        "none (required with migration)",
+        "a Pulumi secret (`pulumi config set --secret`)",
+        "value stored in the Secrets Manager secret",
+    ),
 )
 
 
@@ -278,14 +331,10 @@ def build(get: Getter, env: Mapping[str, str] | None = None) -> StackConfig:
     project = get("project") or "tapstack"
     if not isinstance(project, str) or not _PROJECT.match(project):
         raise ConfigError("project", project, "use 2-24 lowercase letters, digits or dashes, starting with a letter")
-    regions = _regions(get("regions") or ["us-east-1"])
+    raw_regions = get("regions")
+    regions = _regions(["us-east-1"] if raw_regions is None else raw_regions)
     vpc_cidrs = _vpc_cidrs(get("vpcCidrs"), regions)
     az_count = _int("azCount", get("azCount") if get("azCount") is not None else 2, 2, 6)
-    for region, net in vpc_cidrs.items():
-        try:
-            cidr.plan_subnets(net, az_count)
-        except ValueError as err:
-            raise ConfigError(f"vpcCidrs.{region}", net, str(err)) from None
     nat = _enum("natStrategy", get("natStrategy") or "per_az", NatStrategy)
     instance_type = get("instanceType") or "t3.micro"
     if not isinstance(instance_type, str) or not _INSTANCE_TYPE.match(instance_type):
@@ -350,7 +399,7 @@ def load() -> StackConfig:
         if key in ("regions", "vpcCidrs", "tags", "features"):
             try:
                 return conf.get_object(key)
-            except Exception:  # noqa: BLE001 - re-raised as a ConfigError with the raw value
+            except Exception:
                 raise ConfigError(key, conf.get(key), "expected structured YAML/JSON") from None
         return conf.get(key)
 

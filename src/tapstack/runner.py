@@ -76,7 +76,7 @@ class GraphMonitor(pmocks.MockMonitor):
         self._lock = threading.Lock()
         self._regions: dict[str, str | None] = {}
 
-    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+    def RegisterResource(self, request: Any) -> Any:
         response = super().RegisterResource(request)
         if request.type == "pulumi:pulumi:Stack":
             return response

@@ -33,12 +33,19 @@ def fake_state(typ: str, name: str, inputs: dict[str, Any], region: str) -> tupl
     phys = inputs.get("name") or inputs.get("bucket") or name
     if typ == "aws:s3/bucket:Bucket":
         rid = phys
-        out = {"arn": f"arn:{PARTITION}:s3:::{phys}", "bucket": phys,
-               "bucketDomainName": f"{phys}.s3.amazonaws.com",
-               "bucketRegionalDomainName": f"{phys}.s3.{region}.amazonaws.com", "region": region}
+        out = {
+            "arn": f"arn:{PARTITION}:s3:::{phys}",
+            "bucket": phys,
+            "bucketDomainName": f"{phys}.s3.amazonaws.com",
+            "bucketRegionalDomainName": f"{phys}.s3.{region}.amazonaws.com",
+            "region": region,
+        }
     elif typ in ("aws:iam/role:Role", "aws:iam/instanceProfile:InstanceProfile", "aws:iam/policy:Policy"):
-        kind = {"aws:iam/role:Role": "role", "aws:iam/instanceProfile:InstanceProfile": "instance-profile",
-                "aws:iam/policy:Policy": "policy"}[typ]
+        kind = {
+            "aws:iam/role:Role": "role",
+            "aws:iam/instanceProfile:InstanceProfile": "instance-profile",
+            "aws:iam/policy:Policy": "policy",
+        }[typ]
         rid = phys
         out = {"arn": f"arn:{PARTITION}:iam::{acct}:{kind}/{phys}", "name": phys, "uniqueId": f"AROA{name[:8]}"}
     elif typ == "aws:cloudwatch/logGroup:LogGroup":
@@ -49,8 +56,10 @@ def fake_state(typ: str, name: str, inputs: dict[str, Any], region: str) -> tupl
         out = {"arn": rid}
     elif typ == "aws:lambda/function:Function":
         rid = phys
-        out = {"arn": f"arn:{PARTITION}:lambda:{region}:{acct}:function:{phys}",
-               "invokeArn": f"arn:{PARTITION}:apigateway:{region}:lambda:path/functions/{phys}/invocations"}
+        out = {
+            "arn": f"arn:{PARTITION}:lambda:{region}:{acct}:function:{phys}",
+            "invokeArn": f"arn:{PARTITION}:apigateway:{region}:lambda:path/functions/{phys}/invocations",
+        }
     elif typ == "aws:kms/key:Key":
         rid = f"{name}-0000-4000-8000-000000000000"[:36]
         out = {"arn": f"arn:{PARTITION}:kms:{region}:{acct}:key/{rid}", "keyId": rid}
@@ -65,8 +74,7 @@ def fake_state(typ: str, name: str, inputs: dict[str, Any], region: str) -> tupl
         out = {"arn": f"arn:{PARTITION}:cloudwatch:{region}:{acct}:alarm:{phys}"}
     elif typ == "aws:autoscaling/group:Group":
         rid = phys
-        out = {"arn": f"arn:{PARTITION}:autoscaling:{region}:{acct}:autoScalingGroup:uuid:"
-                      f"autoScalingGroupName/{phys}"}
+        out = {"arn": f"arn:{PARTITION}:autoscaling:{region}:{acct}:autoScalingGroup:uuid:autoScalingGroupName/{phys}"}
     elif svc == "ec2":
         rid = f"{svc_res[1][:6]}-{hashlib.sha256(name.encode()).hexdigest()[:12]}"
         out = {"arn": f"arn:{PARTITION}:ec2:{region}:{acct}:{svc_res[1].lower()}/{rid}", "ownerId": acct}
@@ -102,8 +110,12 @@ class RecordingMocks(pulumi.runtime.Mocks):
 
 def fake_invoke(token: str, args: Mapping[str, Any], region: str) -> dict[str, Any]:
     if token == "aws:index/getCallerIdentity:getCallerIdentity":
-        return {"accountId": ACCOUNT_ID, "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/synth", "userId": "SYNTH",
-                "id": ACCOUNT_ID}
+        return {
+            "accountId": ACCOUNT_ID,
+            "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/synth",
+            "userId": "SYNTH",
+            "id": ACCOUNT_ID,
+        }
     if token == "aws:index/getPartition:getPartition":
         return {"partition": PARTITION, "dnsSuffix": "amazonaws.com", "id": PARTITION}
     if token == "aws:index/getRegion:getRegion":
@@ -112,8 +124,7 @@ def fake_invoke(token: str, args: Mapping[str, Any], region: str) -> dict[str, A
         names = [f"{region}{c}" for c in "abcdef"]
         return {"names": names, "zoneIds": [f"{region[:2]}-az{i}" for i in range(6)], "id": region}
     if token == "aws:ssm/getParameter:getParameter":
-        return {"name": args.get("name"), "value": "ami-0abcdef1234567890", "type": "String",
-                "id": args.get("name")}
+        return {"name": args.get("name"), "value": "ami-0abcdef1234567890", "type": "String", "id": args.get("name")}
     raise NotImplementedError(f"synth has no offline answer for invoke {token}")
 
 
@@ -126,6 +137,4 @@ def synthesize(
     secret_keys: list[str] | None = None,
 ) -> Graph:
     """Run ``program`` offline and return its graph."""
-    return runner.run(
-        program, RecordingMocks(), project=project, stack=stack, config=config, secret_keys=secret_keys
-    )
+    return runner.run(program, RecordingMocks(), project=project, stack=stack, config=config, secret_keys=secret_keys)

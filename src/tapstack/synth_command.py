@@ -32,17 +32,17 @@ def run(args: argparse.Namespace) -> int:
             {
                 "stack": graph.stack,
                 "resources": len(graph.aws_resources()),
-                "by_type_region": [
-                    {"type": t, "region": r, "count": n} for (t, r), n in sorted(counts.items())
-                ],
+                "by_type_region": [{"type": t, "region": r, "count": n} for (t, r), n in sorted(counts.items())],
                 "outputs": graph.outputs,
                 "seconds": round(seconds, 3),
                 "graph": str(args.out) if args.out else None,
             }
         )
         return 0
-    table = Table(title=f"stack {graph.stack}: {len(graph.aws_resources())} AWS resources in {len(regions)} "
-                  f"region(s), synthesized in {seconds:.2f}s")
+    table = Table(
+        title=f"stack {graph.stack}: {len(graph.aws_resources())} AWS resources in {len(regions)} "
+        f"region(s), synthesized in {seconds:.2f}s"
+    )
     table.add_column("type")
     for region in regions:
         table.add_column(region, justify="right")

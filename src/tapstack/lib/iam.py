@@ -123,3 +123,175 @@ def tls_only_statement(bucket_arn: Any) -> Statement:
         principal={"AWS": "*"},
         effect="Deny",
     )
+
+
+def via_services(region: str, *services: str) -> dict[str, Any]:
+    """Condition that lets a KMS grant be used only through the named AWS services in one region."""
+    return {"StringEquals": {"kms:ViaService": [f"{s}.{region}.amazonaws.com" for s in services]}}
+
+
+def instance_key_statements(key_arn: Any, region: str) -> list[Statement]:
+    """With SSE-KMS on the data bucket, S3 reads and writes need the region key, through S3 only."""
+    return [
+        statement(
+            "UseRegionKeyThroughS3",
+            ["kms:Decrypt", "kms:GenerateDataKey"],
+            [key_arn],
+            conditions=via_services(region, "s3"),
+        )
+    ]
+
+
+def root_admin_statement(account_id: Any, partition: Any) -> Statement:
+    """The account root keeps full control of the key, or a broken policy could lock the key out forever.
+
+    This is the one ``kms:*`` grant TapStack makes, and it is the form AWS documents as the default.
+    """
+    return {
+        "Sid": "EnableAccountRootAdministration",
+        "Effect": "Allow",
+        "Principal": {"AWS": account_root(account_id, partition)},
+        "Action": ["kms:*"],
+        "Resource": "*",
+    }
+
+
+def key_policy(account_id: Any, partition: Any, user_role_arns: Sequence[Any]) -> pulumi.Output[str]:
+    """Root administration, the stack's own roles as users, and CloudWatch (alarms publish to encrypted topics).
+
+    In a key policy ``Resource: "*"`` means "this key", so it is scoped by construction. Roles are named
+    through ``aws:PrincipalArn`` so the policy can be written before the roles exist.
+    """
+    root = account_root(account_id, partition)
+    statements = [
+        root_admin_statement(account_id, partition),
+        {
+            "Sid": "AllowStackRolesToUseKey",
+            "Effect": "Allow",
+            "Principal": {"AWS": root},
+            "Action": ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
+            "Resource": "*",
+            "Condition": {"ArnEquals": {"aws:PrincipalArn": list(user_role_arns)}},
+        },
+        {
+            "Sid": "AllowCloudWatchAlarmsToPublishEncrypted",
+            "Effect": "Allow",
+            "Principal": {"Service": "cloudwatch.amazonaws.com"},
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Resource": "*",
+            "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+        },
+    ]
+    return pulumi.Output.json_dumps(document(statements))
+
+
+def account_root(account_id: Any, partition: Any) -> pulumi.Output[str]:
+    return pulumi.Output.format("arn:{0}:iam::{1}:root", partition, account_id)
+
+
+def topic_policy(topic_arn: Any, account_id: Any, partition: Any, allow_cloudwatch: bool) -> pulumi.Output[str]:
+    """Only this account's principals (and, for the alarm topic, CloudWatch on its behalf) may publish."""
+    statements: list[Statement] = [
+        {
+            "Sid": "AccountPrincipalsPublish",
+            "Effect": "Allow",
+            "Principal": {"AWS": account_root(account_id, partition)},
+            "Action": ["sns:Publish"],
+            "Resource": topic_arn,
+        }
+    ]
+    if allow_cloudwatch:
+        statements.append(
+            {
+                "Sid": "CloudWatchAlarmsPublish",
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                "Action": ["sns:Publish"],
+                "Resource": topic_arn,
+                "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+            }
+        )
+    return pulumi.Output.json_dumps(document(statements))
+
+
+def log_delivery_statement(log_bucket_arn: Any, source_bucket_arns: Sequence[Any], account_id: Any) -> Statement:
+    """Server access logs are delivered by the logging service; AWS recommends this grant over ACLs."""
+    return statement(
+        "S3ServerAccessLogsDelivery",
+        ["s3:PutObject"],
+        [pulumi.Output.concat(log_bucket_arn, "/access-logs/*")],
+        conditions={
+            "ArnLike": {"aws:SourceArn": list(source_bucket_arns)},
+            "StringEquals": {"aws:SourceAccount": account_id},
+        },
+        principal={"Service": "logging.s3.amazonaws.com"},
+    )
+
+
+def lambda_statements(
+    *,
+    region: str,
+    bucket_arn: Any,
+    parameter_arn: Any,
+    secret_arn: Any,
+    topic_arn: Any,
+    log_group_arn: Any,
+    key_arn: Any | None,
+    read_replication: bool,
+) -> list[Statement]:
+    """Exactly the calls the migration handler makes, each on the one resource it makes it on."""
+    bucket_actions = ["s3:ListBucket", "s3:GetBucketVersioning", "s3:GetEncryptionConfiguration"]
+    if read_replication:
+        bucket_actions.append("s3:GetReplicationConfiguration")
+    statements = [
+        statement("InspectDeploymentBucket", bucket_actions, [bucket_arn]),
+        statement("ReadWriteDeploymentObjects", ["s3:GetObject", "s3:PutObject"], [objects(bucket_arn)]),
+        statement("ReadMigrationConfig", ["ssm:GetParameter"], [parameter_arn]),
+        statement("ReadMigrationSecret", ["secretsmanager:GetSecretValue"], [secret_arn]),
+        statement("NotifyDeployments", ["sns:Publish", "sns:GetTopicAttributes"], [topic_arn]),
+        statement(
+            "WriteOwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [log_group_arn, log_streams(log_group_arn)]
+        ),
+        statement("Tracing", ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], "*"),
+    ]
+    if key_arn is not None:
+        statements.append(
+            statement(
+                "UseRegionKeyThroughServices",
+                ["kms:Decrypt", "kms:GenerateDataKey"],
+                [key_arn],
+                conditions=via_services(region, "ssm", "secretsmanager", "s3", "sns"),
+            )
+        )
+    return statements
+
+
+def replication_statements(
+    *,
+    source_bucket_arn: Any,
+    destination_bucket_arns: Sequence[Any],
+    source_key: tuple[str, Any] | None,
+    destination_keys: Sequence[tuple[str, Any]],
+) -> list[Statement]:
+    """The documented S3 replication actions on the source and each destination, and no bucket besides."""
+    statements = [
+        statement("ReadSourceConfiguration", ["s3:GetReplicationConfiguration", "s3:ListBucket"], [source_bucket_arn]),
+        statement(
+            "ReadSourceVersions",
+            ["s3:GetObjectVersionForReplication", "s3:GetObjectVersionAcl", "s3:GetObjectVersionTagging"],
+            [objects(source_bucket_arn)],
+        ),
+        statement(
+            "WriteReplicas",
+            ["s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags"],
+            [objects(arn) for arn in destination_bucket_arns],
+        ),
+    ]
+    if source_key is not None:
+        region, arn = source_key
+        statements.append(statement("DecryptSource", ["kms:Decrypt"], [arn], conditions=via_services(region, "s3")))
+    for i, (region, arn) in enumerate(destination_keys):
+        statements.append(
+            statement(f"EncryptReplica{i}", ["kms:Encrypt"], [arn], conditions=via_services(region, "s3"))
+        )
+    return statements

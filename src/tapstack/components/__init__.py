@@ -1,0 +1,1 @@
+"""One ComponentResource per concern; each takes (name, args, opts) and registers its outputs."""

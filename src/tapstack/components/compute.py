@@ -1,0 +1,138 @@
+"""Private application instances: launch template + Auto Scaling Group, reached through SSM, never SSH."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from ..lib import iam
+from .base import RegionalComponent
+
+AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
+SSM_CORE_POLICY = "AmazonSSMManagedInstanceCore"
+
+
+@dataclass
+class ComputeArgs:
+    region: str
+    vpc_id: pulumi.Input[str]
+    private_subnet_ids: list[pulumi.Input[str]]
+    instance_type: str
+    min_size: int
+    desired_capacity: int
+    max_size: int
+    health_check_grace_period: int
+    data_bucket_arn: pulumi.Input[str]
+    kms_key_arn: pulumi.Input[str] | None
+    log_group_name: str
+    log_retention_days: int
+    metric_namespace: str
+    role_name: str
+    profile_name: str
+    security_group_name: str
+    launch_template_name: str
+    asg_name: str
+    account_id: pulumi.Input[str]
+    partition: pulumi.Input[str]
+
+
+class Compute(RegionalComponent):
+    def __init__(self, name: str, args: ComputeArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("tapstack:compute:Compute", name, opts)
+        self.security_group = aws.ec2.SecurityGroup(
+            f"{name}-sg",
+            name=args.security_group_name,
+            description="TapStack app instances: no inbound; HTTPS out for SSM, S3 and updates",
+            vpc_id=args.vpc_id,
+            egress=[
+                aws.ec2.SecurityGroupEgressArgs(
+                    protocol="tcp",
+                    from_port=443,
+                    to_port=443,
+                    cidr_blocks=["0.0.0.0/0"],
+                    description="HTTPS to SSM, S3 and package repositories",
+                )
+            ],
+            opts=self.child(),
+        )
+        self.log_group = aws.cloudwatch.LogGroup(
+            f"{name}-logs", name=args.log_group_name, retention_in_days=args.log_retention_days, opts=self.child()
+        )
+        self.role = aws.iam.Role(
+            f"{name}-role",
+            name=args.role_name,
+            assume_role_policy=iam.assume_role_policy("ec2.amazonaws.com"),
+            opts=self.child(),
+        )
+        aws.iam.RolePolicyAttachment(
+            f"{name}-ssm-core",
+            role=self.role.name,
+            policy_arn=pulumi.Output.format("arn:{0}:iam::aws:policy/{1}", args.partition, SSM_CORE_POLICY),
+            opts=self.child(),
+        )
+        statements = iam.instance_statements(args.data_bucket_arn, self.log_group.arn, args.metric_namespace)
+        if args.kms_key_arn is not None:
+            statements += iam.instance_key_statements(args.kms_key_arn, args.region)
+        self.role_policy = aws.iam.RolePolicy(
+            f"{name}-policy", role=self.role.id, policy=iam.to_json(statements), opts=self.child()
+        )
+        self.profile = aws.iam.InstanceProfile(
+            f"{name}-profile", name=args.profile_name, role=self.role.name, opts=self.child()
+        )
+        ami = aws.ssm.get_parameter_output(name=AMI_PARAMETER, opts=self.invoke())
+        self.launch_template = aws.ec2.LaunchTemplate(
+            f"{name}-lt",
+            name=args.launch_template_name,
+            image_id=ami.value,
+            instance_type=args.instance_type,
+            iam_instance_profile=aws.ec2.LaunchTemplateIamInstanceProfileArgs(arn=self.profile.arn),
+            metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
+                http_endpoint="enabled",
+                http_tokens="required",
+                http_put_response_hop_limit=1,
+                instance_metadata_tags="enabled",
+            ),
+            block_device_mappings=[
+                aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
+                    device_name="/dev/xvda",
+                    ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
+                        volume_size=20, volume_type="gp3", encrypted="true", delete_on_termination="true"
+                    ),
+                )
+            ],
+            network_interfaces=[
+                aws.ec2.LaunchTemplateNetworkInterfaceArgs(
+                    device_index=0, associate_public_ip_address="false", security_groups=[self.security_group.id]
+                )
+            ],
+            monitoring=aws.ec2.LaunchTemplateMonitoringArgs(enabled=True),
+            update_default_version=True,
+            opts=self.child(),
+        )
+        self.asg = aws.autoscaling.Group(
+            f"{name}-asg",
+            name=args.asg_name,
+            min_size=args.min_size,
+            max_size=args.max_size,
+            desired_capacity=args.desired_capacity,
+            vpc_zone_identifiers=args.private_subnet_ids,
+            health_check_type="EC2",
+            health_check_grace_period=args.health_check_grace_period,
+            launch_template=aws.autoscaling.GroupLaunchTemplateArgs(
+                id=self.launch_template.id, version=self.launch_template.latest_version.apply(str)
+            ),
+            instance_refresh=aws.autoscaling.GroupInstanceRefreshArgs(
+                strategy="Rolling",
+                preferences=aws.autoscaling.GroupInstanceRefreshPreferencesArgs(min_healthy_percentage=90),
+            ),
+            enabled_metrics=["GroupInServiceInstances", "GroupDesiredCapacity", "GroupMinSize", "GroupMaxSize"],
+            metrics_granularity="1Minute",
+            tags=[aws.autoscaling.GroupTagArgs(key="Name", value=args.asg_name, propagate_at_launch=True)],
+            opts=self.child(depends_on=[self.role_policy]),
+        )
+        self.asg_name = self.asg.name
+        self.register_outputs(
+            {"asgName": self.asg.name, "launchTemplateId": self.launch_template.id, "roleArn": self.role.arn}
+        )

@@ -1,0 +1,143 @@
+"""The migration Lambda of one region, its role (exactly its calls), its logs and its alarms."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pulumi
+import pulumi_aws as aws
+
+from ..lib import iam
+from ..lib.naming import lambda_log_group_name
+from .base import RegionalComponent
+from .monitoring import topic_alarm
+
+HANDLER_DIR = Path(__file__).resolve().parent.parent / "handler"
+HANDLER_PACKAGE = "handler"
+RUNTIME = "python3.12"
+
+
+def handler_files() -> dict[str, Path]:
+    """Archive paths -> files: only the handler's own modules, shipped as the top-level package ``handler``."""
+    files = {f"{HANDLER_PACKAGE}/{p.name}": p for p in sorted(HANDLER_DIR.glob("*.py"))}
+    if f"{HANDLER_PACKAGE}/app.py" not in files:
+        raise FileNotFoundError(f"migration handler not found in {HANDLER_DIR} (expected app.py)")
+    return files
+
+
+def handler_archive() -> pulumi.AssetArchive:
+    return pulumi.AssetArchive({path: pulumi.FileAsset(str(file)) for path, file in handler_files().items()})
+
+
+@dataclass
+class MigrationFunctionArgs:
+    region: str
+    is_primary: bool
+    function_name: str
+    role_name: str
+    log_retention_days: int
+    bucket_name: pulumi.Input[str]
+    bucket_arn: pulumi.Input[str]
+    parameter_name: pulumi.Input[str]
+    parameter_arn: pulumi.Input[str]
+    secret_arn: pulumi.Input[str]
+    deployment_topic_arn: pulumi.Input[str]
+    alarm_topic_arn: pulumi.Input[str]
+    kms_key_arn: pulumi.Input[str] | None
+    replica_bucket_names: Sequence[pulumi.Input[str]]
+    alarm_names: dict[str, str]
+    """Physical alarm names by key: lambda-errors, lambda-throttles."""
+    account_id: pulumi.Input[str]
+    timeout_seconds: int = 60
+    memory_mb: int = 256
+
+
+class MigrationFunction(RegionalComponent):
+    def __init__(self, name: str, args: MigrationFunctionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("tapstack:migration:MigrationFunction", name, opts)
+        self.log_group = aws.cloudwatch.LogGroup(
+            f"{name}-logs",
+            name=lambda_log_group_name(args.function_name),
+            retention_in_days=args.log_retention_days,
+            opts=self.child(),
+        )
+        self.role = aws.iam.Role(
+            f"{name}-role",
+            name=args.role_name,
+            assume_role_policy=iam.assume_role_policy("lambda.amazonaws.com", args.account_id),
+            opts=self.child(),
+        )
+        statements = iam.lambda_statements(
+            region=args.region,
+            bucket_arn=args.bucket_arn,
+            parameter_arn=args.parameter_arn,
+            secret_arn=args.secret_arn,
+            topic_arn=args.deployment_topic_arn,
+            log_group_arn=self.log_group.arn,
+            key_arn=args.kms_key_arn,
+            read_replication=args.is_primary,
+        )
+        self.role_policy = aws.iam.RolePolicy(
+            f"{name}-policy", role=self.role.id, policy=iam.to_json(statements), opts=self.child()
+        )
+        replicas = pulumi.Output.all(*args.replica_bucket_names).apply(lambda names: json.dumps(list(names)))
+        self.function = aws.lambda_.Function(
+            f"{name}-function",
+            name=args.function_name,
+            description="TapStack migration handler: validate / migrate / rollback / status",
+            runtime=RUNTIME,
+            handler=f"{HANDLER_PACKAGE}.app.handler",
+            code=handler_archive(),
+            role=self.role.arn,
+            timeout=args.timeout_seconds,
+            memory_size=args.memory_mb,
+            architectures=["arm64"],
+            tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode="Active"),
+            environment=aws.lambda_.FunctionEnvironmentArgs(
+                variables={
+                    "TAPSTACK_REGION": args.region,
+                    "TAPSTACK_ROLE": "primary" if args.is_primary else "secondary",
+                    "TAPSTACK_DEPLOYMENT_BUCKET": args.bucket_name,
+                    "TAPSTACK_CONFIG_PARAMETER": args.parameter_name,
+                    "TAPSTACK_SECRET_ARN": args.secret_arn,
+                    "TAPSTACK_TOPIC_ARN": args.deployment_topic_arn,
+                    "TAPSTACK_REPLICA_BUCKETS": replicas,
+                }
+            ),
+            opts=self.child(depends_on=[self.log_group, self.role_policy]),
+        )
+        dims = {"FunctionName": self.function.name}
+        common = {
+            "namespace": "AWS/Lambda",
+            "dimensions": dims,
+            "statistic": "Sum",
+            "period": 60,
+            "evaluation_periods": 1,
+            "threshold": 0,
+            "comparison_operator": "GreaterThanThreshold",
+            "treat_missing_data": "notBreaching",
+        }
+        self.errors_alarm = topic_alarm(
+            f"{name}-errors",
+            args.alarm_names["lambda-errors"],
+            args.alarm_topic_arn,
+            self.child(),
+            metric_name="Errors",
+            alarm_description="The migration function raised errors",
+            **common,
+        )
+        self.throttles_alarm = topic_alarm(
+            f"{name}-throttles",
+            args.alarm_names["lambda-throttles"],
+            args.alarm_topic_arn,
+            self.child(),
+            metric_name="Throttles",
+            alarm_description="The migration function was throttled",
+            **common,
+        )
+        self.register_outputs(
+            {"functionName": self.function.name, "functionArn": self.function.arn, "roleArn": self.role.arn}
+        )

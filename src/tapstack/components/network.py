@@ -1,0 +1,228 @@
+"""The VPC of one region: tiers of subnets, NAT per strategy, flow logs, NACLs, an empty default SG."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from ..config import NatStrategy
+from ..lib import iam
+from ..lib.cidr import plan_subnets
+from ..lib.nacl import NaclRule, Tier, nacl_rules
+from .base import RegionalComponent
+
+
+@dataclass
+class NetworkArgs:
+    region: str
+    vpc_cidr: str
+    az_count: int
+    nat_strategy: NatStrategy
+    flow_log_group_name: str
+    flow_log_role_name: str
+    log_retention_days: int
+    account_id: pulumi.Input[str]
+
+
+def _pick_az(names: list[str], index: int, region: str) -> str:
+    if index >= len(names):
+        raise ValueError(f"{region} has {len(names)} available AZs; azCount asks for at least {index + 1}")
+    return names[index]
+
+
+class Network(RegionalComponent):
+    """Default posture: one NAT gateway per AZ, so losing an AZ never cuts the others off."""
+
+    def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("tapstack:network:Network", name, opts)
+        plan = plan_subnets(args.vpc_cidr, args.az_count)
+        self.vpc = aws.ec2.Vpc(
+            f"{name}-vpc",
+            cidr_block=args.vpc_cidr,
+            enable_dns_support=True,
+            enable_dns_hostnames=True,
+            tags={"Name": f"{name}-vpc"},
+            opts=self.child(),
+        )
+        azs = aws.get_availability_zones_output(state="available", opts=self.invoke())
+        self.igw = aws.ec2.InternetGateway(
+            f"{name}-igw", vpc_id=self.vpc.id, tags={"Name": f"{name}-igw"}, opts=self.child()
+        )
+        self.public_subnets: list[aws.ec2.Subnet] = []
+        self.private_subnets: list[aws.ec2.Subnet] = []
+        for i in range(args.az_count):
+            az = azs.names.apply(lambda names, i=i: _pick_az(names, i, args.region))
+            self.public_subnets.append(
+                aws.ec2.Subnet(
+                    f"{name}-public-{i}",
+                    vpc_id=self.vpc.id,
+                    cidr_block=plan.public[i],
+                    availability_zone=az,
+                    map_public_ip_on_launch=False,
+                    tags={"Name": f"{name}-public-{i}", "Tier": "public"},
+                    opts=self.child(),
+                )
+            )
+            self.private_subnets.append(
+                aws.ec2.Subnet(
+                    f"{name}-private-{i}",
+                    vpc_id=self.vpc.id,
+                    cidr_block=plan.private[i],
+                    availability_zone=az,
+                    map_public_ip_on_launch=False,
+                    tags={"Name": f"{name}-private-{i}", "Tier": "private"},
+                    opts=self.child(),
+                )
+            )
+        self._public_routes(name)
+        self.nat_gateways = self._nat_gateways(name, args.nat_strategy)
+        self.private_route_tables = self._private_routes(name, args.nat_strategy)
+        self._flow_logs(name, args)
+        self._nacls(name, args.vpc_cidr)
+        self.default_security_group = aws.ec2.DefaultSecurityGroup(
+            f"{name}-default-sg", vpc_id=self.vpc.id, tags={"Name": f"{name}-default-sg-empty"}, opts=self.child()
+        )
+        self.s3_endpoint = aws.ec2.VpcEndpoint(
+            f"{name}-s3-endpoint",
+            vpc_id=self.vpc.id,
+            service_name=f"com.amazonaws.{args.region}.s3",
+            vpc_endpoint_type="Gateway",
+            route_table_ids=[rt.id for rt in self.private_route_tables],
+            opts=self.child(),
+        )
+        self.vpc_id = self.vpc.id
+        self.public_subnet_ids = [s.id for s in self.public_subnets]
+        self.private_subnet_ids = [s.id for s in self.private_subnets]
+        self.register_outputs(
+            {
+                "vpcId": self.vpc.id,
+                "publicSubnetIds": self.public_subnet_ids,
+                "privateSubnetIds": self.private_subnet_ids,
+                "natGatewayIds": [n.id for n in self.nat_gateways],
+                "flowLogId": self.flow_log.id,
+            }
+        )
+
+    def _public_routes(self, name: str) -> None:
+        self.public_route_table = aws.ec2.RouteTable(
+            f"{name}-public-rt", vpc_id=self.vpc.id, tags={"Name": f"{name}-public"}, opts=self.child()
+        )
+        aws.ec2.Route(
+            f"{name}-public-default",
+            route_table_id=self.public_route_table.id,
+            destination_cidr_block="0.0.0.0/0",
+            gateway_id=self.igw.id,
+            opts=self.child(),
+        )
+        for i, subnet in enumerate(self.public_subnets):
+            aws.ec2.RouteTableAssociation(
+                f"{name}-public-{i}-rta",
+                subnet_id=subnet.id,
+                route_table_id=self.public_route_table.id,
+                opts=self.child(),
+            )
+
+    def _nat_gateways(self, name: str, strategy: NatStrategy) -> list[aws.ec2.NatGateway]:
+        count = {NatStrategy.NONE: 0, NatStrategy.SINGLE: 1, NatStrategy.PER_AZ: len(self.public_subnets)}[strategy]
+        gateways = []
+        for i in range(count):
+            eip = aws.ec2.Eip(f"{name}-nat-{i}-eip", domain="vpc", tags={"Name": f"{name}-nat-{i}"}, opts=self.child())
+            gateways.append(
+                aws.ec2.NatGateway(
+                    f"{name}-nat-{i}",
+                    allocation_id=eip.id,
+                    subnet_id=self.public_subnets[i].id,
+                    connectivity_type="public",
+                    tags={"Name": f"{name}-nat-{i}"},
+                    opts=self.child(depends_on=[self.igw]),
+                )
+            )
+        return gateways
+
+    def _private_routes(self, name: str, strategy: NatStrategy) -> list[aws.ec2.RouteTable]:
+        """per_az: a table per AZ through its own NAT; single: one table through the shared NAT; none: no route out."""
+        tables_needed = len(self.private_subnets) if strategy is NatStrategy.PER_AZ else 1
+        tables = []
+        for t in range(tables_needed):
+            table = aws.ec2.RouteTable(
+                f"{name}-private-rt-{t}", vpc_id=self.vpc.id, tags={"Name": f"{name}-private-{t}"}, opts=self.child()
+            )
+            if self.nat_gateways:
+                aws.ec2.Route(
+                    f"{name}-private-{t}-default",
+                    route_table_id=table.id,
+                    destination_cidr_block="0.0.0.0/0",
+                    nat_gateway_id=self.nat_gateways[t].id,
+                    opts=self.child(),
+                )
+            tables.append(table)
+        for i, subnet in enumerate(self.private_subnets):
+            aws.ec2.RouteTableAssociation(
+                f"{name}-private-{i}-rta",
+                subnet_id=subnet.id,
+                route_table_id=tables[i if len(tables) > 1 else 0].id,
+                opts=self.child(),
+            )
+        return tables
+
+    def _flow_logs(self, name: str, args: NetworkArgs) -> None:
+        self.flow_log_group = aws.cloudwatch.LogGroup(
+            f"{name}-flow-logs",
+            name=args.flow_log_group_name,
+            retention_in_days=args.log_retention_days,
+            opts=self.child(),
+        )
+        role = aws.iam.Role(
+            f"{name}-flow-logs-role",
+            name=args.flow_log_role_name,
+            assume_role_policy=iam.assume_role_policy("vpc-flow-logs.amazonaws.com", args.account_id),
+            opts=self.child(),
+        )
+        policy = aws.iam.RolePolicy(
+            f"{name}-flow-logs-policy",
+            role=role.id,
+            policy=iam.to_json(iam.flow_log_statements(self.flow_log_group.arn)),
+            opts=self.child(),
+        )
+        self.flow_log_role = role
+        self.flow_log = aws.ec2.FlowLog(
+            f"{name}-flow-log",
+            vpc_id=self.vpc.id,
+            traffic_type="ALL",
+            log_destination_type="cloud-watch-logs",
+            log_destination=self.flow_log_group.arn,
+            iam_role_arn=role.arn,
+            max_aggregation_interval=60,
+            tags={"Name": f"{name}-flow-log"},
+            opts=self.child(depends_on=[policy]),
+        )
+
+    def _nacls(self, name: str, vpc_cidr: str) -> None:
+        self.nacls: dict[Tier, aws.ec2.NetworkAcl] = {}
+        for tier, subnets in ((Tier.PUBLIC, self.public_subnets), (Tier.PRIVATE, self.private_subnets)):
+            acl = aws.ec2.NetworkAcl(
+                f"{name}-{tier.value}-nacl",
+                vpc_id=self.vpc.id,
+                subnet_ids=[s.id for s in subnets],
+                tags={"Name": f"{name}-{tier.value}", "Tier": tier.value},
+                opts=self.child(),
+            )
+            for rule in nacl_rules(tier, vpc_cidr):
+                self._nacl_rule(f"{name}-{tier.value}-nacl-{rule.slug}", acl, rule)
+            self.nacls[tier] = acl
+
+    def _nacl_rule(self, resource_name: str, acl: aws.ec2.NetworkAcl, rule: NaclRule) -> None:
+        aws.ec2.NetworkAclRule(
+            resource_name,
+            network_acl_id=acl.id,
+            rule_number=rule.number,
+            egress=rule.egress,
+            protocol=rule.protocol,
+            rule_action=rule.action,
+            cidr_block=rule.cidr,
+            from_port=rule.ports[0],
+            to_port=rule.ports[1],
+            opts=self.child(),
+        )
