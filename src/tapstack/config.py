@@ -409,3 +409,13 @@ def load() -> StackConfig:
 def migration_token() -> pulumi.Output[str] | None:
     """The secret given with ``pulumi config set --secret``; None when unset."""
     return pulumi.Config(NAMESPACE).get_secret("migrationToken")
+
+
+def reference_markdown() -> str:
+    """The configuration reference table (README and docs/configuration.md are checked against it)."""
+    lines = ["| key | default | allowed values | meaning |", "|---|---|---|---|"]
+    lines += [
+        f"| `{NAMESPACE}:{key}` | {default} | {allowed} | {meaning} |"
+        for key, default, allowed, meaning in CONFIG_REFERENCE
+    ]
+    return "\n".join(lines) + "\n"

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tapstack.config import ConfigError, KmsMode, NatStrategy, build
+from tapstack.config import KNOWN_KEYS, ConfigError, KmsMode, NatStrategy, build, reference_markdown
 from tapstack.lib.naming import NameKind
 
 
@@ -81,18 +82,24 @@ BAD: list[tuple[dict[str, Any], str]] = [
     ({"healthCheckGracePeriodSeconds": -5}, "tapstack:healthCheckGracePeriodSeconds: got -5; expected a whole number"),
     ({"alarmEmail": "not-an-email"}, "tapstack:alarmEmail: got 'not-an-email'; expected an email address"),
     ({"kms": "none"}, "tapstack:kms: got 'none'; allowed: aws-managed, customer-managed"),
-    ({"features": {"compute": False, "migration": False}}, "tapstack:features: got {'compute': False, 'migration': "
-     "False}; enable at least one of compute, migration"),
+    (
+        {"features": {"compute": False, "migration": False}},
+        "tapstack:features: got {'compute': False, 'migration': False}; enable at least one of compute, migration",
+    ),
     ({"features": {"network": True}}, "tapstack:features: got ['network']; allowed keys: compute, migration"),
     ({"features": {"compute": "yes"}}, "tapstack:features.compute: got 'yes'; expected true or false"),
     ({"tags": {"aws:owner": "x"}}, "tapstack:tags.aws:owner: got 'x'; keys 1-128 characters not starting with 'aws:'"),
-    ({"secretRecoveryWindowDays": 3}, "tapstack:secretRecoveryWindowDays: got 3; AWS allows 0 (delete at once) or 7-30"),
+    (
+        {"secretRecoveryWindowDays": 3},
+        "tapstack:secretRecoveryWindowDays: got 3; AWS allows 0 (delete at once) or 7-30",
+    ),
     ({"instanceType": "big"}, "tapstack:instanceType: got 'big'; expected an EC2 instance type"),
 ]
 
 
-@pytest.mark.parametrize(("values", "message"), BAD, ids=[m.split(":")[1].split(" ")[0] + str(i) for i, (_, m) in
-                                                           enumerate(BAD)])
+@pytest.mark.parametrize(
+    ("values", "message"), BAD, ids=[m.split(":")[1].split(" ")[0] + str(i) for i, (_, m) in enumerate(BAD)]
+)
 def test_bad_values_fail_with_key_value_and_allowed(values: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError) as exc:
         cfg(**values)
@@ -104,3 +111,20 @@ def test_long_suffix_that_fits_every_limit_is_accepted() -> None:
     name = c.name(NameKind.BUCKET, "deploy", "ap-southeast-2", "123456789012")
     assert name == "tapstack-deploy-apse2-123456789012-pr-2024-feature-x"
     assert len(name) <= 63
+
+
+def test_readme_configuration_table_matches_the_code() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    start = readme.index("<!-- config-reference:start -->\n") + len("<!-- config-reference:start -->\n")
+    end = readme.index("<!-- config-reference:end -->")
+    assert readme[start:end] == reference_markdown()
+
+
+def test_every_documented_key_is_read_and_every_read_key_is_documented() -> None:
+    asked: set[str] = set()
+
+    def get(key: str) -> None:
+        asked.add(key)
+
+    build(get, env={})
+    assert asked | {"migrationToken"} == KNOWN_KEYS

@@ -7,7 +7,6 @@ import json
 import pytest
 
 from tapstack.graph import Graph
-
 from tests.conftest import Synth, as_list, policy, statements
 
 A_ONLY = {"features": {"compute": True, "migration": False}}
@@ -34,8 +33,10 @@ def test_every_child_is_parented_to_a_component(foundation: Graph) -> None:
     assert all(r.parent in components for r in foundation.aws_resources())
 
 
-@pytest.mark.parametrize(("strategy", "nats", "private_tables", "default_routes"),
-                         [("none", 0, 1, 1), ("single", 1, 1, 2), ("per_az", 3, 3, 4)])
+@pytest.mark.parametrize(
+    ("strategy", "nats", "private_tables", "default_routes"),
+    [("none", 0, 1, 1), ("single", 1, 1, 2), ("per_az", 3, 3, 4)],
+)
 def test_nat_strategy(synth: Synth, strategy: str, nats: int, private_tables: int, default_routes: int) -> None:
     g = synth(natStrategy=strategy, azCount=3, **A_ONLY)
     assert len(g.of_type("aws:ec2/natGateway:NatGateway")) == nats
@@ -88,8 +89,14 @@ def test_every_subnet_is_in_a_custom_nacl_and_default_sg_is_empty(foundation: Gr
     rules = foundation.of_type("aws:ec2/networkAclRule:NetworkAclRule")
     assert len(rules) == 12
     for rule in rules:
-        if rule.inputs["ruleAction"] == "allow" and not rule.inputs["egress"] and rule.inputs["cidrBlock"] == "0.0.0.0/0":
-            denies = {(r.inputs["fromPort"], r.inputs["networkAclId"]) for r in rules if r.inputs["ruleAction"] == "deny"}
+        if (
+            rule.inputs["ruleAction"] == "allow"
+            and not rule.inputs["egress"]
+            and rule.inputs["cidrBlock"] == "0.0.0.0/0"
+        ):
+            denies = {
+                (r.inputs["fromPort"], r.inputs["networkAclId"]) for r in rules if r.inputs["ruleAction"] == "deny"
+            }
             assert {(22, rule.inputs["networkAclId"]), (3389, rule.inputs["networkAclId"])} <= denies
 
 
@@ -112,7 +119,9 @@ def test_app_security_group_admits_nothing(foundation: Graph) -> None:
 
 def test_asg_lives_only_in_private_subnets_with_ec2_health_checks(foundation: Graph) -> None:
     (asg,) = foundation.of_type("aws:autoscaling/group:Group")
-    private = {s.outputs["id"] for s in foundation.of_type("aws:ec2/subnet:Subnet") if s.inputs["tags"]["Tier"] == "private"}
+    private = {
+        s.outputs["id"] for s in foundation.of_type("aws:ec2/subnet:Subnet") if s.inputs["tags"]["Tier"] == "private"
+    }
     assert set(asg.inputs["vpcZoneIdentifiers"]) == private
     assert asg.inputs["healthCheckType"] == "EC2"
     assert asg.inputs["healthCheckGracePeriod"] == 300
@@ -129,7 +138,9 @@ def test_instance_role_has_ssm_core_and_exactly_its_own_resources(foundation: Gr
     by_sid = {s["Sid"]: s for s in statements(policy(app_policy))}
     assert by_sid["ListDataBucket"]["Resource"] == [data]
     assert by_sid["ReadWriteDataObjects"] == {
-        "Sid": "ReadWriteDataObjects", "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"],
+        "Sid": "ReadWriteDataObjects",
+        "Effect": "Allow",
+        "Action": ["s3:GetObject", "s3:PutObject"],
         "Resource": [data + "/*"],
     }
     assert by_sid["PutOwnMetrics"]["Condition"] == {"StringEquals": {"cloudwatch:namespace": "TapStack/dev"}}
@@ -142,8 +153,13 @@ def test_no_allow_statement_anywhere_has_a_wildcard_action(platform: Graph) -> N
     docs = [
         policy(r, "assumeRolePolicy" if r.type == "aws:iam/role:Role" else "policy")
         for r in platform.aws_resources()
-        if r.type in ("aws:iam/rolePolicy:RolePolicy", "aws:iam/role:Role", "aws:s3/bucketPolicy:BucketPolicy",
-                      "aws:sns/topicPolicy:TopicPolicy")
+        if r.type
+        in (
+            "aws:iam/rolePolicy:RolePolicy",
+            "aws:iam/role:Role",
+            "aws:s3/bucketPolicy:BucketPolicy",
+            "aws:sns/topicPolicy:TopicPolicy",
+        )
     ]
     assert len(docs) > 40
     for doc in docs:
@@ -160,12 +176,12 @@ def test_every_bucket_is_hardened(platform: Graph) -> None:
             i[k] is True for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
         ),
         "aws:s3/bucketVersioning:BucketVersioning": lambda i: i["versioningConfiguration"]["status"] == "Enabled",
-        "aws:s3/bucketOwnershipControls:BucketOwnershipControls": lambda i: i["rule"]["objectOwnership"]
-        == "BucketOwnerEnforced",
-        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": lambda i: i["rules"][0][
-            "bucketKeyEnabled"
-        ]
-        is True,
+        "aws:s3/bucketOwnershipControls:BucketOwnershipControls": lambda i: (
+            i["rule"]["objectOwnership"] == "BucketOwnerEnforced"
+        ),
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": lambda i: (
+            i["rules"][0]["bucketKeyEnabled"] is True
+        ),
     }.items():
         targets = {r.inputs["bucket"] for r in platform.of_type(kind) if check(r.inputs)}
         assert targets == {b.outputs["id"] for b in buckets}, kind
@@ -176,15 +192,19 @@ def test_every_bucket_is_hardened(platform: Graph) -> None:
 
 
 def test_log_buckets_use_sse_s3_because_access_logs_cannot_target_kms(platform: Graph) -> None:
-    for enc in platform.of_type("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"):
+    for enc in platform.of_type(
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+    ):
         algo = enc.inputs["rules"][0]["applyServerSideEncryptionByDefault"]["sseAlgorithm"]
         assert algo == ("AES256" if "-logs-" in enc.inputs["bucket"] else "aws:kms"), enc.inputs["bucket"]
 
 
 def test_aws_managed_kms_mode_uses_sse_s3_everywhere(synth: Synth) -> None:
     g = synth(kms="aws-managed", **A_ONLY)
-    algos = {e.inputs["rules"][0]["applyServerSideEncryptionByDefault"]["sseAlgorithm"]
-             for e in g.of_type("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")}
+    algos = {
+        e.inputs["rules"][0]["applyServerSideEncryptionByDefault"]["sseAlgorithm"]
+        for e in g.of_type("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")
+    }
     assert algos == {"AES256"}
 
 

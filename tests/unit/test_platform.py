@@ -1,0 +1,220 @@
+"""System B under mocks: secrets, buckets, replication, the migration function and its least-privilege role."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import pytest
+
+from tapstack.config import ConfigError
+from tapstack.graph import Graph
+from tapstack.lib.iam import UNSCOPED_ACTIONS
+from tapstack.lib.naming import NameKind
+from tapstack.program import main as program
+from tapstack.synth import synthesize
+from tests.conftest import Synth, as_list, policy, statements
+
+TOKEN = "synth-token-value-0123456789"
+SECONDARY_DEPLOY = {
+    "us-west-2": "tapstack-deploy-usw2-123456789012-dev",
+    "eu-west-1": "tapstack-deploy-euw1-123456789012-dev",
+}
+
+
+def by_name(graph: Graph, name: str):
+    (match,) = [r for r in graph if r.name == name]
+    return match
+
+
+def test_replication_has_one_rule_per_secondary_with_rtc_and_delete_markers(platform: Graph) -> None:
+    (config,) = platform.of_type("aws:s3/bucketReplicationConfig:BucketReplicationConfig")
+    assert config.region == "us-east-1"
+    assert config.inputs["bucket"] == "tapstack-deploy-use1-123456789012-dev"
+    rules = config.inputs["rules"]
+    assert sorted(r["destination"]["bucket"] for r in rules) == sorted(
+        f"arn:aws:s3:::{b}" for b in SECONDARY_DEPLOY.values()
+    )
+    assert sorted(r["priority"] for r in rules) == [1, 2]
+    for rule in rules:
+        assert rule["status"] == "Enabled"
+        assert rule["filter"] == {"prefix": ""}
+        assert rule["deleteMarkerReplication"] == {"status": "Enabled"}
+        assert rule["destination"]["replicationTime"] == {"status": "Enabled", "time": {"minutes": 15}}
+        assert rule["destination"]["metrics"] == {"status": "Enabled", "eventThreshold": {"minutes": 15}}
+        assert rule["sourceSelectionCriteria"]["sseKmsEncryptedObjects"] == {"status": "Enabled"}
+        assert rule["destination"]["encryptionConfiguration"]["replicaKmsKeyId"].startswith("arn:aws:kms:")
+
+
+def test_replication_waits_for_versioning_on_both_sides(platform: Graph) -> None:
+    (config,) = platform.of_type("aws:s3/bucketReplicationConfig:BucketReplicationConfig")
+    versioning = {r.urn for r in platform.of_type("aws:s3/bucketVersioning:BucketVersioning") if "-deploy-" in r.name}
+    assert len(versioning) == 3
+    assert versioning <= set(config.dependencies)
+
+
+def test_replication_role_is_scoped_to_source_and_destinations(platform: Graph) -> None:
+    role_policy = by_name(platform, "use1-replication-policy")
+    buckets: set[str] = set()
+    for st in statements(policy(role_policy)):
+        for res in as_list(st["Resource"]):
+            if res.startswith("arn:aws:s3:::"):
+                buckets.add(res.removeprefix("arn:aws:s3:::").removesuffix("/*"))
+        assert st["Effect"] == "Allow"
+    assert buckets == {"tapstack-deploy-use1-123456789012-dev", *SECONDARY_DEPLOY.values()}
+
+
+def test_one_region_has_no_replication_resources(synth: Synth) -> None:
+    g = synth(regions=["eu-west-1"])
+    assert not g.of_type("aws:s3/bucketReplicationConfig:BucketReplicationConfig")
+    assert not [r for r in g if "replication" in r.name]
+    env = g.of_type("aws:lambda/function:Function")[0].inputs["environment"]["variables"]
+    assert env["TAPSTACK_REPLICA_BUCKETS"] == "[]"
+
+
+def test_migration_only_stack_has_no_network_or_compute(synth: Synth) -> None:
+    g = synth(features={"compute": False, "migration": True})
+    types = {r.type for r in g.aws_resources()}
+    assert "aws:ec2/vpc:Vpc" not in types and "aws:autoscaling/group:Group" not in types
+    assert "aws:lambda/function:Function" in types
+
+
+def test_config_parameter_is_a_secure_string_with_the_settings(platform: Graph) -> None:
+    params = platform.of_type("aws:ssm/parameter:Parameter")
+    assert len(params) == 3
+    for p in params:
+        assert p.inputs["type"] == "SecureString"
+        assert p.inputs["name"] == "/tapstack/dev/migration/config"
+        assert p.inputs["value"] == "[secret]"
+        assert p.inputs["keyId"].startswith(f"arn:aws:kms:{p.region}:")
+
+
+def test_secret_value_comes_from_config_secret_and_never_appears_in_the_graph(platform: Graph) -> None:
+    versions = platform.of_type("aws:secretsmanager/secretVersion:SecretVersion")
+    assert len(versions) == 3
+    assert all(v.inputs["secretString"] == "[secret]" for v in versions)
+    assert TOKEN not in json.dumps(platform.to_dict())
+    assert all(v == "[secret]" for k, v in platform.outputs.items() if k.endswith("_secret_arn"))
+
+
+def test_lambda_environment_carries_names_and_arns_only(platform: Graph) -> None:
+    functions = platform.of_type("aws:lambda/function:Function")
+    assert len(functions) == 3
+    for fn in functions:
+        env = fn.inputs["environment"]["variables"]
+        assert set(env) == {
+            "TAPSTACK_REGION",
+            "TAPSTACK_ROLE",
+            "TAPSTACK_DEPLOYMENT_BUCKET",
+            "TAPSTACK_CONFIG_PARAMETER",
+            "TAPSTACK_SECRET_ARN",
+            "TAPSTACK_TOPIC_ARN",
+            "TAPSTACK_REPLICA_BUCKETS",
+        }
+        assert TOKEN not in json.dumps(env)
+        assert env["TAPSTACK_SECRET_ARN"].startswith(f"arn:aws:secretsmanager:{fn.region}:")
+        primary = fn.region == "us-east-1"
+        assert env["TAPSTACK_ROLE"] == ("primary" if primary else "secondary")
+        expected = sorted(SECONDARY_DEPLOY.values()) if primary else []
+        assert sorted(json.loads(env["TAPSTACK_REPLICA_BUCKETS"])) == expected
+        assert fn.inputs["runtime"] == "python3.12"
+        assert fn.inputs["tracingConfig"] == {"mode": "Active"}
+        assert fn.inputs["timeout"] == 60 and fn.inputs["memorySize"] == 256
+
+
+def test_lambda_archive_holds_only_handler_code(platform: Graph) -> None:
+    fn = platform.of_type("aws:lambda/function:Function")[0]
+    paths = list(fn.inputs["code"]["assets"])
+    assert paths and all(p.startswith("handler/") and p.endswith(".py") for p in paths)
+    assert "handler/app.py" in paths
+    assert fn.inputs["handler"] == "handler.app.handler"
+
+
+def test_lambda_role_statements_are_concrete_and_regional(platform: Graph) -> None:
+    for region, code in (("us-east-1", "use1"), ("eu-west-1", "euw1")):
+        doc = policy(by_name(platform, f"{code}-migration-policy"))
+        by_sid = {s["Sid"]: s for s in statements(doc)}
+        bucket = f"arn:aws:s3:::tapstack-deploy-{code}-123456789012-dev"
+        assert by_sid["ReadWriteDeploymentObjects"]["Resource"] == [bucket + "/*"]
+        assert by_sid["ReadMigrationConfig"]["Resource"] == [
+            f"arn:aws:ssm:{region}:123456789012:parameter/tapstack/dev/migration/config"
+        ]
+        assert by_sid["NotifyDeployments"]["Resource"] == [
+            f"arn:aws:sns:{region}:123456789012:tapstack-deployments-{code}-dev"
+        ]
+        kms = by_sid["UseRegionKeyThroughServices"]
+        assert kms["Resource"][0].startswith(f"arn:aws:kms:{region}:")
+        assert f"ssm.{region}.amazonaws.com" in kms["Condition"]["StringEquals"]["kms:ViaService"]
+        replication_read = "s3:GetReplicationConfiguration" in by_sid["InspectDeploymentBucket"]["Action"]
+        assert replication_read == (region == "us-east-1")
+        for st in doc["Statement"]:
+            if "*" in as_list(st["Resource"]):
+                assert set(st["Action"]) <= set(UNSCOPED_ACTIONS), st
+
+
+def test_log_bucket_accepts_access_logs_only_from_its_region_sources(platform: Graph) -> None:
+    doc = policy(by_name(platform, "usw2-logs-policy"))
+    grant = next(s for s in doc["Statement"] if s["Sid"] == "S3ServerAccessLogsDelivery")
+    assert grant["Principal"] == {"Service": "logging.s3.amazonaws.com"}
+    assert sorted(grant["Condition"]["ArnLike"]["aws:SourceArn"]) == [
+        "arn:aws:s3:::tapstack-data-usw2-123456789012-dev",
+        "arn:aws:s3:::tapstack-deploy-usw2-123456789012-dev",
+    ]
+    logging = [r for r in platform.of_type("aws:s3/bucketLogging:BucketLogging") if r.region == "us-west-2"]
+    assert {r.inputs["targetBucket"] for r in logging} == {"tapstack-logs-usw2-123456789012-dev"}
+
+
+def test_key_policy_names_the_roles_and_grants_kms_star_only_to_root(platform: Graph) -> None:
+    key = next(k for k in platform.of_type("aws:kms/key:Key") if k.region == "us-west-2")
+    doc = policy(key)
+    for st in doc["Statement"]:
+        if "kms:*" in st["Action"]:
+            assert st["Principal"] == {"AWS": "arn:aws:iam::123456789012:root"} and "Condition" not in st
+    users = next(s for s in doc["Statement"] if s["Sid"] == "AllowStackRolesToUseKey")
+    assert sorted(users["Condition"]["ArnEquals"]["aws:PrincipalArn"]) == [
+        "arn:aws:iam::123456789012:role/tapstack-instance-usw2-dev",
+        "arn:aws:iam::123456789012:role/tapstack-migration-usw2-dev",
+        "arn:aws:iam::123456789012:role/tapstack-replication-use1-dev",
+    ]
+
+
+def test_topic_policies_allow_only_this_account(platform: Graph) -> None:
+    for tp in platform.of_type("aws:sns/topicPolicy:TopicPolicy"):
+        for st in statements(policy(tp)):
+            principal = st["Principal"]
+            assert principal in ({"AWS": "arn:aws:iam::123456789012:root"}, {"Service": "cloudwatch.amazonaws.com"})
+            if "Service" in principal:
+                assert st["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
+
+
+def test_names_are_unique_and_within_limits_for_a_long_suffix_everywhere(synth: Synth) -> None:
+    regions = ["ap-southeast-2", "ap-northeast-1", "eu-central-1"]
+    g = synth(regions=regions, environmentSuffix="pr-1234-feature-x", project="platform-team")
+    limits = {
+        "aws:s3/bucket:Bucket": ("bucket", NameKind.BUCKET),
+        "aws:iam/role:Role": ("name", NameKind.IAM_ROLE),
+        "aws:lambda/function:Function": ("name", NameKind.LAMBDA),
+        "aws:iam/instanceProfile:InstanceProfile": ("name", NameKind.INSTANCE_PROFILE),
+        "aws:sns/topic:Topic": ("name", NameKind.SNS_TOPIC),
+        "aws:cloudwatch/metricAlarm:MetricAlarm": ("name", NameKind.ALARM),
+    }
+    for typ, (field, kind) in limits.items():
+        names = [r.inputs[field] for r in g.of_type(typ)]
+        assert names, typ
+        assert all(len(n) <= kind.limit and n.endswith("-pr-1234-feature-x") for n in names), names
+    physical = Counter(
+        (
+            r.type,
+            r.region if r.type != "aws:iam/role:Role" else "global",
+            r.inputs.get("name") or r.inputs.get("bucket"),
+        )
+        for r in g.aws_resources()
+        if r.inputs.get("name") or r.type == "aws:s3/bucket:Bucket"
+    )
+    assert [k for k, n in physical.items() if n > 1] == []
+    assert len({r.urn for r in g}) == len(list(g))
+
+
+def test_migration_requires_a_secret_token() -> None:
+    with pytest.raises(ConfigError, match=r"tapstack:migrationToken: got None; required .* config set --secret"):
+        synthesize(program, {"tapstack:regions": ["us-east-1"]})
