@@ -12,6 +12,12 @@ from rich.table import Table
 from .cli_common import add_config_args, console, print_json, synthesize
 
 
+def short_type(token: str) -> str:
+    """``aws:s3/bucketPolicy:BucketPolicy`` -> ``s3:BucketPolicy``: what a reader scans for."""
+    _, module, name = token.split(":", 2)
+    return f"{module.split('/')[0]}:{name}"
+
+
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("synth", help="run the program under mocks and print/write the resource graph")
     add_config_args(p)
@@ -39,19 +45,21 @@ def run(args: argparse.Namespace) -> int:
             }
         )
         return 0
-    table = Table(
-        title=f"stack {graph.stack}: {len(graph.aws_resources())} AWS resources in {len(regions)} "
-        f"region(s), synthesized in {seconds:.2f}s"
-    )
-    table.add_column("type")
+    table = Table(show_footer=True)
+    table.add_column("type", "total", no_wrap=True)
     for region in regions:
-        table.add_column(region, justify="right")
+        total = sum(n for (_, r), n in counts.items() if r == region)
+        table.add_column(region, str(total), justify="right")
     by_type: Counter[str] = Counter()
     for (t, _), n in counts.items():
         by_type[t] += n
     for t in sorted(by_type):
-        table.add_row(t, *[str(counts.get((t, r), 0) or "") for r in regions])
+        table.add_row(short_type(t), *[str(counts.get((t, r), 0) or "") for r in regions])
     console.print(table)
+    console.print(
+        f"stack {graph.stack}: {len(graph.aws_resources())} AWS resources in {len(regions)} region(s), "
+        f"synthesized in {seconds:.2f}s"
+    )
     if args.out:
         console.print(f"graph written to {args.out}")
     return 0

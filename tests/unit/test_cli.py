@@ -18,7 +18,8 @@ def test_synth_prints_resources_by_type_and_region(capsys: pytest.CaptureFixture
     assert main(["synth", "--config", FOUNDATION]) == 0
     out = capsys.readouterr().out
     assert "70 AWS resources in 1 region(s)" in out
-    assert "autoscaling/group:Group" in out
+    assert "autoscaling:Group" in out
+    assert "s3:BucketServerSideEncryptionConfiguration" in out
 
 
 def test_synth_writes_a_graph_that_reads_back(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
