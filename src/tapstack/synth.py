@@ -103,9 +103,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
         region = _region_of(self, args.provider)
         return fake_state(args.typ, args.name, dict(args.inputs), region)
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]] | dict:
-        region = _region_of(self, args.provider)
-        return fake_invoke(args.token, args.args, region)
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        return fake_invoke(args.token, args.args, _region_of(self, args.provider)), []
 
 
 def fake_invoke(token: str, args: Mapping[str, Any], region: str) -> dict[str, Any]:

@@ -48,8 +48,8 @@ def test_set_overrides_the_stack_file(capsys: pytest.CaptureFixture[str]) -> Non
                 "--set",
                 'regions=["us-east-1","eu-west-1"]',
             ],
-            "error: tapstack:vpcCidrs: got {'us-east-1': '10.0.0.0/16', 'eu-west-1': '10.0.0.0/20'}; VPCs of us-east-1 and "
-            "eu-west-1 overlap",
+            "error: tapstack:vpcCidrs: got {'us-east-1': '10.0.0.0/16', 'eu-west-1': '10.0.0.0/20'}; "
+            "VPCs of us-east-1 and eu-west-1 overlap",
         ),
         (["--set", "azCount=9"], "error: tapstack:azCount: got '9'; expected a whole number from 2 to 6"),
         (["--set", "nonsense"], "error: --set 'nonsense': expected key=value"),

@@ -15,7 +15,7 @@ def test_component_without_a_provider_is_refused() -> None:
     def program() -> None:
         HardenedBucket("orphan", HardenedBucketArgs(bucket_name="orphan-bucket"))
 
-    with pytest.raises(TypeError, match="pass the region's aws.Provider as opts.provider"):
+    with pytest.raises(TypeError, match=r"pass the region's aws\.Provider as opts\.provider"):
         synthesize(program, {})
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -18,7 +19,7 @@ SSM_CORE_POLICY = "AmazonSSMManagedInstanceCore"
 class ComputeArgs:
     region: str
     vpc_id: pulumi.Input[str]
-    private_subnet_ids: list[pulumi.Input[str]]
+    private_subnet_ids: Sequence[pulumi.Input[str]]
     instance_type: str
     min_size: int
     desired_capacity: int
@@ -117,7 +118,7 @@ class Compute(RegionalComponent):
             min_size=args.min_size,
             max_size=args.max_size,
             desired_capacity=args.desired_capacity,
-            vpc_zone_identifiers=args.private_subnet_ids,
+            vpc_zone_identifiers=list(args.private_subnet_ids),
             health_check_type="EC2",
             health_check_grace_period=args.health_check_grace_period,
             launch_template=aws.autoscaling.GroupLaunchTemplateArgs(
@@ -127,7 +128,12 @@ class Compute(RegionalComponent):
                 strategy="Rolling",
                 preferences=aws.autoscaling.GroupInstanceRefreshPreferencesArgs(min_healthy_percentage=90),
             ),
-            enabled_metrics=["GroupInServiceInstances", "GroupDesiredCapacity", "GroupMinSize", "GroupMaxSize"],
+            enabled_metrics=[
+                aws.autoscaling.Metric.GROUP_IN_SERVICE_INSTANCES,
+                aws.autoscaling.Metric.GROUP_DESIRED_CAPACITY,
+                aws.autoscaling.Metric.GROUP_MIN_SIZE,
+                aws.autoscaling.Metric.GROUP_MAX_SIZE,
+            ],
             metrics_granularity="1Minute",
             tags=[aws.autoscaling.GroupTagArgs(key="Name", value=args.asg_name, propagate_at_launch=True)],
             opts=self.child(depends_on=[self.role_policy]),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -26,7 +28,7 @@ class NetworkArgs:
     account_id: pulumi.Input[str]
 
 
-def _pick_az(names: list[str], index: int, region: str) -> str:
+def _pick_az(names: Sequence[str], index: int, region: str) -> str:
     if index >= len(names):
         raise ValueError(f"{region} has {len(names)} available AZs; azCount asks for at least {index + 1}")
     return names[index]
@@ -53,7 +55,7 @@ class Network(RegionalComponent):
         self.public_subnets: list[aws.ec2.Subnet] = []
         self.private_subnets: list[aws.ec2.Subnet] = []
         for i in range(args.az_count):
-            az = azs.names.apply(lambda names, i=i: _pick_az(names, i, args.region))
+            az = azs.names.apply(functools.partial(_pick_az, index=i, region=args.region))
             self.public_subnets.append(
                 aws.ec2.Subnet(
                     f"{name}-public-{i}",
