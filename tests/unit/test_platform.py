@@ -38,7 +38,7 @@ def test_replication_has_one_rule_per_secondary_with_rtc_and_delete_markers(plat
     assert sorted(r["priority"] for r in rules) == [1, 2]
     for rule in rules:
         assert rule["status"] == "Enabled"
-        assert rule["filter"] == {"prefix": ""}
+        assert rule["filter"] == {"prefix": "artifacts/"}, "migration state must stay regional"
         assert rule["deleteMarkerReplication"] == {"status": "Enabled"}
         assert rule["destination"]["replicationTime"] == {"status": "Enabled", "time": {"minutes": 15}}
         assert rule["destination"]["metrics"] == {"status": "Enabled", "eventThreshold": {"minutes": 15}}

@@ -30,6 +30,12 @@ class ReplicationArgs:
     account_id: pulumi.Input[str]
 
 
+# Only release content crosses regions. The migration state under ``releases/``, ``migrations/``,
+# ``rollbacks/`` and ``locks/`` is each region's own: replicating it would overwrite a secondary's records and
+# pointer with the primary's (and a pointer could arrive before the artifacts it names).
+REPLICATED_PREFIX = "artifacts/"
+
+
 class Replication(RegionalComponent):
     """One rule per secondary: RTC 15 min, metrics, delete markers, SSE-KMS objects handled when KMS is on."""
 
@@ -87,7 +93,7 @@ class Replication(RegionalComponent):
             id=f"to-{target.region}",
             priority=index + 1,
             status="Enabled",
-            filter=aws.s3.BucketReplicationConfigRuleFilterArgs(prefix=""),
+            filter=aws.s3.BucketReplicationConfigRuleFilterArgs(prefix=REPLICATED_PREFIX),
             delete_marker_replication=aws.s3.BucketReplicationConfigRuleDeleteMarkerReplicationArgs(status="Enabled"),
             source_selection_criteria=selection,
             destination=aws.s3.BucketReplicationConfigRuleDestinationArgs(

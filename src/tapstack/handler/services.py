@@ -1,0 +1,71 @@
+"""What one invocation works with: its settings, its clients (created on first use), its time budget."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from functools import cached_property
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from .clients import client, describe
+from .outcomes import ServerError
+from .settings import RuntimeConfig, Settings, parse_config, settings_from
+from .store import Bucket
+
+LOCK_MARGIN = timedelta(seconds=30)
+MAX_LOCK_TTL = timedelta(minutes=15, seconds=30)
+"""Lambda's longest timeout plus the margin: used when the context cannot say how long is left."""
+
+
+class Services:
+    def __init__(self, settings: Settings, lock_ttl: timedelta) -> None:
+        self.settings = settings
+        self.lock_ttl = lock_ttl
+
+    @classmethod
+    def for_invocation(cls, context: object) -> Services:
+        """Settings from the environment; the lock lives as long as this invocation can, plus a margin."""
+        remaining = getattr(context, "get_remaining_time_in_millis", None)
+        ttl = MAX_LOCK_TTL
+        if callable(remaining):
+            millis = remaining()
+            if isinstance(millis, int | float) and millis > 0:
+                ttl = min(MAX_LOCK_TTL, timedelta(milliseconds=millis) + LOCK_MARGIN)
+        return cls(settings_from(os.environ), ttl)
+
+    # Clients on first use: each costs 100-300 ms on a cold start, and only validate needs them all.
+    @cached_property
+    def s3(self) -> Any:
+        return client("s3", self.settings.region)
+
+    @cached_property
+    def ssm(self) -> Any:
+        return client("ssm", self.settings.region)
+
+    @cached_property
+    def secrets(self) -> Any:
+        return client("secretsmanager", self.settings.region)
+
+    @cached_property
+    def sns(self) -> Any:
+        return client("sns", self.settings.region)
+
+    @cached_property
+    def bucket(self) -> Bucket:
+        return Bucket(self.s3, self.settings.bucket)
+
+    def config(self) -> RuntimeConfig:
+        """The SSM config, decrypted: if unreadable or invalid, the deployment is at fault (500)."""
+        name = self.settings.config_parameter
+        try:
+            value = self.ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
+        except (ClientError, BotoCoreError) as exc:
+            raise ServerError(f"config parameter {name} could not be read: {describe(exc)}") from None
+        try:
+            return parse_config(value)
+        except ValueError as exc:
+            raise ServerError(
+                f"config parameter {name} is invalid: {exc}; run validate for details"
+            ) from None

@@ -1,0 +1,183 @@
+"""validate: every check is real, so breaking the dependency it checks turns exactly that check red."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from .conftest import CONFIG, REGION, SECRET_VALUE, Region, body, replication_rule
+
+ALL_CHECKS = {
+    "deployment_bucket_reachable",
+    "deployment_bucket_versioning",
+    "deployment_bucket_encryption",
+    "config_parameter",
+    "secret",
+    "deployment_topic",
+    "replication_to_secondaries",
+}
+
+
+def failing(aws: Region) -> tuple[int, dict[str, str]]:
+    """The status code and, for each failing check, its detail."""
+    response = aws.invoke({"action": "validate"})
+    checks = body(response)["result"]["checks"]
+    return response["statusCode"], {c["name"]: c["detail"] for c in checks if not c["ok"]}
+
+
+def test_a_healthy_primary_passes_every_check(aws: Region) -> None:
+    response = aws.invoke({"action": "validate"})
+    result = body(response)
+    assert response["statusCode"] == 200
+    assert result["outcome"] == "success"
+    assert {c["name"] for c in result["result"]["checks"]} == ALL_CHECKS
+    assert all(c["ok"] for c in result["result"]["checks"])
+    assert result["result"]["failing"] == []
+
+
+def test_suspended_versioning_fails_the_versioning_check(aws: Region) -> None:
+    aws.s3.put_bucket_versioning(Bucket=aws.bucket, VersioningConfiguration={"Status": "Suspended"})
+    status, failed = failing(aws)
+    assert status == 503
+    assert set(failed) == {"deployment_bucket_versioning"}
+    assert "Suspended" in failed["deployment_bucket_versioning"]
+
+
+def test_a_bucket_without_default_encryption_fails_the_encryption_check(aws: Region) -> None:
+    aws.s3.delete_bucket_encryption(Bucket=aws.bucket)
+    status, failed = failing(aws)
+    assert status == 503
+    assert failed == {"deployment_bucket_encryption": "no default encryption configuration"}
+
+
+def test_a_missing_bucket_fails_every_bucket_check(aws: Region, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TAPSTACK_DEPLOYMENT_BUCKET", "tapstack-deploy-dev-gone")
+    status, failed = failing(aws)
+    assert status == 503
+    assert set(failed) == {
+        "deployment_bucket_reachable",
+        "deployment_bucket_versioning",
+        "deployment_bucket_encryption",
+        "replication_to_secondaries",
+    }
+    assert "NoSuchBucket" in failed["deployment_bucket_versioning"]
+
+
+def test_a_config_missing_required_keys_fails_naming_them(aws: Region) -> None:
+    aws.set_config({"project": "tapstack", "environment": "dev"})
+    status, failed = failing(aws)
+    assert status == 503
+    assert set(failed) == {"config_parameter"}
+    assert "missing required key(s): region, primary_region" in failed["config_parameter"]
+
+
+@pytest.mark.parametrize(
+    ("value", "kind", "expected"),
+    [
+        (CONFIG, "String", "is a String parameter; expected SecureString"),
+        ("{not json", "SecureString", "not valid JSON"),
+        (["a", "list"], "SecureString", "must hold a JSON object"),
+        ({**CONFIG, "region": ""}, "SecureString", "region must be non-empty strings"),
+        (
+            {**CONFIG, "max_artifacts": "many"},
+            "SecureString",
+            "max_artifacts must be an integer from 1 to 100000",
+        ),
+        ({**CONFIG, "region": "eu-central-1"}, "SecureString", "is for region eu-central-1"),
+        ({**CONFIG, "primary_region": "us-east-1"}, "SecureString", "but this function is a primary"),
+    ],
+    ids=["plain-string", "not-json", "not-object", "empty-key", "bad-limit", "other-region", "wrong-role"],
+)
+def test_an_invalid_config_fails_the_config_check(
+    aws: Region, value: object, kind: str, expected: str
+) -> None:
+    aws.set_config(value, kind)
+    status, failed = failing(aws)
+    assert status == 503
+    assert set(failed) == {"config_parameter"}
+    assert expected in failed["config_parameter"]
+
+
+def test_a_config_check_never_echoes_the_config_values(aws: Region) -> None:
+    aws.set_config({**CONFIG, "project": 42, "environment": "very-private-env-name"})
+    _, failed = failing(aws)
+    assert "project" in failed["config_parameter"]
+    assert "very-private-env-name" not in failed["config_parameter"]
+
+
+def test_a_missing_parameter_fails_the_config_check(aws: Region, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TAPSTACK_CONFIG_PARAMETER", aws.parameter + "-gone")
+    status, failed = failing(aws)
+    assert status == 503
+    assert set(failed) == {"config_parameter"}
+    assert failed["config_parameter"].startswith("ParameterNotFound")
+
+
+def test_a_missing_secret_fails_the_secret_check(aws: Region, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TAPSTACK_SECRET_ARN", aws.secret_arn.replace("token", "gone"))
+    status, failed = failing(aws)
+    assert status == 503
+    assert set(failed) == {"secret"}
+    assert failed["secret"].startswith("ResourceNotFoundException")
+
+
+def test_a_deleted_topic_fails_the_topic_check(aws: Region) -> None:
+    aws.sns.delete_topic(TopicArn=aws.topic_arn)
+    status, failed = failing(aws)
+    assert status == 503
+    assert set(failed) == {"deployment_topic"}
+    assert failed["deployment_topic"].startswith("NotFound")
+
+
+def test_replication_missing_a_secondary_fails_naming_it(aws: Region) -> None:
+    aws.s3.put_bucket_replication(
+        Bucket=aws.bucket,
+        ReplicationConfiguration={
+            "Role": "arn:aws:iam::123456789012:role/tapstack-replication-dev",
+            "Rules": [replication_rule(0, aws.replicas[0])],
+        },
+    )
+    status, failed = failing(aws)
+    assert status == 503
+    assert failed == {"replication_to_secondaries": f"no enabled replication rule for {aws.replicas[1]}"}
+
+
+def test_a_disabled_replication_rule_does_not_cover_its_secondary(aws: Region) -> None:
+    aws.s3.put_bucket_replication(
+        Bucket=aws.bucket,
+        ReplicationConfiguration={
+            "Role": "arn:aws:iam::123456789012:role/tapstack-replication-dev",
+            "Rules": [
+                replication_rule(0, aws.replicas[0]),
+                replication_rule(1, aws.replicas[1], status="Disabled"),
+            ],
+        },
+    )
+    _, failed = failing(aws)
+    assert failed == {"replication_to_secondaries": f"no enabled replication rule for {aws.replicas[1]}"}
+
+
+def test_a_primary_without_replication_configuration_fails(aws: Region) -> None:
+    aws.s3.delete_bucket_replication(Bucket=aws.bucket)
+    _, failed = failing(aws)
+    assert failed == {"replication_to_secondaries": "the deployment bucket has no replication configuration"}
+
+
+def test_a_secondary_has_no_replication_check(aws: Region, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TAPSTACK_ROLE", "secondary")
+    monkeypatch.setenv("TAPSTACK_REPLICA_BUCKETS", "[]")
+    aws.set_config({**CONFIG, "primary_region": "us-east-1"})
+    response = aws.invoke({"action": "validate"})
+    assert response["statusCode"] == 200
+    assert {c["name"] for c in body(response)["result"]["checks"]} == ALL_CHECKS - {
+        "replication_to_secondaries"
+    }
+
+
+def test_validate_never_returns_or_logs_the_secret(aws: Region, capsys: pytest.CaptureFixture[str]) -> None:
+    response = aws.invoke({"action": "validate"})
+    assert response["statusCode"] == 200
+    assert SECRET_VALUE not in json.dumps(response)
+    assert SECRET_VALUE not in capsys.readouterr().out
+    assert REGION in json.dumps(response)
