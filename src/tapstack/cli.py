@@ -11,10 +11,11 @@ from rich.markup import escape
 from . import commands
 from .cli_common import CommandError, err_console
 from .config import ConfigError
+from .guard.serialization import OutputSerializationError
 from .lib.naming import PhysicalNameError
 from .stackfile import StackFileError
 
-USER_ERRORS = (CommandError, ConfigError, StackFileError, PhysicalNameError)
+USER_ERRORS = (CommandError, ConfigError, StackFileError, PhysicalNameError, OutputSerializationError)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -18,6 +18,7 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from .graph import PROVIDER_PREFIX, Graph, Resource
+from .guard.serialization import check_graph, explain_type_error
 
 SECRET_PLACEHOLDER = "[secret]"
 
@@ -141,6 +142,13 @@ def run(
         program()
         return resolve_outputs()
 
-    _sync_await(run_pulumi_func(main))
+    try:
+        _sync_await(run_pulumi_func(main))
+    except TypeError as err:
+        explained = explain_type_error(err)
+        if explained is None:
+            raise
+        raise explained from err
     monitor.graph.outputs = outputs
+    check_graph(monitor.graph)
     return monitor.graph

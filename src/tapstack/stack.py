@@ -24,6 +24,7 @@ from .lib.regions import region_code
 from .providers import ProviderManager
 
 CONFIG_PARAMETER = "migration/config"
+"""Under ``/<project>/<suffix>/<region code>/``: regional names carry their region (TAP008)."""
 
 
 @dataclass
@@ -227,7 +228,7 @@ class TapStack(pulumi.ComponentResource):
         built.secrets = MigrationSecrets(
             f"{code}-secrets",
             MigrationSecretsArgs(
-                parameter_name=cfg.parameter(CONFIG_PARAMETER),
+                parameter_name=cfg.parameter(f"{code}/{CONFIG_PARAMETER}"),
                 parameter_value=json.dumps(settings, sort_keys=True),
                 secret_name=cfg.name(NameKind.SECRET, "migration-token", region),
                 secret_value=self.token,

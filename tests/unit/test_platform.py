@@ -11,6 +11,7 @@ from tapstack.config import ConfigError
 from tapstack.graph import Graph
 from tapstack.lib.iam import UNSCOPED_ACTIONS
 from tapstack.lib.naming import NameKind
+from tapstack.lib.regions import region_code
 from tapstack.program import main as program
 from tapstack.synth import synthesize
 from tests.conftest import Synth, as_list, policy, statements
@@ -84,7 +85,7 @@ def test_config_parameter_is_a_secure_string_with_the_settings(platform: Graph) 
     assert len(params) == 3
     for p in params:
         assert p.inputs["type"] == "SecureString"
-        assert p.inputs["name"] == "/tapstack/dev/migration/config"
+        assert p.inputs["name"] == f"/tapstack/dev/{region_code(p.region)}/migration/config"
         assert p.inputs["value"] == "[secret]"
         assert p.inputs["keyId"].startswith(f"arn:aws:kms:{p.region}:")
 
@@ -137,7 +138,7 @@ def test_lambda_role_statements_are_concrete_and_regional(platform: Graph) -> No
         bucket = f"arn:aws:s3:::tapstack-deploy-{code}-123456789012-dev"
         assert by_sid["ReadWriteDeploymentObjects"]["Resource"] == [bucket + "/*"]
         assert by_sid["ReadMigrationConfig"]["Resource"] == [
-            f"arn:aws:ssm:{region}:123456789012:parameter/tapstack/dev/migration/config"
+            f"arn:aws:ssm:{region}:123456789012:parameter/tapstack/dev/{code}/migration/config"
         ]
         assert by_sid["NotifyDeployments"]["Resource"] == [
             f"arn:aws:sns:{region}:123456789012:tapstack-deployments-{code}-dev"

@@ -8,33 +8,37 @@ account id so that the name is globally unique without being random (a redeploy 
 from __future__ import annotations
 
 import re
-from enum import Enum
+from enum import Enum, unique
 
 from .regions import region_code
 
 
+@unique
 class NameKind(Enum):
-    """Resource kinds with their AWS name length limits."""
+    """Resource kinds with their AWS name length limits (values are (label, limit) so no two kinds alias)."""
 
-    BUCKET = 63
-    IAM_ROLE = 64
-    IAM_POLICY = 128
-    INSTANCE_PROFILE = 128
-    LAMBDA = 64
-    LOG_GROUP = 512
-    SNS_TOPIC = 256
-    ALARM = 255
-    LAUNCH_TEMPLATE = 128
-    ASG = 255
-    SECURITY_GROUP = 255
-    SECRET = 512
-    KMS_ALIAS = 256
-    SSM_PARAMETER = 1011
-    TAG = 256
+    BUCKET = ("bucket", 63)
+    IAM_ROLE = ("iam role", 64)
+    IAM_POLICY = ("iam policy", 128)
+    INSTANCE_PROFILE = ("instance profile", 128)
+    LAMBDA = ("lambda function", 64)
+    LOG_GROUP = ("log group", 512)
+    SNS_TOPIC = ("sns topic", 256)
+    ALARM = ("alarm", 255)
+    LAUNCH_TEMPLATE = ("launch template", 128)
+    ASG = ("auto scaling group", 255)
+    SECURITY_GROUP = ("security group", 255)
+    SECRET = ("secret", 512)
+    KMS_ALIAS = ("kms alias", 256)
+    SSM_PARAMETER = ("ssm parameter", 1011)
+
+    @property
+    def label(self) -> str:
+        return self.value[0]
 
     @property
     def limit(self) -> int:
-        return self.value
+        return self.value[1]
 
 
 PLACEHOLDER_ACCOUNT = "123456789012"
@@ -71,7 +75,7 @@ def physical_name(
     if len(name) > kind.limit:
         raise PhysicalNameError(
             f"name {name!r} is {len(name)} characters; AWS allows at most {kind.limit} for "
-            f"{kind.name.lower().replace('_', ' ')} names: shorten the project or environment suffix"
+            f"{kind.label} names: shorten the project or environment suffix"
         )
     return name
 

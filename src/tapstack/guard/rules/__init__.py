@@ -1,0 +1,50 @@
+"""The rule catalogue: TAP001-TAP011, in id order."""
+
+from __future__ import annotations
+
+from ..model import Rule
+from .alarms import alarms_notify
+from .compute import private_compute
+from .deprecations import current_api
+from .iam import least_privilege
+from .naming import scoped_names
+from .network import network_controls
+from .providers import explicit_providers
+from .retention import retention_and_encryption
+from .s3 import hardened_buckets, replicated_deployments
+from .secrets import secrets_stay_secret
+
+RULES: tuple[Rule, ...] = tuple(
+    sorted(
+        (
+            explicit_providers,
+            least_privilege,
+            hardened_buckets,
+            alarms_notify,
+            private_compute,
+            network_controls,
+            current_api,
+            scoped_names,
+            secrets_stay_secret,
+            replicated_deployments,
+            retention_and_encryption,
+        ),
+        key=lambda r: r.id,
+    )
+)
+RULES_BY_ID: dict[str, Rule] = {r.id: r for r in RULES}
+
+
+def reference_markdown() -> str:
+    """The rule table of docs/guard-rules.md (a test keeps the document equal to this)."""
+    lines = [
+        "| id | rule | severity | runs as | seed problem it prevents | AWS FSBP controls |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in RULES:
+        controls = ", ".join(r.controls) or "-"
+        lines.append(
+            f"| {r.id} | **{r.title}**: {r.description} | {r.severity.value} | {r.scope.value} | {r.seed} | "
+            f"{controls} |"
+        )
+    return "\n".join(lines) + "\n"

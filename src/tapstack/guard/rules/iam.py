@@ -1,0 +1,294 @@
+"""TAP002: least privilege in every policy document of the stack.
+
+Documents are found wherever AWS takes one (role trust and inline policies, managed policies, bucket,
+topic, queue and key policies), parsed, and judged statement by statement. Action names are checked
+against parliament's copy of the AWS service authorization reference, so a typo such as ``s3:GetObjekt``
+(which AWS would accept and silently never match) fails here instead of in production.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from ...graph import Graph, Resource
+from ...lib.iam import UNSCOPED_ACTIONS
+from ..facts import dig, is_unknown, items
+from ..model import Context, Finding, Scope, Severity, rule
+from ..serialization import FIX, OUTPUT_STRING_MARKERS
+
+_UNSCOPED = {a.lower() for a in UNSCOPED_ACTIONS}
+_ACCOUNT_ROOT = re.compile(r"^(arn:aws[a-z-]*:iam::\d{12}:root|\d{12})$")
+_MANAGED_ADMIN = re.compile(
+    r"^arn:aws[a-z-]*:iam::aws:policy/(.*/)?(AdministratorAccess|PowerUserAccess|\w+FullAccess)$"
+)
+
+KEY_POLICY_TYPES = frozenset(
+    {"aws:kms/key:Key", "aws:kms/keyPolicy:KeyPolicy", "aws:kms/replicaKey:ReplicaKey"}
+)
+IDENTITY_POLICY_TYPES = frozenset(
+    {
+        "aws:iam/role:Role",
+        "aws:iam/rolePolicy:RolePolicy",
+        "aws:iam/policy:Policy",
+        "aws:iam/userPolicy:UserPolicy",
+        "aws:iam/groupPolicy:GroupPolicy",
+    }
+)
+ATTACHMENT_TYPES = frozenset(
+    {
+        "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+        "aws:iam/userPolicyAttachment:UserPolicyAttachment",
+        "aws:iam/groupPolicyAttachment:GroupPolicyAttachment",
+        "aws:iam/policyAttachment:PolicyAttachment",
+    }
+)
+
+
+class Kind(Enum):
+    IDENTITY = "identity policy"
+    TRUST = "trust policy"
+    RESOURCE = "resource policy"
+    KEY = "key policy"
+
+
+@dataclass(frozen=True)
+class Document:
+    resource: Resource
+    path: str
+    kind: Kind
+    text: str
+
+
+def documents(resource: Resource) -> Iterator[Document]:
+    """Every policy document a resource carries, with the property path a reader can find it by."""
+    if not resource.type.startswith("aws:"):
+        return
+    trust = resource.prop("assumeRolePolicy")
+    if isinstance(trust, str) and not is_unknown(trust):
+        yield Document(resource, "assumeRolePolicy", Kind.TRUST, trust)
+    if resource.type in KEY_POLICY_TYPES:
+        kind = Kind.KEY
+    elif resource.type in IDENTITY_POLICY_TYPES:
+        kind = Kind.IDENTITY
+    else:
+        kind = Kind.RESOURCE
+    policy = resource.prop("policy")
+    if isinstance(policy, str) and not is_unknown(policy):
+        yield Document(resource, "policy", kind, policy)
+    for i, inline in enumerate(items(resource.prop("inlinePolicies"))):
+        text = dig(inline, "policy")
+        if isinstance(text, str) and not is_unknown(text):
+            yield Document(resource, f"inlinePolicies[{i}].policy", Kind.IDENTITY, text)
+
+
+@functools.cache
+def _parliament() -> Any:
+    """Imported on first use: it loads the whole authorization reference (~0.3 s)."""
+    import parliament
+
+    return parliament
+
+
+@functools.cache
+def action_error(action: str) -> str | None:
+    """Why AWS would never match ``action`` (unknown service or action), or None if it names real actions."""
+    lib = _parliament()
+    try:
+        lib.expand_action(action)
+    except lib.UnknownPrefixException:
+        return f"{action!r}: no AWS service has the prefix {action.split(':')[0]!r}"
+    except lib.UnknownActionException:
+        return f"{action!r}: no such action in the AWS service authorization reference"
+    except ValueError:
+        return f"{action!r}: an action is written service:Action"
+    return None
+
+
+@functools.cache
+def expansion_size(action: str) -> int:
+    return len(_parliament().expand_action(action, raise_exceptions=False))
+
+
+def _label(statement: dict[str, Any], index: int) -> str:
+    sid = statement.get("Sid")
+    return f"statement {sid!r}" if isinstance(sid, str) and sid else f"statement #{index + 1}"
+
+
+def _principals(statement: dict[str, Any]) -> list[str]:
+    principal = statement.get("Principal")
+    if isinstance(principal, str):
+        return [principal]
+    if isinstance(principal, dict):
+        return [
+            p
+            for key in ("AWS", "Service", "Federated")
+            for p in items(principal.get(key))
+            if isinstance(p, str)
+        ]
+    return []
+
+
+def _is_public(statement: dict[str, Any]) -> bool:
+    return "*" in _principals(statement) and not statement.get("Condition")
+
+
+def _is_root_admin(statement: dict[str, Any]) -> bool:
+    """The key policy grant AWS documents as the default: the account root may administer the key."""
+    principal = statement.get("Principal")
+    if not isinstance(principal, dict) or set(principal) != {"AWS"}:
+        return False
+    roots = items(principal["AWS"])
+    return bool(roots) and all(isinstance(p, str) and _ACCOUNT_ROOT.match(p) for p in roots)
+
+
+def _wildcard_findings(doc: Document, label: str, statement: dict[str, Any]) -> Iterator[Finding]:
+    actions = [a for a in items(statement.get("Action")) if isinstance(a, str)]
+    if "NotAction" in statement:
+        yield Finding(
+            doc.resource, f"{doc.path}: {label} allows NotAction, i.e. every action but the ones listed"
+        )
+    for action in actions:
+        service, _, name = action.partition(":")
+        if action == "*" or name == "*":
+            if doc.kind is Kind.KEY and service.lower() == "kms" and _is_root_admin(statement):
+                continue
+            scope = (
+                "every action of every service"
+                if action == "*"
+                else f"all {expansion_size(action)} {service} actions"
+            )
+            yield Finding(
+                doc.resource,
+                f"{doc.path}: {label} allows {action!r} ({scope}, and every action AWS adds later)",
+                remediation=(
+                    "list the exact actions the principal calls (lib/iam.statement refuses wildcards)"
+                ),
+            )
+        elif "*" in action or "?" in action:
+            yield Finding(
+                doc.resource,
+                f"{doc.path}: {label} allows {action!r}, which matches {expansion_size(action)} actions "
+                "today and any AWS adds later",
+                remediation="list the exact actions the principal calls",
+                severity=Severity.MEDIUM,
+            )
+
+
+def _resource_findings(doc: Document, label: str, statement: dict[str, Any]) -> Iterator[Finding]:
+    if doc.kind in (Kind.KEY, Kind.TRUST):
+        return  # in a key policy "*" means "this key"; trust policies name no resource
+    if "NotResource" in statement:
+        yield Finding(
+            doc.resource, f"{doc.path}: {label} allows NotResource, i.e. every resource but the ones listed"
+        )
+    if "*" not in items(statement.get("Resource")):
+        return
+    actions = [a for a in items(statement.get("Action")) if isinstance(a, str)]
+    scoped = [a for a in actions if a.lower() not in _UNSCOPED and "*" not in a]
+    if scoped:
+        yield Finding(
+            doc.resource,
+            f"{doc.path}: {label} allows {', '.join(scoped)} on Resource '*'",
+            remediation=(
+                "name the ARNs the actions act on; only actions AWS cannot scope may use '*' "
+                "(lib/iam.UNSCOPED_ACTIONS, each with its reason)"
+            ),
+        )
+
+
+def statement_findings(doc: Document, statements: list[Any]) -> Iterator[Finding]:
+    for i, statement in enumerate(statements):
+        if not isinstance(statement, dict):
+            yield Finding(
+                doc.resource, f"{doc.path}: statement #{i + 1} is not an object", severity=Severity.HIGH
+            )
+            continue
+        label = _label(statement, i)
+        for key in ("Action", "NotAction"):
+            for action in items(statement.get(key)):
+                error = action_error(action) if isinstance(action, str) and action != "*" else None
+                if error:
+                    yield Finding(
+                        doc.resource,
+                        f"{doc.path}: {label}: {error}",
+                        remediation=(
+                            "fix the action name (IAM accepts unknown names and then never matches them)"
+                        ),
+                        severity=Severity.HIGH,
+                    )
+        if statement.get("Effect") != "Allow":
+            continue  # a Deny with wildcards (the TLS-only bucket policy) only ever takes access away
+        if _is_public(statement):
+            yield Finding(
+                doc.resource,
+                f"{doc.path}: {label} allows Principal '*' without a condition: anyone on the internet",
+                remediation=(
+                    "name the principals, or add a condition such as aws:SourceAccount / aws:SourceArn"
+                ),
+            )
+        yield from _wildcard_findings(doc, label, statement)
+        yield from _resource_findings(doc, label, statement)
+
+
+def document_findings(doc: Document) -> Iterator[Finding]:
+    if any(marker in doc.text for marker in OUTPUT_STRING_MARKERS):
+        yield Finding(
+            doc.resource,
+            f"{doc.path}: the document contains a stringified Pulumi Output ('Calling __str__ on an "
+            "Output...') "
+            "instead of the value it stands for",
+            remediation=FIX,
+        )
+        return
+    try:
+        parsed = json.loads(doc.text)
+    except ValueError as err:
+        yield Finding(doc.resource, f"{doc.path}: not valid JSON ({err})", severity=Severity.HIGH)
+        return
+    statements = parsed.get("Statement") if isinstance(parsed, dict) else None
+    if statements is None:
+        yield Finding(
+            doc.resource, f"{doc.path}: a policy document needs a 'Statement'", severity=Severity.HIGH
+        )
+        return
+    yield from statement_findings(doc, statements if isinstance(statements, list) else [statements])
+
+
+def _attachment_findings(resource: Resource) -> Iterator[Finding]:
+    arns = [resource.prop("policyArn"), *items(resource.prop("managedPolicyArns"))]
+    for arn in arns:
+        if isinstance(arn, str) and _MANAGED_ADMIN.match(arn):
+            yield Finding(
+                resource,
+                f"attaches the AWS-managed policy {arn.rsplit('/', 1)[1]}, which allows whole services "
+                "('service:*')",
+                remediation="write an inline policy with the exact actions and resources instead",
+            )
+
+
+@rule(
+    "TAP002",
+    title="Least-privilege IAM",
+    severity=Severity.CRITICAL,
+    scope=Scope.RESOURCE,
+    seed=(
+        "seed 000 #3 and 003 #4/#7: s3:* and cloudwatch:* on Resource '*', lambda/sqs/xray actions on '*', "
+        "and (000 #2) Outputs serialized into policies with json.dumps"
+    ),
+    remediation="list exact actions on exact ARNs; '*' only for lib/iam.UNSCOPED_ACTIONS",
+    controls=("IAM.1", "IAM.21", "KMS.1", "KMS.2"),
+)
+def least_privilege(graph: Graph, ctx: Context) -> Iterator[Finding]:
+    """No '*' or 'service:*' actions, Resource '*' only for actions AWS cannot scope, real action names
+    only."""
+    for resource in graph.aws_resources():
+        for doc in documents(resource):
+            yield from document_findings(doc)
+        if resource.type in ATTACHMENT_TYPES or resource.type == "aws:iam/role:Role":
+            yield from _attachment_findings(resource)
