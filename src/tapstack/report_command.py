@@ -1,0 +1,166 @@
+"""`tapstack diagram` and `tapstack report`: see the platform as a picture and as one offline HTML page."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import asdict
+from pathlib import Path
+
+from rich.markup import escape
+
+from . import diagram, report
+from .cli_common import CommandError, add_config_args, console, print_json, settings_from_args, synthesize
+from .graph import Graph
+from .guard.engine import evaluate
+from .guard.model import Context
+from .guard.model import Violation as GuardViolation
+from .guard.rules import RULES_BY_ID
+from .guard.suppressions import SuppressionError, load
+
+SUFFIX_FORMATS = {".svg": "svg", ".png": "png", ".dot": "dot", ".gv": "dot"}
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    d = sub.add_parser("diagram", help="draw the architecture (regions, VPC tiers, data flows) with Graphviz")
+    add_config_args(d, graph=True)
+    d.add_argument("--out", type=Path, required=True, help="file to write (format from its suffix by default)")
+    d.add_argument("--format", choices=diagram.FORMATS, help="svg (default), png, or dot (needs no Graphviz)")
+    d.set_defaults(func=run_diagram)
+
+    r = sub.add_parser("report", help="write one self-contained HTML report: summary, diagram, guard, IAM")
+    add_config_args(r, graph=True)
+    r.add_argument("--out", type=Path, required=True, help="HTML file to write")
+    r.add_argument(
+        "--local",
+        action="store_true",
+        help="also deploy into the embedded emulator and include its outputs and post-deploy checks",
+    )
+    r.add_argument("--suppressions", type=Path, help="accepted guard findings, as for `tapstack check --suppressions`")
+    r.set_defaults(func=run_report)
+
+
+def _format(args: argparse.Namespace) -> str:
+    if args.format:
+        return str(args.format)
+    return SUFFIX_FORMATS.get(args.out.suffix.lower(), "svg")
+
+
+def _write(path: Path, data: bytes) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    except OSError as err:
+        raise CommandError(f"{path}: cannot write ({err.strerror})") from None
+
+
+def run_diagram(args: argparse.Namespace) -> int:
+    fmt = _format(args)
+    graph = synthesize(args)
+    try:
+        data = diagram.render(graph, fmt)
+    except diagram.GraphvizMissing as err:
+        raise CommandError(str(err)) from None
+    _write(args.out, data)
+    built = diagram.build(graph)
+    if args.json:
+        print_json(
+            {
+                "out": str(args.out),
+                "format": fmt,
+                "regions": built.regions,
+                "primary": built.primary,
+                "nodes": len(built.nodes),
+                "edges": len(built.edges),
+            }
+        )
+    else:
+        console.print(
+            escape(
+                f"diagram of stack {graph.stack} ({len(built.regions)} region(s), {len(built.nodes)} boxes, "
+                f"{len(built.edges)} edges) written to {args.out} ({fmt})"
+            ),
+            soft_wrap=True,
+        )
+    return 0
+
+
+def _violation(v: GuardViolation) -> report.Violation:
+    return report.Violation(v.rule, v.severity.value, v.name, v.message, v.remediation)
+
+
+def guard_results(graph: Graph, suppressions: Path | None = None) -> report.GuardResults:
+    """Every guard rule over the graph, exactly as `tapstack check` judges it (same suppressions)."""
+    try:
+        accepted = load(suppressions, RULES_BY_ID) if suppressions is not None else []
+    except SuppressionError as err:
+        raise CommandError(str(err)) from None
+    result = evaluate(graph, context=Context.for_graph(graph), suppressions=accepted)
+    return report.GuardResults(
+        violations=[_violation(v) for v in result.violations],
+        suppressed=[(_violation(s.violation), s.suppression.reason) for s in result.suppressed],
+        rules=[(r.id, r.title) for r in result.rules],
+    )
+
+
+def local_results(args: argparse.Namespace) -> report.LocalResults:
+    """Deploy into a fresh emulator and run the post-deploy checks, as `tapstack up --local` does.
+
+    A failed deploy is a result to show, not a crash: the report still tells what the program is.
+    """
+    # boto3 and moto load only when a local deploy is asked for: every other report stays quick.
+    from .emulator.deploy import deploy, post_deploy_checks
+    from .emulator.engine import DeployError
+    from .emulator.server import Emulator, EmulatorError
+
+    settings = settings_from_args(args)
+    try:
+        emulator = Emulator.start()
+    except EmulatorError as err:
+        return report.LocalResults(error=str(err))
+    try:
+        deployment = deploy(emulator, settings)
+        checks = post_deploy_checks(emulator, deployment.graph)
+    except DeployError as err:
+        return report.LocalResults(error=str(err))
+    finally:
+        emulator.stop()
+    return report.LocalResults(
+        outputs=dict(deployment.graph.outputs),
+        checks=[report.CheckResult(c.region, c.name, c.passed, c.detail) for c in checks],
+        resources=len(deployment.graph.aws_resources()),
+        seconds=deployment.seconds,
+    )
+
+
+def run_report(args: argparse.Namespace) -> int:
+    if args.local and args.graph:
+        raise CommandError("--local deploys the configured program: use --config/--set, not --graph")
+    graph = synthesize(args)
+    svg: str | None = None
+    svg_error: str | None = None
+    try:
+        svg = diagram.render(graph, "svg").decode()
+    except diagram.GraphvizMissing as err:
+        svg_error = str(err)
+    guard = guard_results(graph, args.suppressions)
+    local = local_results(args) if args.local else None
+    _write(args.out, report.render_html(graph, svg=svg, svg_error=svg_error, guard=guard, local=local).encode())
+    failed = bool(local and (local.error or not all(c.passed for c in local.checks)))
+    if args.json:
+        print_json(
+            {
+                "out": str(args.out),
+                "stack": graph.stack,
+                "diagram": svg is not None,
+                "guard_violations": len(guard.violations),
+                "local": None if local is None else {"error": local.error, "checks": [asdict(c) for c in local.checks]},
+                "passed": not failed,
+            }
+        )
+    else:
+        notes = [] if svg is not None else ["without diagram (Graphviz missing)"]
+        if local is not None and local.error:
+            notes.append(f"local deploy failed: {local.error}")
+        suffix = f" ({'; '.join(notes)})" if notes else ""
+        console.print(escape(f"report of stack {graph.stack} written to {args.out}{suffix}"), soft_wrap=True)
+    return 1 if failed else 0

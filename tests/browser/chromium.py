@@ -1,0 +1,92 @@
+"""Headless Chromium as a test instrument: the DOM a page really renders, its console, and a screenshot.
+
+Every run gets a fresh profile and no background networking, so nothing but the page itself can produce a
+console message; the report has no scripts, so any console line is a failure (a CSP refusal, an error).
+Run as a script to refresh the screenshot kept in the docs:
+    python -m tests.browser.chromium report.html docs/img/report.png
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "/usr/bin/chromium")
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-extensions",
+    "--hide-scrollbars",
+    # Offline by construction: any host lookup fails, so a page that needs the network shows it.
+    "--host-resolver-rules=MAP * ~NOTFOUND",
+)
+# Chromium prints page console messages as `INFO:CONSOLE(12)] "..."` (older) or `INFO:CONSOLE:12] "..."`.
+CONSOLE_LINE = re.compile(r"CONSOLE[(:]\d*\)?\]? ?(.*)")
+
+
+def find() -> str | None:
+    for name in CANDIDATES:
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+@dataclass(frozen=True)
+class Page:
+    dom: str
+    console: list[str]
+
+
+def _run(page: Path, extra: list[str], timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
+    binary = find()
+    if binary is None:
+        raise FileNotFoundError("chromium is not installed (Debian: apt-get install chromium)")
+    with tempfile.TemporaryDirectory(prefix="tapstack-chromium-") as profile:
+        return subprocess.run(
+            [binary, *FLAGS, f"--user-data-dir={profile}", *extra, page.resolve().as_uri()],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+
+
+def load(page: Path) -> Page:
+    """The DOM after rendering, and every console message the page produced."""
+    done = _run(page, ["--enable-logging=stderr", "--v=0", "--dump-dom"])
+    if done.returncode != 0 or "<html" not in done.stdout:
+        raise RuntimeError(f"chromium failed ({done.returncode}): {done.stderr[-2000:]}")
+    console = [m.group(0) for line in done.stderr.splitlines() if (m := CONSOLE_LINE.search(line))]
+    return Page(dom=done.stdout, console=console)
+
+
+def screenshot(page: Path, out: Path, width: int = 1400, height: int = 2200) -> tuple[int, int]:
+    """Write a PNG of the first ``width`` x ``height`` pixels; returns the size Chromium really wrote."""
+    done = _run(page, [f"--window-size={width},{height}", f"--screenshot={out.resolve()}"])
+    if done.returncode != 0 or not out.is_file():
+        raise RuntimeError(f"chromium wrote no screenshot ({done.returncode}): {done.stderr[-2000:]}")
+    return png_size(out.read_bytes())
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    if data[:8] != b"\x89PNG\r\n\x1a\n" or data[12:16] != b"IHDR":
+        raise ValueError("not a PNG file")
+    width, height = struct.unpack(">II", data[16:24])
+    return width, height
+
+
+if __name__ == "__main__":
+    size = screenshot(Path(sys.argv[1]), Path(sys.argv[2]))
+    print(f"{sys.argv[2]}: {size[0]}x{size[1]}")

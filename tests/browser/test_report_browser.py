@@ -1,0 +1,107 @@
+"""The HTML report as a reader's browser renders it: every section there, no console errors, a real picture."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tapstack import diagram
+from tapstack.cli import main
+from tapstack.graph import Graph
+from tests.browser import chromium
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        chromium.find() is None, reason="headless Chromium is not installed (Debian: apt-get install chromium)"
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def report_file(platform: Graph, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    work = tmp_path_factory.mktemp("report")
+    graph = work / "graph.json"
+    platform.write(graph)
+    out = work / "report.html"
+    assert main(["report", "--graph", str(graph), "--out", str(out)]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def page(report_file: Path) -> chromium.Page:
+    return chromium.load(report_file)
+
+
+def _section(dom: str, name: str) -> str:
+    match = re.search(rf'<section id="{name}"[^>]*>(.*?)</section>', dom, re.DOTALL)
+    assert match, f"section {name!r} is not in the rendered DOM"
+    return match.group(1)
+
+
+def test_the_page_renders_without_a_single_console_message(page: chromium.Page) -> None:
+    # The report has no script: any console line is a CSP refusal (an external fetch) or an error.
+    assert page.console == []
+
+
+def test_every_section_is_rendered_with_its_heading(page: chromium.Page) -> None:
+    headings = {
+        "summary": "Summary",
+        "diagram": "Architecture",
+        "guard": "Guard results",
+        "iam": "IAM roles",
+        "outputs": "Deployed outputs",
+        "checks": "Post-deploy checks",
+    }
+    for name, heading in headings.items():
+        assert f"<h2>{heading}</h2>" in _section(page.dom, name)
+
+
+def test_summary_shows_three_regions_with_the_primary_marked(page: chromium.Page, platform: Graph) -> None:
+    summary = _section(page.dom, "summary")
+    assert re.search(r"<li>us-east-1 <span class=\"badge primary\">primary</span>", summary)
+    for region in ("us-west-2", "eu-west-1"):
+        assert f"<li>{region} <span" in summary
+    assert f'<div class="big">{len(platform.aws_resources())}</div>AWS resources' in summary
+
+
+@pytest.mark.skipif(not diagram.dot_available(), reason="Graphviz `dot` is not installed: the report has no diagram")
+def test_the_diagram_is_inline_svg_with_one_cluster_per_region(page: chromium.Page) -> None:
+    section = _section(page.dom, "diagram")
+    assert "<svg" in section and "<img" not in section
+    for label in ("us-east-1 · primary", "us-west-2 · secondary", "eu-west-1 · secondary"):
+        assert label in section
+    assert section.count("replication · RTC 15 min") == 2
+
+
+def test_iam_section_lists_the_migration_role_with_its_actions(page: chromium.Page) -> None:
+    iam = _section(page.dom, "iam")
+    assert "tapstack-migration-use1-dev" in iam
+    assert "<code>ssm:GetParameter</code>" in iam
+    assert "<code>Service: lambda.amazonaws.com</code>" in iam
+
+
+def test_local_sections_say_they_need_local(page: chromium.Page) -> None:
+    for name in ("outputs", "checks"):
+        assert "Not available: run `tapstack report --local`" in _section(page.dom, name)
+
+
+def test_screenshot_is_a_full_size_picture_not_a_blank_page(report_file: Path, tmp_path: Path) -> None:
+    shot = tmp_path / "report.png"
+    assert chromium.screenshot(report_file, shot, 1400, 2200) == (1400, 2200)
+    # A blank or unstyled page compresses to a few kilobytes; the rendered report is far larger.
+    assert shot.stat().st_size > 80_000
+
+
+def test_the_console_check_catches_errors_and_blocked_fetches(tmp_path: Path) -> None:
+    """Guard the guard: a page with an error and an external image must not pass as clean."""
+    bad = tmp_path / "bad.html"
+    bad.write_text(
+        '<!DOCTYPE html><html><head><meta http-equiv="Content-Security-Policy" content="img-src data:"></head>'
+        '<body><img src="https://example.com/x.png"><script>undefinedFunction()</script></body></html>'
+    )
+    console = "\n".join(chromium.load(bad).console)
+    assert "Uncaught ReferenceError" in console
+    assert "https://example.com/x.png" in console

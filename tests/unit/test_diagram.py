@@ -1,0 +1,276 @@
+"""The architecture diagram: the boxes and edges a reader needs, derived from the graph, never a hairball."""
+
+from __future__ import annotations
+
+import html
+import random
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from tapstack import diagram
+from tapstack.cli import main
+from tapstack.diagram import Diagram, Node
+from tapstack.graph import Graph
+from tests.conftest import EXAMPLES, Synth, example_config
+
+# Resources that only refine or serve another one: never a box of their own.
+LOW_LEVEL = {
+    diagram.ROUTE_TABLE_ASSOCIATION,
+    diagram.ROUTE,
+    diagram.NETWORK_ACL,
+    diagram.NETWORK_ACL_RULE,
+    diagram.VPC_ENDPOINT,
+    diagram.ROLE,
+    diagram.ROLE_POLICY,
+    diagram.ROLE_POLICY_ATTACHMENT,
+    diagram.LAUNCH_TEMPLATE,
+    diagram.KMS_ALIAS,
+    "aws:iam/instanceProfile:InstanceProfile",
+    "aws:ec2/securityGroup:SecurityGroup",
+    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup",
+    "aws:ec2/eip:Eip",
+    "aws:sns/topicPolicy:TopicPolicy",
+    "aws:secretsmanager/secretVersion:SecretVersion",
+    "aws:s3/bucketPolicy:BucketPolicy",
+    "aws:s3/bucketVersioning:BucketVersioning",
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+    "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+    diagram.BUCKET_ENCRYPTION,
+    diagram.BUCKET_LOGGING,
+    diagram.BUCKET_REPLICATION,
+}
+
+
+@pytest.fixture(scope="module")
+def platform_diagram(platform: Graph) -> Diagram:
+    return diagram.build(platform)
+
+
+@pytest.fixture(scope="module")
+def foundation_diagram(foundation: Graph) -> Diagram:
+    return diagram.build(foundation)
+
+
+def kinds(d: Diagram, region: str | None = None) -> Counter[str]:
+    return Counter(n.kind for n in d.nodes.values() if region is None or n.region == region)
+
+
+def edges_between(d: Diagram, src_kind: str, dst_kind: str, kind: str | None = None) -> list[tuple[Node, Node]]:
+    return [
+        (d.nodes[e.src], d.nodes[e.dst])
+        for e in d.edges
+        if d.nodes[e.src].kind == src_kind and d.nodes[e.dst].kind == dst_kind and (kind is None or e.kind == kind)
+    ]
+
+
+def test_one_region_is_a_handful_of_boxes_with_every_resource_folded_in(
+    foundation: Graph, foundation_diagram: Diagram
+) -> None:
+    assert kinds(foundation_diagram) == {
+        diagram.SUBNET: 4,
+        diagram.ROUTE_TABLE: 3,  # public + one per NAT (per_az)
+        diagram.NAT_GATEWAY: 2,
+        diagram.INTERNET_GATEWAY: 1,
+        diagram.FLOW_LOG: 1,
+        diagram.LOG_GROUP: 2,
+        diagram.ASG: 1,
+        diagram.BUCKET: 2,
+        diagram.TOPIC: 1,
+        diagram.KMS_KEY: 1,
+        diagram.ALARM: 1,
+    }
+    drawn = [r.urn for n in foundation_diagram.nodes.values() for r in n.resources]
+    drawn += [r.urn for v in foundation_diagram.vpcs.values() for r in (v.resource, *v.members)]
+    assert sorted(drawn) == sorted(r.urn for r in foundation.aws_resources())
+
+
+def test_no_low_level_resource_type_is_a_box(platform_diagram: Diagram) -> None:
+    assert not LOW_LEVEL & set(kinds(platform_diagram))
+    assert set(kinds(platform_diagram)) <= set(diagram.TITLES)
+
+
+def test_one_cluster_per_region_primary_first_and_marked(platform_diagram: Diagram) -> None:
+    assert platform_diagram.regions == ["us-east-1", "us-west-2", "eu-west-1"]
+    assert platform_diagram.primary == "us-east-1"
+    source = diagram.to_dot(platform_diagram).source
+    assert source.count("subgraph cluster_region_") == 3
+    assert 'label="us-east-1 · primary"' in source
+    assert 'label="us-west-2 · secondary"' in source
+    assert 'label="eu-west-1 · secondary"' in source
+
+
+def test_every_region_has_the_same_boxes(platform_diagram: Diagram) -> None:
+    first, *others = (kinds(platform_diagram, r) for r in platform_diagram.regions)
+    assert all(k == first for k in others)
+    assert first[diagram.FUNCTION] == 1
+    assert first[diagram.ALARM] == 2  # compute alarms and Lambda alarms: one box each
+
+
+@pytest.mark.parametrize(("example", "secondaries"), [("foundation", 0), ("two-region", 1), ("platform", 2)])
+def test_replication_edges_run_from_the_primary_deploy_bucket_to_each_secondary(
+    example: str, secondaries: int, synth: Synth
+) -> None:
+    d = diagram.build(synth(**example_config(example)))
+    edges = d.edges_of("replication")
+    assert len(edges) == secondaries
+    assert {d.nodes[e.src].region for e in edges} <= {d.primary}
+    assert sorted(d.nodes[e.dst].region for e in edges) == sorted(d.regions[1:])
+    assert all(d.nodes[e.src].kind == d.nodes[e.dst].kind == diagram.BUCKET for e in edges)
+    assert all(e.label == "replication · RTC 15 min" for e in edges)
+
+
+def test_the_lambda_reaches_exactly_what_its_role_allows(platform_diagram: Diagram) -> None:
+    for region in platform_diagram.regions:
+        (function,) = [n for n in platform_diagram.nodes_in(region) if n.kind == diagram.FUNCTION]
+        targets = {
+            platform_diagram.nodes[e.dst].kind: e
+            for e in platform_diagram.edges
+            if e.src == function.id and e.kind == "access"
+        }
+        assert set(targets) == {diagram.BUCKET, diagram.PARAMETER, diagram.SECRET, diagram.TOPIC, diagram.LOG_GROUP}
+        assert targets[diagram.PARAMETER].actions == {"ssm:GetParameter"}
+        assert targets[diagram.SECRET].actions == {"secretsmanager:GetSecretValue"}
+        assert "sns:Publish" in targets[diagram.TOPIC].actions
+        topic = platform_diagram.nodes[targets[diagram.TOPIC].dst]
+        assert topic.details[0].startswith("tapstack-deployments-")
+        assert all(platform_diagram.nodes[e.dst].region == region for e in targets.values())
+
+
+def test_alarms_notify_the_alarm_topic_and_watch_what_they_measure(platform_diagram: Diagram) -> None:
+    notified = edges_between(platform_diagram, diagram.ALARM, diagram.TOPIC, "notify")
+    assert len(notified) == 6
+    assert all(t.details[0].startswith("tapstack-alarms-") and a.region == t.region for a, t in notified)
+    watched = Counter(t.kind for _, t in edges_between(platform_diagram, diagram.ALARM, diagram.ASG, "watch"))
+    watched += Counter(t.kind for _, t in edges_between(platform_diagram, diagram.ALARM, diagram.FUNCTION, "watch"))
+    assert watched == {diagram.ASG: 3, diagram.FUNCTION: 3}
+
+
+def test_flow_log_delivers_to_its_log_group(platform_diagram: Diagram) -> None:
+    delivered = edges_between(platform_diagram, diagram.FLOW_LOG, diagram.LOG_GROUP, "logs")
+    assert len(delivered) == 3
+    assert all("flowlogs" in group.details[0] for _, group in delivered)
+
+
+def test_egress_path_private_subnet_route_table_nat_and_public_route_table_igw(foundation_diagram: Diagram) -> None:
+    d = foundation_diagram
+    out = {n.id: [d.nodes[e.dst] for e in d.edges if e.src == n.id] for n in d.nodes.values()}
+    for subnet in (n for n in d.nodes.values() if n.kind == diagram.SUBNET):
+        (table,) = [t for t in out[subnet.id] if t.kind == diagram.ROUTE_TABLE]
+        hops = {h.kind for h in out[table.id]}
+        assert hops == ({diagram.INTERNET_GATEWAY} if subnet.tier == "public" else {diagram.NAT_GATEWAY})
+    assert {n.tier for n in d.nodes.values() if n.kind == diagram.SUBNET} == {"public", "private"}
+    (asg,) = [n for n in d.nodes.values() if n.kind == diagram.ASG]
+    assert asg.tier == "private"
+    assert {n.tier for n in d.nodes.values() if n.kind == diagram.NAT_GATEWAY} == {"public"}
+
+
+def test_no_edge_touches_a_kms_key_the_key_counts_its_users(platform_diagram: Diagram) -> None:
+    keys = {n.id for n in platform_diagram.nodes.values() if n.kind == diagram.KMS_KEY}
+    assert not [e for e in platform_diagram.edges if e.src in keys or e.dst in keys]
+    primary_key = next(n for n in platform_diagram.nodes_in("us-east-1") if n.kind == diagram.KMS_KEY)
+    assert primary_key.details[1:] == ["rotation on", "encrypts for 8 resources"]
+
+
+def test_edges_come_from_data_not_names(synth: Synth) -> None:
+    """Another project name and suffix, the same picture: nothing keys on a physical or logical name."""
+    base = diagram.build(synth(regions=["us-east-1", "eu-west-1"]))
+    renamed = diagram.build(synth(regions=["us-east-1", "eu-west-1"], project="acme", environmentSuffix="qa7"))
+
+    def shape(d: Diagram) -> Counter[tuple[str, str, str, str]]:
+        return Counter((d.nodes[e.src].kind, d.nodes[e.dst].kind, e.kind, d.nodes[e.src].region or "") for e in d.edges)
+
+    assert shape(base) == shape(renamed)
+    assert len(base.edges) > 30
+
+
+def test_without_nat_private_route_tables_have_no_default_route(synth: Synth) -> None:
+    d = diagram.build(synth(natStrategy="none", features={"compute": True, "migration": False}))
+    assert kinds(d)[diagram.NAT_GATEWAY] == 0
+    private_tables = [n for n in d.nodes.values() if n.kind == diagram.ROUTE_TABLE and n.tier == "private"]
+    assert private_tables and all("0.0.0.0/0" not in " ".join(n.details) for n in private_tables)
+
+
+def test_labels_are_escaped_for_graphviz_html(foundation: Graph) -> None:
+    evil = Graph.from_dict(foundation.to_dict())
+    bucket = next(r for r in evil.resources if r.type == diagram.BUCKET)
+    bucket.inputs["bucket"] = '<b>"&bucket'
+    source = diagram.to_dot(diagram.build(evil)).source
+    assert "&lt;b&gt;&quot;&amp;bucket" in source
+    assert '<b>"&bucket' not in source
+
+
+def write_graph(graph: Graph, tmp_path: Path) -> Path:
+    path = tmp_path / "graph.json"
+    graph.write(path)
+    return path
+
+
+def test_format_dot_needs_no_graphviz(
+    foundation: Graph, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    out = tmp_path / "arch.dot"
+    assert main(["diagram", "--graph", str(write_graph(foundation, tmp_path)), "--out", str(out)]) == 0
+    assert out.read_text().startswith("digraph dev {")
+    assert "written to" in capsys.readouterr().out
+
+
+def test_svg_without_graphviz_says_how_to_install_it(
+    foundation: Graph, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    out = tmp_path / "arch.svg"
+    assert main(["diagram", "--graph", str(write_graph(foundation, tmp_path)), "--out", str(out)]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "error: Graphviz `dot` is not installed" in err
+    assert "sudo apt-get install graphviz" in err and "brew install graphviz" in err and "--format dot" in err
+    assert not out.exists()
+
+
+@pytest.mark.skipif(not diagram.dot_available(), reason="Graphviz `dot` is not installed")
+@pytest.mark.parametrize(("suffix", "magic"), [(".svg", b"<?xml"), (".png", b"\x89PNG")])
+def test_format_follows_the_file_suffix(
+    suffix: str, magic: bytes, foundation: Graph, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / f"arch{suffix}"
+    assert main(["diagram", "--graph", str(write_graph(foundation, tmp_path)), "--out", str(out), "--json"]) == 0
+    assert out.read_bytes().startswith(magic)
+    assert '"nodes": 19' in capsys.readouterr().out
+
+
+@pytest.mark.skipif(not diagram.dot_available(), reason="Graphviz `dot` is not installed")
+def test_svg_carries_region_labels_and_edge_tooltips(platform: Graph) -> None:
+    svg = html.unescape(diagram.render(platform, "svg").decode())  # Graphviz writes "-" as &#45;
+    assert "us-east-1 · primary" in svg
+    assert "ssm:GetParameter" in svg  # the access edge's tooltip names the actions
+
+
+def test_unknown_format_is_refused(foundation: Graph) -> None:
+    with pytest.raises(ValueError, match="unknown diagram format 'jpg'"):
+        diagram.render(foundation, "jpg")
+
+
+def test_config_and_graph_give_the_same_diagram(foundation: Graph, tmp_path: Path) -> None:
+    by_graph, by_config = tmp_path / "a.dot", tmp_path / "b.dot"
+    assert main(["diagram", "--graph", str(write_graph(foundation, tmp_path)), "--out", str(by_graph)]) == 0
+    config = str(EXAMPLES / "foundation" / "Pulumi.dev.yaml")
+    assert main(["diagram", "--config", config, "--out", str(by_config)]) == 0
+    assert by_graph.read_text() == by_config.read_text()
+
+
+def test_registration_order_does_not_change_the_picture(platform: Graph) -> None:
+    """The runtime registers from several threads; the committed SVG must not churn from run to run."""
+    shuffled = Graph.from_dict(platform.to_dict())
+    random.Random(7).shuffle(shuffled.resources)
+    assert diagram.to_dot(diagram.build(shuffled)).source == diagram.to_dot(diagram.build(platform)).source
+
+
+def test_explicit_format_wins_over_the_suffix(foundation: Graph, tmp_path: Path) -> None:
+    out = tmp_path / "arch.svg"
+    assert (
+        main(["diagram", "--graph", str(write_graph(foundation, tmp_path)), "--out", str(out), "--format", "dot"]) == 0
+    )
+    assert out.read_text().startswith("digraph ")
