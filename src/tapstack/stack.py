@@ -161,7 +161,7 @@ class TapStack(pulumi.ComponentResource):
             HardenedBucketArgs(
                 bucket_name=self._bucket_name("data", region),
                 kms_key_arn=data_key,
-                access_log_bucket=built.logs.name,
+                access_log_bucket=built.logs,
             ),
             opts,
         )
@@ -211,7 +211,7 @@ class TapStack(pulumi.ComponentResource):
             HardenedBucketArgs(
                 bucket_name=self._bucket_name("deploy", region),
                 kms_key_arn=data_key,
-                access_log_bucket=built.logs.name,
+                access_log_bucket=built.logs,
             ),
             opts,
         )

@@ -22,15 +22,14 @@ def test_component_without_a_provider_is_refused() -> None:
 def test_hardened_bucket_children_inherit_parent_and_provider() -> None:
     def program() -> None:
         provider = aws.Provider("aws-euw1", region="eu-west-1")
-        HardenedBucket(
-            "b",
-            HardenedBucketArgs(bucket_name="b-bucket", access_log_bucket="logs-bucket"),
-            pulumi.ResourceOptions(provider=provider),
-        )
+        opts = pulumi.ResourceOptions(provider=provider)
+        logs = HardenedBucket("logs", HardenedBucketArgs(bucket_name="logs-bucket"), opts)
+        HardenedBucket("b", HardenedBucketArgs(bucket_name="b-bucket", access_log_bucket=logs), opts)
 
     g = synthesize(program, {})
-    (component,) = [r for r in g if r.type == "tapstack:storage:HardenedBucket"]
-    children = [r for r in g.aws_resources()]
+    component = next(r for r in g if r.type == "tapstack:storage:HardenedBucket" and r.name == "b")
+    logs_policy = next(r for r in g if r.name == "logs-policy")
+    children = [r for r in g.aws_resources() if r.parent == component.urn]
     assert sorted(r.type.split(":")[-1] for r in children) == [
         "Bucket",
         "BucketLifecycleConfiguration",
@@ -44,6 +43,8 @@ def test_hardened_bucket_children_inherit_parent_and_provider() -> None:
     assert all(r.parent == component.urn and r.region == "eu-west-1" for r in children)
     (logging,) = g.of_type("aws:s3/bucketLogging:BucketLogging")
     assert logging.inputs["targetPrefix"] == "access-logs/b-bucket/"
+    assert logging.inputs["targetBucket"] == "logs-bucket"
+    assert logs_policy.urn in logging.dependencies, "logging must wait for the grant to the logging service"
 
 
 def test_every_component_has_a_specific_type_token(platform: Graph) -> None:

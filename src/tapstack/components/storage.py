@@ -16,7 +16,8 @@ class HardenedBucketArgs:
     bucket_name: pulumi.Input[str]
     kms_key_arn: pulumi.Input[str] | None = None
     """None: SSE-S3 (AES256). Otherwise SSE-KMS with this key and an S3 bucket key."""
-    access_log_bucket: pulumi.Input[str] | None = None
+    access_log_bucket: HardenedBucket | None = None
+    """Where server access logs go; logging waits for that bucket's policy, which grants the logging service."""
     access_log_prefix: str = "access-logs/"
     policy_statements: list[iam.Statement] = field(default_factory=list)
     """Extra statements (e.g. the logging service grant); the TLS-only deny is always present."""
@@ -99,9 +100,9 @@ class HardenedBucket(RegionalComponent):
             self.logging = aws.s3.BucketLogging(
                 f"{name}-logging",
                 bucket=self.bucket.id,
-                target_bucket=args.access_log_bucket,
+                target_bucket=args.access_log_bucket.name,
                 target_prefix=pulumi.Output.concat(args.access_log_prefix, self.bucket.id, "/"),
-                opts=self.child(),
+                opts=self.child(depends_on=[args.access_log_bucket.policy]),
             )
         self.name = self.bucket.bucket
         self.arn = self.bucket.arn

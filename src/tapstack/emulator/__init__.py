@@ -1,0 +1,1 @@
+"""System C: the same Pulumi program deployed into an embedded AWS emulator (moto) on loopback."""

@@ -1,0 +1,48 @@
+"""KMS keys (with rotation) and aliases."""
+
+from __future__ import annotations
+
+from .base import Request, Result, compact, resource, tag_list
+
+
+@resource(
+    "aws:kms/key:Key",
+    "description keyUsage customerMasterKeySpec policy multiRegion enableKeyRotation rotationPeriodInDays "
+    "bypassPolicyLockoutSafetyCheck isEnabled tags",
+    {"deletionWindowInDays": "acts only when the key is scheduled for deletion"},
+)
+def key(req: Request) -> Result:
+    kms = req.client("kms")
+    created = kms.create_key(
+        **compact(
+            Description=req.get("description"),
+            KeyUsage=req.get("keyUsage"),
+            KeySpec=req.get("customerMasterKeySpec"),
+            Policy=req.get("policy"),
+            MultiRegion=req.get("multiRegion"),
+            BypassPolicyLockoutSafetyCheck=req.get("bypassPolicyLockoutSafetyCheck"),
+            Tags=tag_list(req.tags, "TagKey", "TagValue"),
+        )
+    )["KeyMetadata"]
+    key_id = created["KeyId"]
+    if req.get("enableKeyRotation"):
+        kms.enable_key_rotation(**compact(KeyId=key_id, RotationPeriodInDays=req.get("rotationPeriodInDays")))
+    if req.get("isEnabled") is False:
+        kms.disable_key(KeyId=key_id)
+    return key_id, {
+        "arn": created["Arn"],
+        "keyId": key_id,
+        "keyUsage": created.get("KeyUsage", "ENCRYPT_DECRYPT"),
+        "customerMasterKeySpec": created.get("KeySpec", "SYMMETRIC_DEFAULT"),
+        "policy": kms.get_key_policy(KeyId=key_id, PolicyName="default")["Policy"],
+        "tagsAll": req.tags,
+    }
+
+
+@resource("aws:kms/alias:Alias", "name targetKeyId")
+def alias(req: Request) -> Result:
+    kms = req.client("kms")
+    name = req.physical_name()
+    kms.create_alias(AliasName=name, TargetKeyId=req.get("targetKeyId"))
+    target = kms.describe_key(KeyId=req.get("targetKeyId"))["KeyMetadata"]
+    return name, {"arn": req.arn("kms", name), "name": name, "targetKeyArn": target["Arn"]}

@@ -1,0 +1,48 @@
+"""Secrets Manager secrets and their versions."""
+
+from __future__ import annotations
+
+from .base import Request, Result, compact, resource, tag_list
+
+
+@resource(
+    "aws:secretsmanager/secret:Secret",
+    "name description kmsKeyId policy tags",
+    {
+        "recoveryWindowInDays": "acts only when the secret is deleted",
+        "forceOverwriteReplicaSecret": "acts only on replica secrets, which TapStack does not create",
+    },
+)
+def secret(req: Request) -> Result:
+    client = req.client("secretsmanager")
+    name = req.physical_name()
+    arn = client.create_secret(
+        **compact(
+            Name=name,
+            Description=req.get("description"),
+            KmsKeyId=req.get("kmsKeyId"),
+            Tags=tag_list(req.tags),
+        )
+    )["ARN"]
+    if req.get("policy"):
+        client.put_resource_policy(SecretId=arn, ResourcePolicy=req.get("policy"))
+    return arn, {"arn": arn, "name": name, "tagsAll": req.tags}
+
+
+@resource(
+    "aws:secretsmanager/secretVersion:SecretVersion", "secretId secretString secretBinary versionStages"
+)
+def secret_version(req: Request) -> Result:
+    created = req.client("secretsmanager").put_secret_value(
+        **compact(
+            SecretId=req.get("secretId"),
+            SecretString=req.get("secretString"),
+            SecretBinary=req.get("secretBinary"),
+            VersionStages=req.get("versionStages"),
+        )
+    )
+    return f"{created['ARN']}|{created['VersionId']}", {
+        "arn": created["ARN"],
+        "versionId": created["VersionId"],
+        "versionStages": created.get("VersionStages", ["AWSCURRENT"]),
+    }

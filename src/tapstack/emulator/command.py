@@ -1,0 +1,246 @@
+"""`tapstack up --local` and `tapstack invoke`: deploy into the emulator, check it, talk to what was deployed.
+
+boto3 and moto are imported when a command runs, not when the CLI starts: every other command stays quick.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Column, Table
+
+from ..cli_common import CommandError, add_config_args, console, err_console, print_json, settings_from_args
+from ..synth_command import short_type
+
+if TYPE_CHECKING:
+    from .deploy import Check
+    from .engine import Event
+    from .server import Emulator
+
+DEFAULT_OUTPUTS = Path("outputs/flat-outputs.json")
+ACTIONS = ("validate", "migrate", "rollback", "status")
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    up = sub.add_parser("up", help="deploy the program into the embedded AWS emulator (--local) and check it")
+    up.add_argument("--local", action="store_true", help="deploy into moto on 127.0.0.1 (the only mode here)")
+    add_config_args(up)
+    up.add_argument(
+        "--endpoint", help="deploy into an emulator already serving on loopback instead of a new one"
+    )
+    up.add_argument(
+        "--keep", action="store_true", help="keep the emulator serving after the deploy (Ctrl-C stops)"
+    )
+    up.add_argument(
+        "--outputs",
+        type=Path,
+        default=DEFAULT_OUTPUTS,
+        help=f"stack outputs file (default {DEFAULT_OUTPUTS})",
+    )
+    up.add_argument(
+        "--show-secrets", action="store_true", help="write secret outputs in clear, not '[secret]'"
+    )
+    up.set_defaults(func=run_up)
+
+    inv = sub.add_parser(
+        "invoke", help="run the migration handler against a kept emulator, as the deployed function"
+    )
+    inv.add_argument("action", choices=ACTIONS)
+    inv.add_argument(
+        "--endpoint", required=True, help="the emulator, as printed by `tapstack up --local --keep`"
+    )
+    inv.add_argument("--region", help="region of the function (default: primary_region from --outputs)")
+    inv.add_argument(
+        "--payload", default="{}", help='extra event fields as JSON, e.g. \'{"migration_id": "m-1"}\''
+    )
+    inv.add_argument("--outputs", type=Path, default=DEFAULT_OUTPUTS, help="read primary_region from here")
+    inv.set_defaults(func=run_invoke)
+
+
+def _emulator(endpoint: str | None) -> Emulator:
+    from .server import Emulator, EmulatorError
+
+    try:
+        return Emulator.attach(endpoint) if endpoint else Emulator.start()
+    except EmulatorError as err:
+        raise CommandError(str(err)) from None
+
+
+class _Progress:
+    """Resources done / total and the resource being created; fed from the runtime's worker threads."""
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        self._bar = Progress(
+            TextColumn("[bold]deploying[/]"),
+            BarColumn(bar_width=30),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.description}", table_column=Column(no_wrap=True, overflow="ellipsis", ratio=1)),
+            console=console,
+            transient=True,
+            expand=True,
+            disable=not enabled,
+        )
+        self._task = self._bar.add_task("", total=total)
+
+    def __enter__(self) -> _Progress:
+        self._bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._bar.stop()
+
+    def __call__(self, event: Event) -> None:
+        if not event.type.startswith("aws:"):
+            return
+        if event.kind == "start":  # rich's Progress is thread-safe
+            self._bar.update(
+                self._task, description=escape(f"{event.name} ({short_type(event.type)}, {event.region})")
+            )
+        else:
+            self._bar.advance(self._task)
+
+
+def _summary_table(per_region: dict[str, int], checks: list[Check]) -> Table:
+    table = Table(title="local deploy")
+    table.add_column("region")
+    table.add_column("resources", justify="right")
+    table.add_column("post-deploy checks")
+    for region, count in sorted(per_region.items()):
+        cells = [
+            f"[green]{c.name}: passed[/] ({escape(c.detail)})"
+            if c.passed
+            else f"[red]{c.name}: FAILED[/] ({escape(c.detail)})"
+            for c in checks
+            if c.region == region
+        ]
+        table.add_row(region, str(count), "\n".join(cells) or "-")
+    return table
+
+
+def run_up(args: argparse.Namespace) -> int:
+    if not args.local:
+        raise CommandError(
+            "real deployments use the Pulumi CLI: `pulumi up` from the repository root (see README); "
+            "`tapstack up --local` deploys into the embedded emulator"
+        )
+    from .deploy import deploy, post_deploy_checks, write_outputs
+    from .engine import DeployError
+
+    settings = settings_from_args(args)
+    # Synthesize first: a bad config fails before the emulator starts, and the progress bar gets its total.
+    from ..program import main as program
+    from ..synth import synthesize
+
+    started = time.perf_counter()
+    planned = synthesize(
+        program, settings.values, stack=settings.stack, secret_keys=list(settings.secret_keys)
+    )
+    synth_seconds = time.perf_counter() - started
+    emulator = _emulator(args.endpoint)
+    try:
+        try:
+            with _Progress(len(planned.aws_resources()), enabled=not args.json) as progress:
+                deployment = deploy(emulator, settings, progress, reveal_secrets=args.show_secrets)
+        except DeployError as err:
+            err_console.print(f"[bold red]deploy failed:[/] {escape(str(err))}", soft_wrap=True)
+            if args.keep:  # what did get created stays inspectable
+                _serve(emulator)
+            return 1
+        write_outputs(deployment.graph.outputs, args.outputs)
+        started = time.perf_counter()
+        checks = post_deploy_checks(emulator, deployment.graph)
+        check_seconds = time.perf_counter() - started
+        ok = all(c.passed for c in checks)
+        per_region = dict(deployment.per_region())
+        if args.json:
+            print_json(
+                {
+                    "stack": settings.stack,
+                    "endpoint": emulator.url,
+                    "resources": sum(per_region.values()),
+                    "resources_per_region": per_region,
+                    "checks": [dataclasses.asdict(c) for c in checks],
+                    "passed": ok,
+                    "outputs_file": str(args.outputs),
+                    "seconds": {
+                        "synth": round(synth_seconds, 3),
+                        "deploy": round(deployment.seconds, 3),
+                        "checks": round(check_seconds, 3),
+                    },
+                }
+            )
+        else:
+            console.print(_summary_table(per_region, checks))
+            passed, total = sum(c.passed for c in checks), sum(per_region.values())
+            console.print(
+                f"stack {settings.stack}: {total} resources in {len(per_region)} region(s) deployed in "
+                f"{deployment.seconds:.1f}s; checks {passed}/{len(checks)} passed in {check_seconds:.1f}s; "
+                f"outputs written to {args.outputs}"
+            )
+        if args.keep:
+            _serve(emulator)
+        return 0 if ok else 1
+    finally:
+        emulator.stop()
+
+
+def _serve(emulator: Emulator) -> None:
+    if not emulator.owned:
+        console.print(f"the emulator at {emulator.url} is served by another process; nothing to keep here")
+        return
+    console.print(f"emulator serving at {emulator.url} (Ctrl-C stops it); in another shell:")
+    for key, value in emulator.environment().items():
+        console.print(f"export {key}={value}")
+    # Ctrl-C, or a SIGTERM from a supervisor: either way the caller stops the server and removes its key.
+    stopped = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    try:
+        stopped.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    console.print("stopping the emulator")
+
+
+def _primary_region(outputs: Path) -> str:
+    try:
+        region = json.loads(outputs.read_text()).get("primary_region")
+    except (OSError, json.JSONDecodeError):
+        region = None
+    if not isinstance(region, str):
+        raise CommandError(f"--region is required ({outputs} does not give a primary_region)")
+    return region
+
+
+def run_invoke(args: argparse.Namespace) -> int:
+    from .deploy import find_function, invoke_handler
+    from .engine import Clients
+
+    try:
+        payload: Any = json.loads(args.payload)
+    except json.JSONDecodeError as err:
+        raise CommandError(f"--payload {args.payload!r}: not JSON ({err})") from None
+    if not isinstance(payload, dict):
+        raise CommandError(f"--payload {args.payload!r}: expected a JSON object")
+    region = args.region or _primary_region(args.outputs)
+    emulator = _emulator(args.endpoint)
+    try:
+        function = find_function(Clients(emulator), region)
+    except LookupError as err:
+        raise CommandError(str(err)) from None
+    invocation = invoke_handler(emulator, function, {**payload, "action": args.action})
+    for line in invocation.logs:
+        err_console.print(line, style="dim", markup=False, highlight=False, soft_wrap=True)
+    print_json(invocation.response)
+    return 0 if int(invocation.response.get("statusCode", 500)) < 400 else 1

@@ -1,0 +1,203 @@
+"""Deploy the program into the emulator, write its outputs, and run the post-deploy checks.
+
+The checks are the migration handler's own ``validate`` action, run in this process against the emulator with
+the environment the Lambda function really has there (read back from the emulator, not from the program), so
+a wrong variable in the deployed function fails the check exactly as it would fail in AWS.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, redirect_stdout
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .. import runner
+from ..graph import Graph
+from ..stackfile import StackSettings
+from .engine import Clients, Engine, Event
+from .server import Emulator
+
+PROJECT = "tapstack"
+FUNCTION_TYPE = "aws:lambda/function:Function"
+# One handler run at a time: it reads its configuration from the process environment, logs to stdout.
+_ENV_LOCK = threading.Lock()
+
+
+@dataclass
+class Deployment:
+    graph: Graph
+    seconds: float
+
+    def per_region(self) -> Counter[str]:
+        return Counter(r.region or "-" for r in self.graph.aws_resources())
+
+
+def deploy(
+    emulator: Emulator,
+    settings: StackSettings,
+    on_event: Callable[[Event], None] | None = None,
+    reveal_secrets: bool = False,
+) -> Deployment:
+    """Run the program with the emulator engine; a failed resource raises its DeployError (the cause)."""
+    from ..program import main as program
+
+    engine = Engine(emulator, on_event)
+    started = time.perf_counter()
+    try:
+        graph = runner.run(
+            program,
+            engine,
+            project=PROJECT,
+            stack=settings.stack,
+            config=settings.values,
+            secret_keys=settings.secret_keys,
+            redact_secret_outputs=not reveal_secrets,
+        )
+    except Exception:
+        # The runtime reports whichever failure it saw last (often a dependent's); the engine kept the cause.
+        if engine.failures:
+            raise engine.failures[0] from None
+        raise
+    return Deployment(graph, time.perf_counter() - started)
+
+
+def write_outputs(outputs: dict[str, Any], path: Path) -> None:
+    """``flat-outputs.json``: stack output name -> value, the file scripts and tests read."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(outputs, indent=2, sort_keys=True) + "\n")
+
+
+# -- running the handler against the emulator ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LocalContext:
+    """The parts of the Lambda context object a handler reads."""
+
+    function_name: str
+    invoked_function_arn: str
+    memory_limit_in_mb: int = 256
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    log_group_name: str = ""
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 60_000
+
+
+@dataclass(frozen=True)
+class DeployedFunction:
+    region: str
+    name: str
+    arn: str
+    environment: dict[str, str]
+
+
+def deployed_function(clients: Clients, region: str, name: str) -> DeployedFunction:
+    """The function as the emulator holds it: its environment is what the handler will see in AWS."""
+    config = clients("lambda", region).get_function_configuration(FunctionName=name)
+    return DeployedFunction(
+        region=region,
+        name=name,
+        arn=config["FunctionArn"],
+        environment=dict((config.get("Environment") or {}).get("Variables") or {}),
+    )
+
+
+def find_function(clients: Clients, region: str) -> DeployedFunction:
+    """The one TapStack migration function in ``region`` (its environment names a deployment bucket)."""
+    names = [
+        f["FunctionName"]
+        for page in clients("lambda", region).get_paginator("list_functions").paginate()
+        for f in page["Functions"]
+        if "TAPSTACK_DEPLOYMENT_BUCKET" in ((f.get("Environment") or {}).get("Variables") or {})
+    ]
+    if len(names) != 1:
+        found = ", ".join(names) or "none"
+        raise LookupError(f"expected one TapStack migration function in {region}, the emulator has: {found}")
+    return deployed_function(clients, region, names[0])
+
+
+@contextmanager
+def _environment(variables: dict[str, str]) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@dataclass(frozen=True)
+class Invocation:
+    response: dict[str, Any]
+    logs: list[str]
+    """The function's log lines (what CloudWatch Logs would receive), kept apart from our own output."""
+
+
+def invoke_handler(emulator: Emulator, function: DeployedFunction, event: dict[str, Any]) -> Invocation:
+    """Run ``tapstack.handler.app.handler`` in-process as the deployed function, against the emulator."""
+    from ..handler.app import handler
+
+    variables = {
+        **function.environment,
+        **emulator.environment(),
+        "AWS_REGION": function.region,
+        "AWS_DEFAULT_REGION": function.region,
+        "AWS_SESSION_TOKEN": "",
+        "AWS_LAMBDA_FUNCTION_NAME": function.name,
+    }
+    context = LocalContext(function_name=function.name, invoked_function_arn=function.arn)
+    logs = io.StringIO()
+    with _ENV_LOCK, _environment(variables), redirect_stdout(logs):
+        response = dict(handler(event, context))
+    return Invocation(response, logs.getvalue().splitlines())
+
+
+# -- post-deploy checks -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Check:
+    region: str
+    name: str
+    passed: bool
+    detail: str
+
+
+def _message(response: dict[str, Any]) -> str:
+    """The handler's own one-line account (``all 7 checks passed``, ``2 of 7 checks failed: ...``)."""
+    body = response.get("body")
+    if isinstance(body, dict) and body.get("message"):
+        return str(body["message"])
+    return f"unexpected reply {json.dumps(response, default=str)[:300]}"
+
+
+def post_deploy_checks(emulator: Emulator, graph: Graph) -> list[Check]:
+    """``validate`` in every region that has a migration function."""
+    clients = Clients(emulator)
+    checks = []
+    for resource in graph.of_type(FUNCTION_TYPE):
+        region = str(resource.region)  # the engine refuses resources without a region-scoped provider
+        function = deployed_function(clients, region, str(resource.outputs["name"]))
+        try:
+            response = invoke_handler(emulator, function, {"action": "validate"}).response
+        except Exception as err:  # a crashing handler is a failed check, reported like any other
+            checks.append(Check(region, "validate", False, f"handler raised {type(err).__name__}: {err}"))
+            continue
+        passed = response.get("statusCode") == 200
+        checks.append(Check(region, "validate", passed, _message(response)))
+    return checks

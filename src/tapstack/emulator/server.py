@@ -1,0 +1,276 @@
+"""The emulator endpoint: moto served in-process over TLS on 127.0.0.1, or an existing loopback endpoint.
+
+Nothing here ever listens on or talks to another address: a local deploy must not be able to reach a real
+account by accident, so an ``--endpoint`` that is not loopback is refused before any request is made.
+
+Why TLS on loopback: every TapStack bucket carries a TLS-only policy (deny when ``aws:SecureTransport`` is
+false), and the emulator evaluates it like AWS does (``moto_fidelity``). Over plain http the deployed buckets
+would refuse every object request, exactly as they would in AWS. The certificate is self-signed for 127.0.0.1,
+made at start, and handed to every client as its CA bundle (``AWS_CA_BUNDLE`` for the handler and the shell).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import json
+import logging
+import os
+import secrets
+import shutil
+import ssl
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+from urllib.parse import urlsplit
+
+LOOPBACK = "127.0.0.1"
+# Every request to the emulator is signed with these; moto accepts any key until IAM enforcement is on.
+DUMMY_ACCESS_KEY = "testing"
+DUMMY_SECRET_KEY = "testing"
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+class EmulatorError(RuntimeError):
+    """The emulator cannot be started, reached or driven; the message says which endpoint and why."""
+
+
+def check_loopback(url: str) -> str:
+    """``url`` without a trailing slash, if it is an http(s) URL on a loopback address; else EmulatorError."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.scheme not in ("http", "https") or not host or parts.port is None:
+        raise EmulatorError(f"--endpoint {url!r}: expected https://{LOOPBACK}:PORT")
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise EmulatorError(
+            f"--endpoint {url!r}: {host} is not a loopback address; the emulator is only ever reached on "
+            f"{LOOPBACK} so that a local deploy cannot touch anything else"
+        )
+    return f"{parts.scheme}://{host}:{parts.port}"
+
+
+def _self_signed(directory: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 that is its own CA, valid for a day: (cert.pem, key.pem)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"TapStack emulator ({LOOPBACK})")])
+    now = dt.datetime.now(dt.UTC)
+    ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(LOOPBACK))]), critical=False
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                key_cert_sign=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(ski, critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    key_path.chmod(0o600)
+    return cert_path, key_path
+
+
+def _in_account(app: WsgiApp, account_id: str) -> WsgiApp:
+    """Every request this server answers acts in its account, unless the caller names another one."""
+
+    def serve(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        environ.setdefault("HTTP_X_MOTO_ACCOUNT_ID", account_id)
+        return app(environ, start_response)
+
+    return serve
+
+
+class Emulator:
+    """A running emulator endpoint. ``start()`` owns the server it starts; ``attach()`` never stops one.
+
+    Each started emulator is a fresh AWS account of its own (a random account id): moto keeps its state
+    per process, and two deploys in one process (a test session, ``tapstack report --local`` next to
+    ``up --local``) must not find each other's roles and log groups. IAM enforcement, though, is a
+    switch of the whole moto process.
+    """
+
+    def __init__(self, url: str, ca_bundle: Path | None = None, account_id: str | None = None) -> None:
+        self.url = url
+        self.ca_bundle = ca_bundle
+        self.account_id = account_id
+        """Known for an emulator this process started; an attached one answers get_caller_identity."""
+        self._server: Any | None = None
+        self._thread: threading.Thread | None = None
+        self._workdir: Path | None = None
+
+    @property
+    def owned(self) -> bool:
+        """True when this process serves the emulator (``stop()`` stops it)."""
+        return self._server is not None
+
+    @classmethod
+    def start(cls, timeout: float = 10.0, tls: bool = True) -> Emulator:
+        """moto in threads of this process, on a free loopback port chosen by the OS (no port races).
+
+        ``tls=False`` serves plain http, where the TLS-only bucket policies refuse every object request: it
+        exists to show that they do. Emulators started in one process share their state.
+        """
+        from moto.core.config import default_user_config
+        from moto.moto_server.werkzeug_app import (
+            DomainDispatcherApplication,
+            MotoRequestHandler,
+            create_backend_app,
+        )
+        from werkzeug.serving import make_server
+
+        from . import moto_fidelity
+
+        # The program attaches the AWS managed policy AmazonSSMManagedInstanceCore: moto only knows AWS
+        # managed policies when told to load them, before its IAM backend is first used.
+        default_user_config["iam"]["load_aws_managed_policies"] = True
+        # One access-log line per request would bury the progress display.
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        moto_fidelity.install()
+        workdir = cert = context = None
+        if tls:
+            workdir = Path(tempfile.mkdtemp(prefix="tapstack-emulator-"))
+            cert, key = _self_signed(workdir)
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(cert, key)
+        account_id = str(secrets.randbelow(9 * 10**11) + 10**11)
+        app = _in_account(
+            moto_fidelity.transport_aware(DomainDispatcherApplication(create_backend_app)), account_id
+        )
+        server = make_server(
+            LOOPBACK, 0, app, threaded=True, request_handler=MotoRequestHandler, ssl_context=context
+        )
+        emulator = cls(f"{'https' if tls else 'http'}://{LOOPBACK}:{server.server_port}", cert, account_id)
+        emulator._server, emulator._workdir = server, workdir
+        emulator._thread = threading.Thread(
+            target=server.serve_forever, name="tapstack-emulator", daemon=True
+        )
+        emulator._thread.start()
+        try:
+            emulator._wait_until_answering(timeout)
+        except EmulatorError:
+            emulator.stop()
+            raise
+        return emulator
+
+    @classmethod
+    def attach(cls, url: str, ca_bundle: Path | None = None, timeout: float = 5.0) -> Emulator:
+        """An emulator someone else serves (``tapstack up --local --keep`` in another shell)."""
+        endpoint = check_loopback(url)
+        if endpoint.startswith("https:") and ca_bundle is None:
+            env = os.environ.get("AWS_CA_BUNDLE")
+            if not env:
+                raise EmulatorError(
+                    f"{endpoint}: set AWS_CA_BUNDLE to the emulator's certificate, as printed by "
+                    f"`tapstack up --local --keep`"
+                )
+            ca_bundle = Path(env)
+        emulator = cls(endpoint, ca_bundle)
+        emulator._wait_until_answering(timeout)
+        return emulator
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        if self._workdir is not None:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+            self._workdir = None
+
+    def environment(self) -> dict[str, str]:
+        """What an AWS SDK in this process or a shell needs to talk to the emulator, and only to it."""
+        env = {
+            "AWS_ENDPOINT_URL": self.url,
+            "AWS_ACCESS_KEY_ID": DUMMY_ACCESS_KEY,
+            "AWS_SECRET_ACCESS_KEY": DUMMY_SECRET_KEY,
+        }
+        if self.ca_bundle is not None:
+            env["AWS_CA_BUNDLE"] = str(self.ca_bundle)
+        return env
+
+    def enforce_iam(self, enabled: bool) -> None:
+        """Turn moto's IAM evaluation on (every request must be allowed by its caller's policies) or off.
+
+        Through moto's control API rather than ``moto.settings`` so that it also works on an attached server.
+        """
+        try:
+            self._moto_api("reset-auth", data=b"0" if enabled else b"inf")
+        except (OSError, ValueError) as err:
+            raise EmulatorError(f"{self.url}: cannot switch IAM enforcement ({err})") from None
+
+    def _moto_api(self, path: str, data: bytes | None = None, timeout: float = 5.0) -> Any:
+        """A call to moto's own control API (``/moto-api/...``), JSON back."""
+        request = urllib.request.Request(
+            f"{self.url}/moto-api/{path}",
+            data=data,
+            method="POST" if data else "GET",
+            # Not form-encoded (urllib's default): moto reads the raw body.
+            headers={"Content-Type": "application/octet-stream"},
+        )
+        context = ssl.create_default_context(cafile=self.ca_bundle) if self.url.startswith("https:") else None
+        with urllib.request.urlopen(request, timeout=timeout, context=context) as response:
+            return json.loads(response.read() or b"{}")
+
+    def _wait_until_answering(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        last: Exception | None = None
+        while time.monotonic() < deadline:
+            try:
+                self._moto_api("config", timeout=1.0)
+                return
+            except (OSError, ValueError) as err:
+                last = err
+                time.sleep(0.05)
+        raise EmulatorError(f"{self.url} does not answer like a moto server after {timeout:.0f}s ({last})")
+
+    def __enter__(self) -> Emulator:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
