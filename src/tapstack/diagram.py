@@ -78,6 +78,7 @@ REFINES: dict[str, str] = {
     KMS_ALIAS: "targetKeyId",
     "aws:secretsmanager/secretVersion:SecretVersion": "secretId",
     "aws:lambda/permission:Permission": "function",
+    "aws:cloudwatch/logMetricFilter:LogMetricFilter": "logGroupName",
 }
 # Resources that exist to serve the one resource referencing them (a role, the launch template of a group).
 SERVES = frozenset(

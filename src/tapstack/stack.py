@@ -258,7 +258,11 @@ class TapStack(pulumi.ComponentResource):
                 replica_bucket_names=(
                     [self._bucket_name("deploy", r) for r in cfg.secondary_regions] if is_primary else []
                 ),
-                alarm_names={k: cfg.name(NameKind.ALARM, k, region) for k in ("lambda-errors", "lambda-throttles")},
+                alarm_names={
+                    k: cfg.name(NameKind.ALARM, k, region)
+                    for k in ("lambda-errors", "lambda-throttles", "failed-replies")
+                },
+                metric_namespace=f"TapStack/{cfg.environment_suffix}",
                 account_id=self.account_id,
             ),
             opts,

@@ -60,3 +60,14 @@ def test_an_unexpected_exception_is_a_500_with_its_traceback_in_the_logs(
     assert [x["event"] for x in logged] == ["unexpected_exception", "invocation"]
     assert "RuntimeError: bug" in logged[0]["traceback"]
     assert logged[1]["level"] == "error"
+
+
+def test_only_5xx_replies_match_the_failed_replies_metric_filter(
+    aws: Region, fail: Inject, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The infrastructure alarms on `{ ($.event = "invocation") && ($.status >= 500) }`: prove the lines fit it."""
+    aws.invoke({"action": "rollback", "migration_id": "m-404"})
+    fail("s3", "ListObjectsV2", RuntimeError("bug"))
+    aws.invoke({"action": "status"})
+    matching = [x for x in lines(capsys) if x.get("event") == "invocation" and x.get("status", 0) >= 500]
+    assert [(x["action"], x["status"]) for x in matching] == [("status", 500)]

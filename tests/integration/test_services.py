@@ -33,18 +33,13 @@ def test_private_subnets_reach_out_through_a_nat_and_public_subnets_through_the_
     igw_id = igws["InternetGateways"][0]["InternetGatewayId"]
     nats = {
         n["NatGatewayId"]: n["SubnetId"]
-        for n in ec2.describe_nat_gateways(NatGatewayIds=deployed.out(region, "nat_gateway_ids"))[
-            "NatGateways"
-        ]
+        for n in ec2.describe_nat_gateways(NatGatewayIds=deployed.out(region, "nat_gateway_ids"))["NatGateways"]
     }
     assert len(nats) == 2, "natStrategy per_az: one NAT gateway per AZ"
     assert set(nats.values()) == set(public), "NAT gateways live in the public subnets"
     for subnet_id in public:
         assert _default_route(deployed, region, subnet_id)["GatewayId"] == igw_id
-    used = {
-        _default_route(deployed, region, s)["NatGatewayId"]
-        for s in deployed.out(region, "private_subnet_ids")
-    }
+    used = {_default_route(deployed, region, s)["NatGatewayId"] for s in deployed.out(region, "private_subnet_ids")}
     assert used == set(nats), "each private subnet routes 0.0.0.0/0 to a NAT gateway, every NAT is used"
 
 
@@ -54,9 +49,9 @@ def test_the_vpc_flow_log_sends_all_traffic_to_its_log_group_through_the_flow_lo
 ) -> None:
     vpc_id = deployed.out(region, "vpc_id")
     group = deployed.out(region, "flow_log_group")
-    flow_logs = deployed.aws("ec2", region).describe_flow_logs(
-        Filters=[{"Name": "resource-id", "Values": [vpc_id]}]
-    )["FlowLogs"]
+    flow_logs = deployed.aws("ec2", region).describe_flow_logs(Filters=[{"Name": "resource-id", "Values": [vpc_id]}])[
+        "FlowLogs"
+    ]
     assert len(flow_logs) == 1
     flow_log = flow_logs[0]
     assert flow_log["TrafficType"] == "ALL"
@@ -71,9 +66,7 @@ def test_the_vpc_flow_log_sends_all_traffic_to_its_log_group_through_the_flow_lo
     trust = iam.get_role(RoleName=role_name)["Role"]["AssumeRolePolicyDocument"]
     assert [s["Principal"] for s in trust["Statement"]] == [{"Service": "vpc-flow-logs.amazonaws.com"}]
     (policy_name,) = iam.list_role_policies(RoleName=role_name)["PolicyNames"]
-    statements = iam.get_role_policy(RoleName=role_name, PolicyName=policy_name)["PolicyDocument"][
-        "Statement"
-    ]
+    statements = iam.get_role_policy(RoleName=role_name, PolicyName=policy_name)["PolicyDocument"]["Statement"]
     resources = {r for s in statements for r in s["Resource"]}
     assert resources == {flow_log["LogDestination"], flow_log["LogDestination"] + ":*"}
 
@@ -133,20 +126,35 @@ def test_every_alarm_notifies_the_alarm_topic_on_alarm_and_on_ok(deployed: Deplo
     suffix = f"-{CODES[region]}-local"
     alarms = [
         a
-        for a in deployed.aws("cloudwatch", region).describe_alarms(AlarmNamePrefix="tapstack-")[
-            "MetricAlarms"
-        ]
+        for a in deployed.aws("cloudwatch", region).describe_alarms(AlarmNamePrefix="tapstack-")["MetricAlarms"]
         if a["AlarmName"].endswith(suffix)
     ]
     names = sorted(a["AlarmName"].removesuffix(suffix) for a in alarms)
     expected = ["tapstack-cpu-high", "tapstack-cpu-low", "tapstack-in-service-low", "tapstack-lambda-errors"]
-    assert names == sorted([*expected, "tapstack-lambda-throttles"])
+    assert names == sorted([*expected, "tapstack-lambda-throttles", "tapstack-failed-replies"])
     for alarm in alarms:
         assert alarm["ActionsEnabled"] is True
         assert alarm["AlarmActions"] == [topic], alarm["AlarmName"]
         assert alarm["OKActions"] == [topic], alarm["AlarmName"]
     attributes = deployed.aws("sns", region).get_topic_attributes(TopicArn=topic)["Attributes"]
     assert attributes["KmsMasterKeyId"] == deployed.out(region, "kms_key_arn")
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_failed_replies_filter_feeds_the_failed_replies_alarm(deployed: Deployed, region: str) -> None:
+    function = deployed.out(region, "function_name")
+    (flt,) = deployed.aws("logs", region).describe_metric_filters(logGroupName=f"/aws/lambda/{function}")[
+        "metricFilters"
+    ]
+    (transformation,) = flt["metricTransformations"]
+    (alarm,) = deployed.aws("cloudwatch", region).describe_alarms(
+        AlarmNames=[f"tapstack-failed-replies-{CODES[region]}-local"]
+    )["MetricAlarms"]
+    assert flt["filterPattern"] == '{ ($.event = "invocation") && ($.status >= 500) }'
+    assert (alarm["Namespace"], alarm["MetricName"]) == (
+        transformation["metricNamespace"],
+        transformation["metricName"],
+    )
 
 
 @pytest.mark.parametrize("region", REGIONS)
@@ -179,10 +187,7 @@ def test_the_default_security_group_is_empty_and_every_subnet_has_a_custom_nacl(
         denied = {
             e["PortRange"]["From"]
             for e in acl["Entries"]
-            if e["RuleAction"] == "deny"
-            and not e["Egress"]
-            and e.get("CidrBlock") == "0.0.0.0/0"
-            and "PortRange" in e
+            if e["RuleAction"] == "deny" and not e["Egress"] and e.get("CidrBlock") == "0.0.0.0/0" and "PortRange" in e
         }
         assert {22, 3389} <= denied, acl["NetworkAclId"]
         subnets = [s for s in subnets if s not in associated]
@@ -194,9 +199,9 @@ def test_instances_run_in_private_subnets_with_imdsv2_encrypted_disks_and_no_pub
     deployed: Deployed, region: str
 ) -> None:
     asg_name = deployed.out(region, "asg_name")
-    (group,) = deployed.aws("autoscaling", region).describe_auto_scaling_groups(
-        AutoScalingGroupNames=[asg_name]
-    )["AutoScalingGroups"]
+    (group,) = deployed.aws("autoscaling", region).describe_auto_scaling_groups(AutoScalingGroupNames=[asg_name])[
+        "AutoScalingGroups"
+    ]
     assert (group["HealthCheckType"], group["HealthCheckGracePeriod"]) == ("EC2", 300)
     assert set(group["VPCZoneIdentifier"].split(",")) == set(deployed.out(region, "private_subnet_ids"))
     assert len(group["Instances"]) == group["DesiredCapacity"] == 1
@@ -211,7 +216,5 @@ def test_instances_run_in_private_subnets_with_imdsv2_encrypted_disks_and_no_pub
     assert [n["AssociatePublicIpAddress"] for n in data["NetworkInterfaces"]] == [False]
     assert data["IamInstanceProfile"]["Arn"].endswith(f"/tapstack-instance-{CODES[region]}-local")
     instance_ids = [i["InstanceId"] for i in group["Instances"]]
-    instances = [
-        i for r in ec2.describe_instances(InstanceIds=instance_ids)["Reservations"] for i in r["Instances"]
-    ]
+    instances = [i for r in ec2.describe_instances(InstanceIds=instance_ids)["Reservations"] for i in r["Instances"]]
     assert {i["SubnetId"] for i in instances} <= set(deployed.out(region, "private_subnet_ids"))

@@ -87,7 +87,7 @@ def test_runbook_explains_every_alarm_the_program_creates(platform: Graph) -> No
     runbook = (DOCS / "runbook.md").read_text()
     suffix = re.compile(r"-(?:use1|usw2|euw1)-dev$")
     kinds = {suffix.sub("", str(a.inputs["name"])).removeprefix("tapstack-") for a in platform.of_type(diagram.ALARM)}
-    assert kinds == {"cpu-high", "cpu-low", "in-service-low", "lambda-errors", "lambda-throttles"}
+    assert kinds == {"cpu-high", "cpu-low", "in-service-low", "lambda-errors", "lambda-throttles", "failed-replies"}
     for kind in sorted(kinds):
         assert f"### `{kind}`" in runbook, f"the runbook has no section for alarm {kind}"
 

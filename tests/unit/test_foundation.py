@@ -210,7 +210,7 @@ def test_aws_managed_kms_mode_uses_sse_s3_everywhere(synth: Synth) -> None:
 
 def test_every_alarm_notifies_the_alarm_topic_on_alarm_and_ok(platform: Graph) -> None:
     alarms = platform.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
-    assert len(alarms) == 3 * (3 + 2)  # cpu high/low, in-service; lambda errors/throttles
+    assert len(alarms) == 3 * (3 + 3)  # cpu high/low, in-service; lambda errors/throttles, failed replies
     topics = {t.outputs["arn"] for t in platform.of_type("aws:sns/topic:Topic") if "alarms" in t.inputs["name"]}
     for alarm in alarms:
         region_topic = f"arn:aws:sns:{alarm.region}:123456789012:tapstack-alarms-{alarm.name[:4]}-dev"

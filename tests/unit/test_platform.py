@@ -219,3 +219,22 @@ def test_names_are_unique_and_within_limits_for_a_long_suffix_everywhere(synth: 
 def test_migration_requires_a_secret_token() -> None:
     with pytest.raises(ConfigError, match=r"tapstack:migrationToken: got None; required .* config set --secret"):
         synthesize(program, {"tapstack:regions": ["us-east-1"]})
+
+
+def test_failed_replies_are_counted_from_the_logs_and_alarmed(platform: Graph) -> None:
+    """The handler answers failures instead of raising, so Lambda's Errors metric alone would stay silent."""
+    filters = platform.of_type("aws:cloudwatch/logMetricFilter:LogMetricFilter")
+    assert len(filters) == 3
+    for f in filters:
+        code = region_code(f.region)
+        assert f.inputs["logGroupName"] == f"/aws/lambda/tapstack-migration-{code}-dev"
+        assert f.inputs["pattern"] == '{ ($.event = "invocation") && ($.status >= 500) }'
+        metric = f.inputs["metricTransformation"]
+        (alarm,) = [
+            a
+            for a in platform.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+            if a.inputs.get("metricName") == metric["name"] and a.region == f.region
+        ]
+        assert alarm.inputs["namespace"] == metric["namespace"] == "TapStack/dev"
+        assert alarm.inputs["name"] == f"tapstack-failed-replies-{code}-dev"
+        assert (alarm.inputs["threshold"], alarm.inputs["comparisonOperator"]) == (0, "GreaterThanThreshold")

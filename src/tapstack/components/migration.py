@@ -15,6 +15,11 @@ from ..lib.naming import lambda_log_group_name
 from .base import RegionalComponent
 from .monitoring import topic_alarm
 
+# The handler answers every failure with a reply instead of raising (callers always get the documented shape),
+# so Lambda's own Errors metric only sees crashes and timeouts. Its one-line JSON log per invocation carries the
+# status: this filter counts the 5xx replies, and an alarm on that count is what tells a person.
+FAILED_REPLIES_PATTERN = '{ ($.event = "invocation") && ($.status >= 500) }'
+FAILED_REPLIES_METRIC = "MigrationFailedReplies"
 HANDLER_DIR = Path(__file__).resolve().parent.parent / "handler"
 HANDLER_PACKAGE = "handler"
 RUNTIME = "python3.12"
@@ -49,7 +54,8 @@ class MigrationFunctionArgs:
     kms_key_arn: pulumi.Input[str] | None
     replica_bucket_names: Sequence[pulumi.Input[str]]
     alarm_names: dict[str, str]
-    """Physical alarm names by key: lambda-errors, lambda-throttles."""
+    """Physical alarm names by key: lambda-errors, lambda-throttles, failed-replies."""
+    metric_namespace: str
     account_id: pulumi.Input[str]
     timeout_seconds: int = 60
     memory_mb: int = 256
@@ -137,6 +143,31 @@ class MigrationFunction(RegionalComponent):
             metric_name="Throttles",
             alarm_description="The migration function was throttled",
             **common,
+        )
+        self.failed_replies_filter = aws.cloudwatch.LogMetricFilter(
+            f"{name}-failed-replies",
+            name=args.alarm_names["failed-replies"],
+            log_group_name=self.log_group.name,
+            pattern=FAILED_REPLIES_PATTERN,
+            metric_transformation=aws.cloudwatch.LogMetricFilterMetricTransformationArgs(
+                name=FAILED_REPLIES_METRIC, namespace=args.metric_namespace, value="1", default_value="0"
+            ),
+            opts=self.child(),
+        )
+        self.failed_replies_alarm = topic_alarm(
+            f"{name}-failed-replies-alarm",
+            args.alarm_names["failed-replies"],
+            args.alarm_topic_arn,
+            self.child(depends_on=[self.failed_replies_filter]),
+            namespace=args.metric_namespace,
+            metric_name=FAILED_REPLIES_METRIC,
+            statistic="Sum",
+            period=60,
+            evaluation_periods=1,
+            threshold=0,
+            comparison_operator="GreaterThanThreshold",
+            treat_missing_data="notBreaching",
+            alarm_description="The migration function answered with a 5xx (failed migration/rollback or misdeployment)",
         )
         self.register_outputs(
             {"functionName": self.function.name, "functionArn": self.function.arn, "roleArn": self.role.arn}

@@ -28,6 +28,31 @@ def log_group(req: Request) -> Result:
 
 
 @resource(
+    "aws:cloudwatch/logMetricFilter:LogMetricFilter",
+    "name logGroupName pattern metricTransformation",
+)
+def log_metric_filter(req: Request) -> Result:
+    logs = req.client("logs")
+    name = req.physical_name()
+    transformation = req.get("metricTransformation", {})
+    logs.put_metric_filter(
+        logGroupName=req.get("logGroupName"),
+        filterName=name,
+        filterPattern=req.get("pattern"),
+        metricTransformations=[
+            compact(
+                metricName=transformation.get("name"),
+                metricNamespace=transformation.get("namespace"),
+                metricValue=transformation.get("value"),
+                defaultValue=float(transformation["defaultValue"]) if "defaultValue" in transformation else None,
+                unit=transformation.get("unit"),
+            )
+        ],
+    )
+    return name, {"id": name, "name": name}
+
+
+@resource(
     "aws:cloudwatch/metricAlarm:MetricAlarm",
     "name alarmDescription comparisonOperator evaluationPeriods datapointsToAlarm metricName namespace "
     "period statistic extendedStatistic threshold unit dimensions actionsEnabled alarmActions okActions "
