@@ -13,7 +13,7 @@ import pulumi_aws as aws
 from ..lib import iam
 from ..lib.naming import lambda_log_group_name
 from .base import RegionalComponent
-from .monitoring import topic_alarm
+from .monitoring import ANY_IN_A_MINUTE, topic_alarm
 
 # The handler answers every failure with a reply instead of raising (callers always get the documented shape),
 # so Lambda's own Errors metric only sees crashes and timeouts. Its one-line JSON log per invocation carries the
@@ -116,16 +116,7 @@ class MigrationFunction(RegionalComponent):
             opts=self.child(depends_on=[self.log_group, self.role_policy]),
         )
         dims = {"FunctionName": self.function.name}
-        common = {
-            "namespace": "AWS/Lambda",
-            "dimensions": dims,
-            "statistic": "Sum",
-            "period": 60,
-            "evaluation_periods": 1,
-            "threshold": 0,
-            "comparison_operator": "GreaterThanThreshold",
-            "treat_missing_data": "notBreaching",
-        }
+        lambda_metric = {"namespace": "AWS/Lambda", "dimensions": dims, **ANY_IN_A_MINUTE}
         self.errors_alarm = topic_alarm(
             f"{name}-errors",
             args.alarm_names["lambda-errors"],
@@ -133,7 +124,7 @@ class MigrationFunction(RegionalComponent):
             self.child(),
             metric_name="Errors",
             alarm_description="The migration function raised errors",
-            **common,
+            **lambda_metric,
         )
         self.throttles_alarm = topic_alarm(
             f"{name}-throttles",
@@ -142,7 +133,7 @@ class MigrationFunction(RegionalComponent):
             self.child(),
             metric_name="Throttles",
             alarm_description="The migration function was throttled",
-            **common,
+            **lambda_metric,
         )
         self.failed_replies_filter = aws.cloudwatch.LogMetricFilter(
             f"{name}-failed-replies",
@@ -161,12 +152,7 @@ class MigrationFunction(RegionalComponent):
             self.child(depends_on=[self.failed_replies_filter]),
             namespace=args.metric_namespace,
             metric_name=FAILED_REPLIES_METRIC,
-            statistic="Sum",
-            period=60,
-            evaluation_periods=1,
-            threshold=0,
-            comparison_operator="GreaterThanThreshold",
-            treat_missing_data="notBreaching",
+            **ANY_IN_A_MINUTE,
             alarm_description="The migration function answered with a 5xx (failed migration/rollback or misdeployment)",
         )
         self.register_outputs(

@@ -10,6 +10,16 @@ import pulumi_aws as aws
 
 from .base import RegionalComponent
 
+# "Alarm on any occurrence": a Sum over one minute above zero, quiet when there is no data.
+ANY_IN_A_MINUTE: dict[str, Any] = {
+    "statistic": "Sum",
+    "period": 60,
+    "evaluation_periods": 1,
+    "threshold": 0,
+    "comparison_operator": "GreaterThanThreshold",
+    "treat_missing_data": "notBreaching",
+}
+
 
 def topic_alarm(
     resource_name: str, alarm_name: str, topic_arn: pulumi.Input[str], opts: pulumi.ResourceOptions, **kwargs: Any
