@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 
+from tapstack.emulator.deploy import foundation_check
+from tapstack.graph import Graph, Resource
 from tests.conftest import example_config, run_synth
 from tests.integration.conftest import PRIMARY, SECONDARY, Deployed
 
@@ -17,7 +19,7 @@ def test_every_planned_resource_is_deployed_and_counted_per_region(deployed: Dep
 
 def test_the_post_deploy_checks_validated_both_regions(deployed: Deployed) -> None:
     checks = {(c["region"], c["name"]): c for c in deployed.summary["checks"]}
-    assert set(checks) == {(PRIMARY, "validate"), (SECONDARY, "validate")}
+    assert set(checks) == {(r, n) for r in (PRIMARY, SECONDARY) for n in ("validate", "foundation")}
     assert all(c["passed"] for c in checks.values()), checks
     assert checks[(PRIMARY, "validate")]["detail"] == "all 7 checks passed"  # with replication
     assert checks[(SECONDARY, "validate")]["detail"] == "all 6 checks passed"
@@ -34,3 +36,53 @@ def test_the_outputs_file_holds_the_emulators_ids_with_secrets_redacted(deployed
     assert function.arn == outputs["use1_function_arn"]
     assert function.environment["TAPSTACK_DEPLOYMENT_BUCKET"] == outputs["use1_deployment_bucket"]
     assert function.environment["TAPSTACK_REPLICA_BUCKETS"] == f'["{outputs["euw1_deployment_bucket"]}"]'
+
+
+def _foundation_of(deployed: Deployed, region: str) -> Graph:
+    """The deployed VPC and data bucket as a graph, ids read from the outputs file."""
+    return Graph(
+        stack="dev",
+        resources=[
+            Resource("vpc", "aws:ec2/vpc:Vpc", "vpc", region, outputs={"id": deployed.out(region, "vpc_id")}),
+            Resource(
+                "bucket", "aws:s3/bucket:Bucket", "data", region, outputs={"id": deployed.out(region, "data_bucket")}
+            ),
+        ],
+    )
+
+
+def test_the_foundation_check_ran_in_both_regions(deployed: Deployed) -> None:
+    checks = {(c["region"], c["name"]): c for c in deployed.summary["checks"]}
+    for region in (PRIMARY, SECONDARY):
+        assert checks[(region, "foundation")]["passed"] is True
+        assert checks[(region, "foundation")]["detail"] == "all 6 checks passed"
+
+
+def test_the_foundation_check_fails_when_the_default_security_group_gains_a_rule(deployed: Deployed) -> None:
+    graph = _foundation_of(deployed, SECONDARY)
+    assert foundation_check(deployed.clients, graph, SECONDARY).passed
+    ec2 = deployed.aws("ec2", SECONDARY)
+    vpc_id = deployed.out(SECONDARY, "vpc_id")
+    (group,) = ec2.describe_security_groups(
+        Filters=[{"Name": "vpc-id", "Values": [vpc_id]}, {"Name": "group-name", "Values": ["default"]}]
+    )["SecurityGroups"]
+    ssh = [{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]
+    ec2.authorize_security_group_ingress(GroupId=group["GroupId"], IpPermissions=ssh)
+    try:
+        check = foundation_check(deployed.clients, graph, SECONDARY)
+    finally:
+        ec2.revoke_security_group_ingress(GroupId=group["GroupId"], IpPermissions=ssh)
+    assert not check.passed
+    assert check.detail == f"1 of 3 checks failed: the default security group of {vpc_id} still has rules"
+
+
+def test_the_foundation_check_fails_when_a_bucket_stops_versioning(deployed: Deployed) -> None:
+    graph = _foundation_of(deployed, SECONDARY)
+    bucket = deployed.out(SECONDARY, "data_bucket")
+    s3 = deployed.aws("s3", SECONDARY)
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Suspended"})
+    try:
+        check = foundation_check(deployed.clients, graph, SECONDARY)
+    finally:
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    assert (check.passed, check.detail) == (False, f"1 of 3 checks failed: bucket {bucket} is not versioned")

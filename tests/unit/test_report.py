@@ -201,7 +201,9 @@ def test_report_local_includes_the_emulator_outputs_and_checks(tmp_path: Path) -
     page = out.read_text()
     assert "<code>primary_region</code></td><td><code>us-east-1</code>" in section(page, "outputs")
     checks = section(page, "checks")
-    assert checks.count('<span class="badge pass">passed</span>') == 2 and "failed" not in checks
+    # validate and foundation, in each of the two regions
+    assert checks.count('<span class="badge pass">passed</span>') == 4 and "failed" not in checks
+    assert checks.count("<td>foundation</td>") == 2
 
 
 class FakeEmulator:

@@ -2,7 +2,9 @@
 
 The checks are the migration handler's own ``validate`` action, run in this process against the emulator with
 the environment the Lambda function really has there (read back from the emulator, not from the program), so
-a wrong variable in the deployed function fails the check exactly as it would fail in AWS.
+a wrong variable in the deployed function fails the check exactly as it would fail in AWS. Regions with the
+compute foundation also get a ``foundation`` check that reads the network, the group and the buckets back from
+the emulator: what was deployed, not what was asked for.
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ from .server import Emulator
 
 PROJECT = "tapstack"
 FUNCTION_TYPE = "aws:lambda/function:Function"
+GROUP_TYPE = "aws:autoscaling/group:Group"
+BUCKET_TYPE = "aws:s3/bucket:Bucket"
+PAB_FLAGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
 # One handler run at a time: it reads its configuration from the process environment, logs to stdout.
 _ENV_LOCK = threading.Lock()
 
@@ -186,10 +191,91 @@ def _message(response: dict[str, Any]) -> str:
     return f"unexpected reply {json.dumps(response, default=str)[:300]}"
 
 
+def _private_subnets_only(clients: Clients, region: str, group: dict[str, Any]) -> str | None:
+    ec2 = clients("ec2", region)
+    subnets = [s for s in group["VPCZoneIdentifier"].split(",") if s]
+    for subnet in subnets:
+        tables = ec2.describe_route_tables(Filters=[{"Name": "association.subnet-id", "Values": [subnet]}])
+        for table in tables["RouteTables"]:
+            for route in table["Routes"]:
+                if route.get("DestinationCidrBlock") == "0.0.0.0/0" and route.get("GatewayId", "").startswith("igw-"):
+                    return f"subnet {subnet} of the group routes to the internet gateway"
+    instances = [i["InstanceId"] for i in group["Instances"]]
+    if instances:
+        for reservation in ec2.describe_instances(InstanceIds=instances)["Reservations"]:
+            public = [i["InstanceId"] for i in reservation["Instances"] if i.get("PublicIpAddress")]
+            if public:
+                return f"instances {public} have public IP addresses"
+    return None if subnets else "the group has no subnets"
+
+
+def _flow_log_all(clients: Clients, region: str, vpc_id: str) -> str | None:
+    logs = clients("ec2", region).describe_flow_logs(Filters=[{"Name": "resource-id", "Values": [vpc_id]}])
+    if not any(f.get("TrafficType") == "ALL" for f in logs["FlowLogs"]):
+        return f"VPC {vpc_id} has no flow log capturing ALL traffic"
+    return None
+
+
+def _default_sg_empty(clients: Clients, region: str, vpc_id: str) -> str | None:
+    groups = clients("ec2", region).describe_security_groups(
+        Filters=[{"Name": "vpc-id", "Values": [vpc_id]}, {"Name": "group-name", "Values": ["default"]}]
+    )["SecurityGroups"]
+    if any(g["IpPermissions"] or g["IpPermissionsEgress"] for g in groups):
+        return f"the default security group of {vpc_id} still has rules"
+    return None
+
+
+def _bucket_hardened(clients: Clients, region: str, bucket: str) -> str | None:
+    s3 = clients("s3", region)
+    if s3.get_bucket_versioning(Bucket=bucket).get("Status") != "Enabled":
+        return f"bucket {bucket} is not versioned"
+    flags = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+    if not all(flags.get(flag) for flag in PAB_FLAGS):
+        return f"bucket {bucket} does not block all public access"
+    if not s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]:
+        return f"bucket {bucket} has no default encryption"
+    return None
+
+
+def foundation_check(clients: Clients, graph: Graph, region: str) -> Check:
+    """Read system A back from the emulator: private-only group, flow log, empty default SG, hardened buckets."""
+    findings: list[str] = []
+    probes = 0
+    try:
+        for resource in graph.of_type(GROUP_TYPE):
+            if resource.region != region:
+                continue
+            name = str(resource.outputs["name"])
+            (group,) = clients("autoscaling", region).describe_auto_scaling_groups(AutoScalingGroupNames=[name])[
+                "AutoScalingGroups"
+            ]
+            probes += 1
+            findings += filter(None, [_private_subnets_only(clients, region, group)])
+        for vpc in graph.of_type("aws:ec2/vpc:Vpc"):
+            if vpc.region == region:
+                probes += 2
+                vpc_id = str(vpc.outputs["id"])
+                findings += filter(
+                    None, [_flow_log_all(clients, region, vpc_id), _default_sg_empty(clients, region, vpc_id)]
+                )
+        for bucket in graph.of_type(BUCKET_TYPE):
+            if bucket.region == region:
+                probes += 1
+                findings += filter(None, [_bucket_hardened(clients, region, str(bucket.outputs["id"]))])
+    except Exception as err:  # an unreadable resource is a failed check, reported like any other
+        return Check(region, "foundation", False, f"could not read the deployment back: {type(err).__name__}: {err}")
+    if findings:
+        return Check(region, "foundation", False, f"{len(findings)} of {probes} checks failed: " + "; ".join(findings))
+    return Check(region, "foundation", True, f"all {probes} checks passed")
+
+
 def post_deploy_checks(emulator: Emulator, graph: Graph) -> list[Check]:
-    """``validate`` in every region that has a migration function."""
+    """``validate`` in every region that has a migration function; ``foundation`` in every region with compute."""
     clients = Clients(emulator)
-    checks = []
+    checks = [
+        foundation_check(clients, graph, region)
+        for region in sorted({str(g.region) for g in graph.of_type(GROUP_TYPE)})
+    ]
     for resource in graph.of_type(FUNCTION_TYPE):
         region = str(resource.region)  # the engine refuses resources without a region-scoped provider
         function = deployed_function(clients, region, str(resource.outputs["name"]))
