@@ -78,9 +78,7 @@ class GraphBuilder:
         self.resources.append(resource)
         return resource
 
-    def bucket(
-        self, logical: str, region: str = "us-east-1", *, companions: bool = True, **inputs: Any
-    ) -> Resource:
+    def bucket(self, logical: str, region: str = "us-east-1", *, companions: bool = True, **inputs: Any) -> Resource:
         """A bucket whose id is its physical name (as AWS and the mocks have it), hardened unless told not."""
         physical = inputs.pop("bucket", f"tapstack-{logical}-{region_code(region)}-{ACCOUNT}-{self.suffix}")
         bucket = self.add(
@@ -109,8 +107,7 @@ class GraphBuilder:
                 ]
             },
             "pab": {
-                k: True
-                for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+                k: True for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
             },
             "ownership": {"rule": {"objectOwnership": "BucketOwnerEnforced"}},
             "policy": {"policy": tls_policy(physical)},
@@ -124,9 +121,7 @@ class GraphBuilder:
         }
         for part, props in parts.items():
             if part not in skip:
-                self.add(
-                    types[part], f"{bucket.name}-{part}", region, deps=(bucket,), bucket=physical, **props
-                )
+                self.add(types[part], f"{bucket.name}-{part}", region, deps=(bucket,), bucket=physical, **props)
 
     def graph(self, outputs: dict[str, Any] | None = None) -> Graph:
         return Graph(stack=STACK, resources=list(self.resources), outputs=outputs or {})

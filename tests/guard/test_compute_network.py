@@ -133,9 +133,7 @@ def test_instances_are_held_to_the_same_standard(builder: GraphBuilder) -> None:
 def test_default_security_group_left_alone_or_with_rules(builder: GraphBuilder) -> None:
     builder.add("aws:ec2/vpc:Vpc", "vpc", outputs={"id": "vpc-1", "defaultSecurityGroupId": "sg-default"})
     builder.add("aws:ec2/flowLog:FlowLog", "flow", vpcId="vpc-1", trafficType="REJECT")
-    builder.add(
-        "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "open", securityGroupId="sg-default"
-    )
+    builder.add("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "open", securityGroupId="sg-default")
     assert messages("TAP006", builder.graph()) == [
         "rule 'open' opens the default security group of VPC 'vpc'",
         "VPC 'vpc' leaves its default security group with AWS's rules (all traffic within the group, all "
@@ -170,9 +168,7 @@ def test_nacl_association_resources_and_unknown_subnet_ids_count(builder: GraphB
     a = builder.add("aws:ec2/subnet:Subnet", "a", outputs={"id": "subnet-a"}, vpcId="vpc-1")
     b = builder.add("aws:ec2/subnet:Subnet", "b", outputs={"id": "subnet-b"}, vpcId="vpc-1")
     builder.add("aws:ec2/subnet:Subnet", "c", outputs={"id": "subnet-c"}, vpcId="vpc-1")
-    builder.add(
-        "aws:ec2/networkAcl:NetworkAcl", "acl", outputs={"id": "acl-1"}, deps=(a,), subnetIds=[UNKNOWN]
-    )
+    builder.add("aws:ec2/networkAcl:NetworkAcl", "acl", outputs={"id": "acl-1"}, deps=(a,), subnetIds=[UNKNOWN])
     builder.add(
         "aws:ec2/networkAclAssociation:NetworkAclAssociation",
         "assoc",

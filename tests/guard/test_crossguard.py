@@ -46,9 +46,7 @@ def opts() -> PolicyResourceOptions:
 
 def provider(urn: str = PROVIDER, region: str | None = "us-east-1") -> PolicyProviderResource:
     props = {"region": region, "defaultTags": json.dumps({"tags": {"Environment": "dev"}})} if region else {}
-    return PolicyProviderResource(
-        "pulumi:providers:aws", unknown_checking_proxy(props), urn, urn.rsplit("::", 1)[1]
-    )
+    return PolicyProviderResource("pulumi:providers:aws", unknown_checking_proxy(props), urn, urn.rsplit("::", 1)[1])
 
 
 def resource_args(
@@ -59,9 +57,7 @@ def resource_args(
     config: dict[str, Any] | None = None,
 ) -> ResourceValidationArgs:
     urn = f"urn:pulumi:dev::tapstack::{type_}::{name}"
-    return ResourceValidationArgs(
-        type_, unknown_checking_proxy(props), urn, name, opts(), prov or provider(), config
-    )
+    return ResourceValidationArgs(type_, unknown_checking_proxy(props), urn, name, opts(), prov or provider(), config)
 
 
 def validate(name: str, args: ResourceValidationArgs | StackValidationArgs) -> list[tuple[str, str | None]]:
@@ -89,15 +85,11 @@ def test_one_policy_per_rule_with_scope_enforcement_and_controls() -> None:
         "TAP007",
         "TAP011",
     }
-    assert (
-        POLICIES["TAP006"].framework is not None and POLICIES["TAP006"].framework.reference == "EC2.2, EC2.6"
-    )
+    assert POLICIES["TAP006"].framework is not None and POLICIES["TAP006"].framework.reference == "EC2.2, EC2.6"
 
 
 def test_default_provider_is_reported_before_the_resource_exists() -> None:
-    args = resource_args(
-        "aws:sns/topic:Topic", "alarms", {"kmsMasterKeyId": "k"}, provider(DEFAULT_PROVIDER, None)
-    )
+    args = resource_args("aws:sns/topic:Topic", "alarms", {"kmsMasterKeyId": "k"}, provider(DEFAULT_PROVIDER, None))
     [(message, _)] = validate("TAP001", args)
     assert message.startswith("aws:sns/topic:Topic 'alarms' uses the default AWS provider")
     assert message.endswith(
@@ -125,19 +117,14 @@ def test_resource_policy_reports_a_wildcard_and_honours_a_reasoned_suppression()
     assert len(validate("TAP002", plain_args)) == 1
     config = {"suppressions": [{"resource": "p", "reason": "break-glass role (SEC-1)"}]}
     assert (
-        validate(
-            "TAP002", resource_args("aws:iam/rolePolicy:RolePolicy", "p", {"policy": policy}, config=config)
-        )
-        == []
+        validate("TAP002", resource_args("aws:iam/rolePolicy:RolePolicy", "p", {"policy": policy}, config=config)) == []
     )
 
 
 def test_suppression_config_without_reason_is_refused() -> None:
     config = {"suppressions": [{"resource": "p"}]}
     with pytest.raises(SuppressionError, match=r"TAP002 config: suppressions\[0\]: 'reason' is required"):
-        validate(
-            "TAP002", resource_args("aws:iam/rolePolicy:RolePolicy", "p", {"policy": "{}"}, config=config)
-        )
+        validate("TAP002", resource_args("aws:iam/rolePolicy:RolePolicy", "p", {"policy": "{}"}, config=config))
 
 
 def stack_resource(
@@ -146,9 +133,7 @@ def stack_resource(
     urn = f"urn:pulumi:dev::tapstack::{type_}::{name}"
     linked = deps or {}
     flat = [r for rs in linked.values() for r in rs]
-    return PolicyResource(
-        type_, unknown_checking_proxy(props), urn, name, opts(), provider(), None, flat, linked
-    )
+    return PolicyResource(type_, unknown_checking_proxy(props), urn, name, opts(), provider(), None, flat, linked)
 
 
 def hardened_bucket_state(bucket_value: str) -> list[PolicyResource]:
@@ -156,9 +141,7 @@ def hardened_bucket_state(bucket_value: str) -> list[PolicyResource]:
         "aws:s3/bucket:Bucket", "data", {"id": BUCKET, "bucket": BUCKET, "arn": f"arn:aws:s3:::{BUCKET}"}
     )
     link = {"bucket": [bucket]}
-    flags = {
-        k: True for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
-    }
+    flags = {k: True for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")}
     sse = [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}, "bucketKeyEnabled": True}]
     return [
         bucket,

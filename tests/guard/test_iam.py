@@ -39,12 +39,8 @@ def test_tls_only_deny_with_wildcard_action_is_not_flagged(builder: GraphBuilder
 def test_unscoped_actions_may_use_resource_star_but_others_in_the_same_statement_may_not(
     builder: GraphBuilder,
 ) -> None:
-    role_policy(
-        builder, doc(allow(["xray:PutTraceSegments", "cloudwatch:PutMetricData", "sqs:SendMessage"], "*"))
-    )
-    assert messages("TAP002", builder.graph()) == [
-        "policy: statement #1 allows sqs:SendMessage on Resource '*'"
-    ]
+    role_policy(builder, doc(allow(["xray:PutTraceSegments", "cloudwatch:PutMetricData", "sqs:SendMessage"], "*")))
+    assert messages("TAP002", builder.graph()) == ["policy: statement #1 allows sqs:SendMessage on Resource '*'"]
 
 
 def test_only_allow_list_actions_on_star_pass(builder: GraphBuilder) -> None:
@@ -125,13 +121,10 @@ def test_public_principal_without_condition_is_flagged_with_condition_is_not(bui
 
 
 def test_trust_policy_action_names_are_checked(builder: GraphBuilder) -> None:
-    trust = doc(
-        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRol"}
-    )
+    trust = doc({"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRol"})
     builder.add("aws:iam/role:Role", "r", assumeRolePolicy=trust)
     assert messages("TAP002", builder.graph()) == [
-        "assumeRolePolicy: statement #1: 'sts:AssumeRol': no such action in the AWS service authorization "
-        "reference"
+        "assumeRolePolicy: statement #1: 'sts:AssumeRol': no such action in the AWS service authorization reference"
     ]
 
 
@@ -154,8 +147,7 @@ def test_unknown_service_prefix(builder: GraphBuilder) -> None:
 def test_inline_policies_of_a_role_are_read(builder: GraphBuilder) -> None:
     builder.add("aws:iam/role:Role", "r", inlinePolicies=[{"name": "x", "policy": doc(allow("s3:*"))}])
     assert messages("TAP002", builder.graph()) == [
-        "inlinePolicies[0].policy: statement #1 allows 's3:*' (all 163 s3 actions, and every action AWS "
-        "adds later)"
+        "inlinePolicies[0].policy: statement #1 allows 's3:*' (all 163 s3 actions, and every action AWS adds later)"
     ]
 
 
@@ -186,8 +178,7 @@ def test_stringified_output_is_critical_and_points_at_json_dumps(builder: GraphB
     [
         (
             "{not json",
-            "policy: not valid JSON (Expecting property name enclosed in double quotes: line 1 column 2 "
-            "(char 1))",
+            "policy: not valid JSON (Expecting property name enclosed in double quotes: line 1 column 2 (char 1))",
         ),
         ('{"Version": "2012-10-17"}', "policy: a policy document needs a 'Statement'"),
     ],

@@ -36,9 +36,7 @@ def test_platform_example_has_no_violations(platform: Graph) -> None:
     "config",
     [
         pytest.param({**EVERYTHING, "regions": ["us-east-1"]}, id="one-region"),
-        pytest.param(
-            {**EVERYTHING, "regions": ["us-east-1", "eu-west-1", "ap-southeast-2"]}, id="three-regions"
-        ),
+        pytest.param({**EVERYTHING, "regions": ["us-east-1", "eu-west-1", "ap-southeast-2"]}, id="three-regions"),
         pytest.param(
             {**EVERYTHING, "kms": "aws-managed", "regions": ["us-east-1", "us-west-2", "eu-central-1"]},
             id="three-regions-aws-managed-keys",

@@ -80,9 +80,7 @@ def test_rules_never_crash(specs: list[tuple[str, dict[str, Any]]], redacted: bo
     graph = Graph(
         stack="dev",
         resources=[
-            Resource(
-                urn=f"urn:{i}", type=t, name=f"r{i}", region="us-east-1", inputs=p, outputs={"id": f"id-{i}"}
-            )
+            Resource(urn=f"urn:{i}", type=t, name=f"r{i}", region="us-east-1", inputs=p, outputs={"id": f"id-{i}"})
             for i, (t, p) in enumerate(specs)
         ],
     )

@@ -73,10 +73,7 @@ def test_deprecations_come_from_the_installed_sdk() -> None:
     assert {"versioning", "serverSideEncryptionConfiguration", "lifecycleRules", "policy", "acl"} <= set(
         bucket.properties
     )
-    assert (
-        deprecations("aws:s3/bucketV2:BucketV2").resource
-        == "s3.BucketV2 has been deprecated in favor of s3.Bucket"
-    )
+    assert deprecations("aws:s3/bucketV2:BucketV2").resource == "s3.BucketV2 has been deprecated in favor of s3.Bucket"
     assert deprecations("aws:ec2/vpc:Vpc").properties == {}
     assert deprecations("tapstack:index:TapStack").resource is None
 
@@ -90,9 +87,7 @@ def test_deprecated_arguments_are_read_from_inputs_never_from_provider_outputs(b
 def test_launch_configurations_are_retired_by_aws(builder: GraphBuilder) -> None:
     builder.add("aws:ec2/launchConfiguration:LaunchConfiguration", "lc")
     [message] = messages("TAP007", builder.graph())
-    assert message.startswith(
-        "aws:ec2/launchConfiguration:LaunchConfiguration is deprecated: AWS stopped offering"
-    )
+    assert message.startswith("aws:ec2/launchConfiguration:LaunchConfiguration is deprecated: AWS stopped offering")
 
 
 @pytest.mark.parametrize(
@@ -114,10 +109,7 @@ def test_launch_configurations_are_retired_by_aws(builder: GraphBuilder) -> None
         (
             "aws:ssm/parameter:Parameter",
             "/tapstack/dev/migration/config",
-            [
-                "name '/tapstack/dev/migration/config' of a resource in us-east-1 does not carry the region "
-                "code 'use1'"
-            ],
+            ["name '/tapstack/dev/migration/config' of a resource in us-east-1 does not carry the region code 'use1'"],
         ),
         (
             "aws:lambda/function:Function",
@@ -159,9 +151,7 @@ def test_dashed_suffix_must_appear_whole(builder: GraphBuilder) -> None:
 def test_duplicate_names_by_namespace(builder: GraphBuilder) -> None:
     builder.add("aws:iam/role:Role", "role-a", "us-east-1", name="tapstack-app-dev")
     builder.add("aws:iam/role:Role", "role-b", "eu-west-1", name="tapstack-app-dev")
-    builder.add(
-        "aws:iam/instanceProfile:InstanceProfile", "profile", name="tapstack-app-dev"
-    )  # other namespace
+    builder.add("aws:iam/instanceProfile:InstanceProfile", "profile", name="tapstack-app-dev")  # other namespace
     builder.add("aws:sns/topic:Topic", "t1", "us-east-1", name="tapstack-t-dev")
     builder.add("aws:sns/topic:Topic", "t2", "eu-west-1", name="tapstack-t-dev")  # regional namespace
     violations = [v for v in check("TAP008", builder.graph()) if v.severity is Severity.CRITICAL]
@@ -197,9 +187,7 @@ def test_auto_named_and_unknown_names_are_not_judged(builder: GraphBuilder) -> N
         ({"API_TOKEN": UNKNOWN, "TOKEN_PARAMETER": "/tapstack/dev/token"}, []),
     ],
 )
-def test_lambda_environment_secrets(
-    builder: GraphBuilder, variables: dict[str, str], expected: list[str]
-) -> None:
+def test_lambda_environment_secrets(builder: GraphBuilder, variables: dict[str, str], expected: list[str]) -> None:
     builder.add("aws:lambda/function:Function", "fn", environment={"variables": variables})
     assert [m.split()[2] for m in messages("TAP009", builder.graph())] == expected
 
@@ -223,15 +211,9 @@ def test_plain_stack_outputs_that_look_secret(builder: GraphBuilder) -> None:
 
 
 def test_parameters_and_secret_versions(builder: GraphBuilder) -> None:
-    builder.add(
-        "aws:ssm/parameter:Parameter", "plain", name="/app/db-password", type="String", value="hunter2"
-    )
-    builder.add(
-        "aws:ssm/parameter:Parameter", "secure", name="/app/config", type="SecureString", value="[secret]"
-    )
-    builder.add(
-        "aws:ssm/parameter:Parameter", "settings", name="/app/settings", type="String", value='{"a": 1}'
-    )
+    builder.add("aws:ssm/parameter:Parameter", "plain", name="/app/db-password", type="String", value="hunter2")
+    builder.add("aws:ssm/parameter:Parameter", "secure", name="/app/config", type="SecureString", value="[secret]")
+    builder.add("aws:ssm/parameter:Parameter", "settings", name="/app/settings", type="String", value='{"a": 1}')
     builder.add("aws:secretsmanager/secretVersion:SecretVersion", "version", secretString="hunter2")
     assert [(v.name, v.message) for v in check("TAP009", builder.graph())] == [
         (

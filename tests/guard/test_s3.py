@@ -78,9 +78,7 @@ def test_inline_settings_count_for_the_baseline_tap007_reports_them(builder: Gra
         "data",
         companions=False,
         versioning={"enabled": True},
-        serverSideEncryptionConfiguration={
-            "rule": {"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}
-        },
+        serverSideEncryptionConfiguration={"rule": {"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}},
     )
     builder.harden(bucket, skip=("versioning", "encryption"))
     graph = builder.graph()

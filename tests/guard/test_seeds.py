@@ -46,8 +46,7 @@ def test_broad_iam_flags_each_wildcard_but_not_the_unscoped_xray_action() -> Non
         (
             "TAP002",
             "fn-policy",
-            "policy: statement #2 allows 'cloudwatch:*' (all 54 cloudwatch actions, and every action AWS "
-            "adds later)",
+            "policy: statement #2 allows 'cloudwatch:*' (all 54 cloudwatch actions, and every action AWS adds later)",
         ),
         (
             "TAP002",
@@ -62,15 +61,12 @@ def test_mistyped_action_is_caught_by_the_authorization_reference() -> None:
         (
             "TAP002",
             "fn-policy",
-            "policy: statement 'Read': 's3:GetObjekt': no such action in the AWS service authorization "
-            "reference",
+            "policy: statement 'Read': 's3:GetObjekt': no such action in the AWS service authorization reference",
         )
     ]
 
 
-def test_inline_aes256_bucket_lacks_public_access_block_and_tls_policy_and_uses_a_deprecated_argument() -> (
-    None
-):
+def test_inline_aes256_bucket_lacks_public_access_block_and_tls_policy_and_uses_a_deprecated_argument() -> None:
     assert _messages("inline_aes256_bucket") == [
         ("TAP003", "data", "bucket 'data' has no public access block"),
         (
@@ -124,8 +120,7 @@ def test_predictable_bucket_name_lacks_suffix_and_region() -> None:
         "name 'tapstack-lambda-logs-123456789012' does not carry the environment suffix 'dev': two stacks "
         "in one "
         "account collide",
-        "name 'tapstack-lambda-logs-123456789012' of a resource in us-east-1 does not carry the region code "
-        "'use1'",
+        "name 'tapstack-lambda-logs-123456789012' of a resource in us-east-1 does not carry the region code 'use1'",
     ]
 
 

@@ -108,9 +108,7 @@ class Region:
     def notifications(self) -> list[dict[str, Any]]:
         """All notifications published so far, in order (the queue is drained into `seen`)."""
         while True:
-            batch = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get(
-                "Messages", []
-            )
+            batch = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get("Messages", [])
             if not batch:
                 return self.seen
             for message in batch:
@@ -149,16 +147,12 @@ def aws(moto_world: None, monkeypatch: pytest.MonkeyPatch) -> Region:
     s3.put_bucket_encryption(
         Bucket=bucket,
         ServerSideEncryptionConfiguration={
-            "Rules": [
-                {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}, "BucketKeyEnabled": True}
-            ]
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}, "BucketKeyEnabled": True}]
         },
     )
     for name, region in zip(replicas, SECONDARY_REGIONS, strict=True):
         replica = client("s3", region)
-        kwargs = (
-            {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
-        )
+        kwargs = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
         replica.create_bucket(Bucket=name, **kwargs)
         replica.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
     s3.put_bucket_replication(
@@ -179,12 +173,8 @@ def aws(moto_world: None, monkeypatch: pytest.MonkeyPatch) -> Region:
     )["TopicArn"]
     sqs = client("sqs")
     queue_url = sqs.create_queue(QueueName=f"deployments-{tag}")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    sns.subscribe(
-        TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"}
-    )
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"})
     environment = {
         "TAPSTACK_REGION": REGION,
         "TAPSTACK_DEPLOYMENT_BUCKET": bucket,

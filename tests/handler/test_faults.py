@@ -189,16 +189,11 @@ def test_an_unreadable_config_makes_migrate_a_500_naming_the_parameter(aws: Regi
     assert f"config parameter {aws.parameter} is invalid" in body(response)["message"]
 
 
-def test_a_missing_config_parameter_makes_migrate_a_500_naming_it(
-    aws: Region, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_missing_config_parameter_makes_migrate_a_500_naming_it(aws: Region, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TAPSTACK_CONFIG_PARAMETER", aws.parameter + "-gone")
     response = migrate(aws, "m-001", aws.release("r1"))
     assert response["statusCode"] == 500
-    assert (
-        f"config parameter {aws.parameter}-gone could not be read: ParameterNotFound"
-        in body(response)["message"]
-    )
+    assert f"config parameter {aws.parameter}-gone could not be read: ParameterNotFound" in body(response)["message"]
 
 
 def test_a_retried_pointer_write_that_fails_its_precondition_after_landing_is_a_success(
@@ -213,9 +208,7 @@ def test_a_retried_pointer_write_that_fails_its_precondition_after_landing_is_a_
     assert aws.doc(POINTER)["migration_id"] == "m-001"
 
 
-def test_a_failure_to_record_the_outcome_says_the_release_did_become_current(
-    aws: Region, fail: Inject
-) -> None:
+def test_a_failure_to_record_the_outcome_says_the_release_did_become_current(aws: Region, fail: Inject) -> None:
     record = "migrations/m-001/metadata.json"
     fail(
         "s3",

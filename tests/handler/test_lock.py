@@ -94,9 +94,7 @@ def test_a_lock_that_cannot_be_given_back_does_not_fail_the_migration(
     assert "lock_release_failed" in events
 
 
-def test_a_holder_whose_lock_was_taken_over_does_not_release_the_new_holder(
-    aws: Region, fail: Inject
-) -> None:
+def test_a_holder_whose_lock_was_taken_over_does_not_release_the_new_holder(aws: Region, fail: Inject) -> None:
     successor = held("migrate m-next", datetime.now(UTC) + timedelta(minutes=1))
     fail(
         "s3",

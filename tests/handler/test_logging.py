@@ -14,9 +14,7 @@ def lines(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
     return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
 
 
-def test_each_invocation_logs_one_json_line_with_its_outcome(
-    aws: Region, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_each_invocation_logs_one_json_line_with_its_outcome(aws: Region, capsys: pytest.CaptureFixture[str]) -> None:
     manifest = aws.release("r1")
     capsys.readouterr()
     aws.invoke({"action": "migrate", "migration_id": "m-001", "manifest_key": manifest})

@@ -10,9 +10,7 @@ POINTER = "releases/current.json"
 
 
 def migrate(aws: Region, migration_id: str, release: str) -> None:
-    response = aws.invoke(
-        {"action": "migrate", "migration_id": migration_id, "manifest_key": aws.release(release)}
-    )
+    response = aws.invoke({"action": "migrate", "migration_id": migration_id, "manifest_key": aws.release(release)})
     assert response["statusCode"] == 200, response
 
 

@@ -11,9 +11,7 @@ from .conftest import REGION, Region, body
     "name",
     ["TAPSTACK_DEPLOYMENT_BUCKET", "TAPSTACK_CONFIG_PARAMETER", "TAPSTACK_SECRET_ARN", "TAPSTACK_TOPIC_ARN"],
 )
-def test_a_missing_variable_is_a_500_naming_it(
-    aws: Region, monkeypatch: pytest.MonkeyPatch, name: str
-) -> None:
+def test_a_missing_variable_is_a_500_naming_it(aws: Region, monkeypatch: pytest.MonkeyPatch, name: str) -> None:
     monkeypatch.delenv(name)
     response = aws.invoke({"action": "status"})
     assert response["statusCode"] == 500

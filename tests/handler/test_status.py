@@ -6,9 +6,7 @@ from .conftest import CONFIG, Region, body
 
 
 def migrate(aws: Region, migration_id: str, release: str) -> None:
-    response = aws.invoke(
-        {"action": "migrate", "migration_id": migration_id, "manifest_key": aws.release(release)}
-    )
+    response = aws.invoke({"action": "migrate", "migration_id": migration_id, "manifest_key": aws.release(release)})
     assert response["statusCode"] == 200, response
 
 

@@ -89,9 +89,7 @@ def test_a_config_missing_required_keys_fails_naming_them(aws: Region) -> None:
     ],
     ids=["plain-string", "not-json", "not-object", "empty-key", "bad-limit", "other-region", "wrong-role"],
 )
-def test_an_invalid_config_fails_the_config_check(
-    aws: Region, value: object, kind: str, expected: str
-) -> None:
+def test_an_invalid_config_fails_the_config_check(aws: Region, value: object, kind: str, expected: str) -> None:
     aws.set_config(value, kind)
     status, failed = failing(aws)
     assert status == 503
@@ -170,9 +168,7 @@ def test_a_secondary_has_no_replication_check(aws: Region, monkeypatch: pytest.M
     aws.set_config({**CONFIG, "primary_region": "us-east-1"})
     response = aws.invoke({"action": "validate"})
     assert response["statusCode"] == 200
-    assert {c["name"] for c in body(response)["result"]["checks"]} == ALL_CHECKS - {
-        "replication_to_secondaries"
-    }
+    assert {c["name"] for c in body(response)["result"]["checks"]} == ALL_CHECKS - {"replication_to_secondaries"}
 
 
 def test_validate_never_returns_or_logs_the_secret(aws: Region, capsys: pytest.CaptureFixture[str]) -> None:

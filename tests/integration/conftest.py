@@ -82,9 +82,7 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
         with emulator_environment(emulator), redirect_stdout(stdout), redirect_stderr(stderr):
             code = main([*args, "--json"])
         assert code == 0, f"tapstack up --local failed ({code}):\n{stdout.getvalue()}{stderr.getvalue()}"
-        yield Deployed(
-            emulator, json.loads(stdout.getvalue()), json.loads(outputs.read_text()), Clients(emulator)
-        )
+        yield Deployed(emulator, json.loads(stdout.getvalue()), json.loads(outputs.read_text()), Clients(emulator))
 
 
 @pytest.fixture

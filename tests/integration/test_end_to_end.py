@@ -43,9 +43,7 @@ def _invoke(deployed: Deployed, region: str, **event: Any) -> dict[str, Any]:
 
 
 def _pointer(deployed: Deployed, region: str) -> dict[str, Any]:
-    body = deployed.aws("s3", region).get_object(
-        Bucket=deployed.out(region, "deployment_bucket"), Key=POINTER
-    )
+    body = deployed.aws("s3", region).get_object(Bucket=deployed.out(region, "deployment_bucket"), Key=POINTER)
     return dict(json.loads(body["Body"].read()))
 
 
@@ -93,14 +91,10 @@ def test_a_release_is_validated_migrated_reported_and_rolled_back(
     assert json.loads(stored["Body"].read())["state"] == "succeeded"
 
 
-def test_each_migration_is_announced_to_subscribers_of_the_deployment_topic(
-    deployed: Deployed, unique: str
-) -> None:
+def test_each_migration_is_announced_to_subscribers_of_the_deployment_topic(deployed: Deployed, unique: str) -> None:
     sqs, sns = deployed.aws("sqs"), deployed.aws("sns")
     queue_url = sqs.create_queue(QueueName=f"deployments-{unique}")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     sns.subscribe(TopicArn=deployed.out(PRIMARY, "deployment_topic_arn"), Protocol="sqs", Endpoint=queue_arn)
 
     reply = _invoke(
@@ -138,9 +132,7 @@ def test_the_same_migration_id_twice_promotes_once(deployed: Deployed, unique: s
 def test_a_bad_manifest_is_refused_and_nothing_is_written(deployed: Deployed, unique: str) -> None:
     s3, bucket = deployed.aws("s3"), deployed.out(PRIMARY, "deployment_bucket")
     key = f"manifests/{unique}.json"
-    s3.put_object(
-        Bucket=bucket, Key=key, Body=b'{"release": "r", "artifacts": [{"key": "missing", "sha256": "00"}]}'
-    )
+    s3.put_object(Bucket=bucket, Key=key, Body=b'{"release": "r", "artifacts": [{"key": "missing", "sha256": "00"}]}')
     reply = _invoke(deployed, PRIMARY, action="migrate", migration_id=unique, manifest_key=key)
     assert (reply["statusCode"], reply["body"]["field"]) == (400, "manifest.artifacts[0].sha256")
     assert s3.list_objects_v2(Bucket=bucket, Prefix=f"migrations/{unique}/")["KeyCount"] == 0

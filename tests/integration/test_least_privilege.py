@@ -25,9 +25,7 @@ ClientFor = Callable[[str, str], Any]
 
 
 def _assume(deployed: Deployed, role_arn: str) -> ClientFor:
-    credentials = deployed.aws("sts").assume_role(RoleArn=role_arn, RoleSessionName="least-privilege")[
-        "Credentials"
-    ]
+    credentials = deployed.aws("sts").assume_role(RoleArn=role_arn, RoleSessionName="least-privilege")["Credentials"]
     session = boto3.session.Session(
         aws_access_key_id=credentials["AccessKeyId"],
         aws_secret_access_key=credentials["SecretAccessKey"],
@@ -59,10 +57,7 @@ class Enforced:
 @pytest.fixture
 def enforced(deployed: Deployed) -> Iterator[Enforced]:
     """The deployed roles, with IAM enforced until the test ends."""
-    roles = {
-        key: _assume(deployed, deployed.out(PRIMARY, key))
-        for key in ("instance_role_arn", "migration_role_arn")
-    }
+    roles = {key: _assume(deployed, deployed.out(PRIMARY, key)) for key in ("instance_role_arn", "migration_role_arn")}
     environments = {region: deployed.function(region).environment for region in (PRIMARY, SECONDARY)}
     deployed.emulator.enforce_iam(True)
     try:
@@ -88,15 +83,10 @@ def test_the_instance_role_reads_and_writes_its_data_bucket_and_nothing_else(
     assert s3.get_object(Bucket=data, Key=f"app/{unique}.txt")["Body"].read() == b"payload"
     for neighbour in ("deployment_bucket", "log_bucket"):
         bucket = deployed.out(PRIMARY, neighbour)
-        assert (
-            _denied(partial(s3.put_object, Bucket=bucket, Key=f"{unique}.txt", Body=b"x")) == "AccessDenied"
-        )
+        assert _denied(partial(s3.put_object, Bucket=bucket, Key=f"{unique}.txt", Body=b"x")) == "AccessDenied"
     other_region = enforced.roles["instance_role_arn"]("s3", SECONDARY)
     other = deployed.out(SECONDARY, "data_bucket")
-    assert (
-        _denied(lambda: other_region.put_object(Bucket=other, Key=f"{unique}.txt", Body=b"x"))
-        == "AccessDenied"
-    )
+    assert _denied(lambda: other_region.put_object(Bucket=other, Key=f"{unique}.txt", Body=b"x")) == "AccessDenied"
     assert _denied(lambda: other_region.get_object(Bucket=other, Key=f"{unique}.txt")) == "AccessDenied"
 
 
@@ -131,10 +121,7 @@ def test_the_migration_role_writes_only_its_regions_deployment_bucket(
     assert _denied(lambda: s3.put_object(Bucket=data, Key=f"{unique}.json", Body=b"{}")) == "AccessDenied"
     secondary = lambda_role("s3", SECONDARY)
     replica = deployed.out(SECONDARY, "deployment_bucket")
-    assert (
-        _denied(lambda: secondary.put_object(Bucket=replica, Key=f"{unique}.json", Body=b"{}"))
-        == "AccessDenied"
-    )
+    assert _denied(lambda: secondary.put_object(Bucket=replica, Key=f"{unique}.json", Body=b"{}")) == "AccessDenied"
 
 
 def test_the_primary_replicates_to_every_secondary_with_rtc_through_its_scoped_role(
@@ -168,9 +155,7 @@ def test_the_primary_replicates_to_every_secondary_with_rtc_through_its_scoped_r
     assert [s["Resource"] for s in replicate] == [[f"arn:aws:s3:::{replica}/*"]]
 
 
-def test_plain_http_requests_are_refused_by_the_tls_only_bucket_policies(
-    deployed: Deployed, unique: str
-) -> None:
+def test_plain_http_requests_are_refused_by_the_tls_only_bucket_policies(deployed: Deployed, unique: str) -> None:
     bucket = deployed.out(PRIMARY, "deployment_bucket")
     with Emulator.start(tls=False) as plain:  # moto's state is per process: the same buckets, without TLS
         s3 = boto3.client(

@@ -31,9 +31,7 @@ def test_every_resource_of_every_example_has_an_adapter_that_handles_all_its_inp
     graph = run_synth(CONFIGS[example])
     missing = sorted({r.type for r in graph.aws_resources() if r.type not in RESOURCES})
     assert missing == []
-    unhandled = {
-        f"{r.name} ({r.type})": RESOURCES[r.type].unsupported_inputs(r.inputs) for r in graph.aws_resources()
-    }
+    unhandled = {f"{r.name} ({r.type})": RESOURCES[r.type].unsupported_inputs(r.inputs) for r in graph.aws_resources()}
     assert {k: v for k, v in unhandled.items() if v} == {}
 
 
@@ -109,9 +107,7 @@ def test_a_remote_archive_cannot_be_packaged() -> None:
 LOGS = "arn:aws:s3:::logs-bucket"
 
 
-def _grant(
-    resource: object, service: object = "logging.s3.amazonaws.com", action: object = "s3:PutObject"
-) -> str:
+def _grant(resource: object, service: object = "logging.s3.amazonaws.com", action: object = "s3:PutObject") -> str:
     statement = {"Effect": "Allow", "Principal": {"Service": service}, "Action": action, "Resource": resource}
     return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
 
@@ -127,7 +123,5 @@ def _grant(
         (None, False),
     ],
 )
-def test_the_server_access_logging_grant_is_evaluated_like_a_policy(
-    policy: str | None, granted: bool
-) -> None:
+def test_the_server_access_logging_grant_is_evaluated_like_a_policy(policy: str | None, granted: bool) -> None:
     assert logging_granted(policy, LOGS, "access-logs/source-bucket/") is granted

@@ -47,19 +47,14 @@ def test_invoke_needs_a_region_when_no_outputs_file_names_the_primary(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     missing = tmp_path / "flat-outputs.json"
-    assert (
-        main(["invoke", "validate", "--endpoint", "https://127.0.0.1:4566", "--outputs", str(missing)]) == 2
-    )
+    assert main(["invoke", "validate", "--endpoint", "https://127.0.0.1:4566", "--outputs", str(missing)]) == 2
     assert f"--region is required ({missing} does not give a primary_region)" in capsys.readouterr().err
 
 
 def test_invoke_says_when_the_region_has_no_migration_function(capsys: pytest.CaptureFixture[str]) -> None:
     with Emulator.start(tls=False) as emulator:
         assert main(["invoke", "validate", "--endpoint", emulator.url, "--region", "sa-east-1"]) == 2
-    assert (
-        "expected one TapStack migration function in sa-east-1, the emulator has: none"
-        in capsys.readouterr().err
-    )
+    assert "expected one TapStack migration function in sa-east-1, the emulator has: none" in capsys.readouterr().err
 
 
 def test_a_failed_deploy_names_the_resource_and_the_aws_error_and_exits_1(
@@ -73,9 +68,7 @@ def test_a_failed_deploy_names_the_resource_and_the_aws_error_and_exits_1(
         args = ["up", "--local", "--config", FOUNDATION, "--endpoint", emulator.url]
         assert main([*args, "--outputs", str(tmp_path / "out.json")]) == 1
     err = capsys.readouterr().err
-    assert (
-        "deploy failed: use1-app-role (aws:iam/role:Role) in us-east-1: AWS error EntityAlreadyExists" in err
-    )
+    assert "deploy failed: use1-app-role (aws:iam/role:Role) in us-east-1: AWS error EntityAlreadyExists" in err
     assert not (tmp_path / "out.json").exists(), "no outputs are written for a failed deploy"
 
 

@@ -122,8 +122,7 @@ def test_an_input_the_adapter_cannot_send_stops_the_deploy_instead_of_being_drop
     with pytest.raises(DeployError) as failed:
         deploy(emulator, program)
     assert str(failed.value).startswith(
-        "archived (aws:sns/topic:Topic): the emulator adapter does not handle input(s) archivePolicy; "
-        "handled: "
+        "archived (aws:sns/topic:Topic): the emulator adapter does not handle input(s) archivePolicy; handled: "
     )
 
 
@@ -131,9 +130,7 @@ def test_a_resource_on_the_default_provider_is_refused(emulator: Emulator) -> No
     def program() -> None:
         aws.s3.Bucket("stray", bucket=f"unit-stray-{uuid.uuid4().hex[:8]}")
 
-    with pytest.raises(
-        DeployError, match=r"^stray \(aws:s3/bucket:Bucket\): no explicit region-scoped provider"
-    ):
+    with pytest.raises(DeployError, match=r"^stray \(aws:s3/bucket:Bucket\): no explicit region-scoped provider"):
         deploy(emulator, program)
 
 
@@ -177,9 +174,7 @@ def test_a_subscription_reaches_the_queue_it_names(emulator: Emulator) -> None:
     name = f"unit-{uuid.uuid4().hex[:8]}"
     sqs = Clients(emulator)("sqs", "us-east-1")
     queue_url = sqs.create_queue(QueueName=name)["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
 
     def program() -> None:
         opts = pulumi.ResourceOptions(provider=provider())
@@ -215,11 +210,7 @@ def test_inline_routes_and_rules_are_created_as_declared_and_nothing_else(emulat
             "inline-sg",
             vpc_id=vpc.id,
             ingress=[aws.ec2.SecurityGroupIngressArgs(protocol="tcp", from_port=443, to_port=443, self=True)],
-            egress=[
-                aws.ec2.SecurityGroupEgressArgs(
-                    protocol="-1", from_port=0, to_port=0, cidr_blocks=["10.0.0.0/8"]
-                )
-            ],
+            egress=[aws.ec2.SecurityGroupEgressArgs(protocol="-1", from_port=0, to_port=0, cidr_blocks=["10.0.0.0/8"])],
             opts=opts,
         )
         acl = aws.ec2.NetworkAcl(
@@ -248,13 +239,12 @@ def test_inline_routes_and_rules_are_created_as_declared_and_nothing_else(emulat
     ]
     (sg,) = ec2.describe_security_groups(GroupIds=[group])["SecurityGroups"]
     assert [
-        (p["IpProtocol"], p["FromPort"], [g["GroupId"] for g in p["UserIdGroupPairs"]])
-        for p in sg["IpPermissions"]
+        (p["IpProtocol"], p["FromPort"], [g["GroupId"] for g in p["UserIdGroupPairs"]]) for p in sg["IpPermissions"]
     ] == [("tcp", 443, [group])]
     assert [(p["IpProtocol"], [r["CidrIp"] for r in p["IpRanges"]]) for p in sg["IpPermissionsEgress"]] == [
         ("-1", ["10.0.0.0/8"])
     ], "AWS's default allow-all egress is gone"
     (entries,) = [a["Entries"] for a in ec2.describe_network_acls(NetworkAclIds=[acl])["NetworkAcls"]]
-    assert [
-        (e["RuleNumber"], e["RuleAction"], e["PortRange"]["From"]) for e in entries if e["RuleNumber"] == 100
-    ] == [(100, "deny", 22)]
+    assert [(e["RuleNumber"], e["RuleAction"], e["PortRange"]["From"]) for e in entries if e["RuleNumber"] == 100] == [
+        (100, "deny", 22)
+    ]

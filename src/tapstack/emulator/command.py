@@ -34,34 +34,22 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     up = sub.add_parser("up", help="deploy the program into the embedded AWS emulator (--local) and check it")
     up.add_argument("--local", action="store_true", help="deploy into moto on 127.0.0.1 (the only mode here)")
     add_config_args(up)
-    up.add_argument(
-        "--endpoint", help="deploy into an emulator already serving on loopback instead of a new one"
-    )
-    up.add_argument(
-        "--keep", action="store_true", help="keep the emulator serving after the deploy (Ctrl-C stops)"
-    )
+    up.add_argument("--endpoint", help="deploy into an emulator already serving on loopback instead of a new one")
+    up.add_argument("--keep", action="store_true", help="keep the emulator serving after the deploy (Ctrl-C stops)")
     up.add_argument(
         "--outputs",
         type=Path,
         default=DEFAULT_OUTPUTS,
         help=f"stack outputs file (default {DEFAULT_OUTPUTS})",
     )
-    up.add_argument(
-        "--show-secrets", action="store_true", help="write secret outputs in clear, not '[secret]'"
-    )
+    up.add_argument("--show-secrets", action="store_true", help="write secret outputs in clear, not '[secret]'")
     up.set_defaults(func=run_up)
 
-    inv = sub.add_parser(
-        "invoke", help="run the migration handler against a kept emulator, as the deployed function"
-    )
+    inv = sub.add_parser("invoke", help="run the migration handler against a kept emulator, as the deployed function")
     inv.add_argument("action", choices=ACTIONS)
-    inv.add_argument(
-        "--endpoint", required=True, help="the emulator, as printed by `tapstack up --local --keep`"
-    )
+    inv.add_argument("--endpoint", required=True, help="the emulator, as printed by `tapstack up --local --keep`")
     inv.add_argument("--region", help="region of the function (default: primary_region from --outputs)")
-    inv.add_argument(
-        "--payload", default="{}", help='extra event fields as JSON, e.g. \'{"migration_id": "m-1"}\''
-    )
+    inv.add_argument("--payload", default="{}", help='extra event fields as JSON, e.g. \'{"migration_id": "m-1"}\'')
     inv.add_argument("--outputs", type=Path, default=DEFAULT_OUTPUTS, help="read primary_region from here")
     inv.set_defaults(func=run_invoke)
 
@@ -103,9 +91,7 @@ class _Progress:
         if not event.type.startswith("aws:"):
             return
         if event.kind == "start":  # rich's Progress is thread-safe
-            self._bar.update(
-                self._task, description=escape(f"{event.name} ({short_type(event.type)}, {event.region})")
-            )
+            self._bar.update(self._task, description=escape(f"{event.name} ({short_type(event.type)}, {event.region})"))
         else:
             self._bar.advance(self._task)
 
@@ -142,9 +128,7 @@ def run_up(args: argparse.Namespace) -> int:
     from ..synth import synthesize
 
     started = time.perf_counter()
-    planned = synthesize(
-        program, settings.values, stack=settings.stack, secret_keys=list(settings.secret_keys)
-    )
+    planned = synthesize(program, settings.values, stack=settings.stack, secret_keys=list(settings.secret_keys))
     synth_seconds = time.perf_counter() - started
     emulator = _emulator(args.endpoint)
     try:

@@ -43,9 +43,7 @@ class Clients:
             aws_access_key_id=DUMMY_ACCESS_KEY, aws_secret_access_key=DUMMY_SECRET_KEY
         )
         # Path-style S3 addressing: the endpoint is an IP address, bucket subdomains cannot resolve.
-        self._config = Config(
-            s3={"addressing_style": "path"}, retries={"max_attempts": 2, "mode": "standard"}
-        )
+        self._config = Config(s3={"addressing_style": "path"}, retries={"max_attempts": 2, "mode": "standard"})
         self._clients: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
 
@@ -138,9 +136,7 @@ class Engine(pulumi.runtime.Mocks):
     def _provider(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         region = args.inputs.get("region")
         if not isinstance(region, str) or not region:
-            raise DeployError(
-                f"provider {args.name!r} has no region: every TapStack provider is region-scoped"
-            )
+            raise DeployError(f"provider {args.name!r} has no region: every TapStack provider is region-scoped")
         pid = str(uuid.uuid4())
         with self._lock:
             self._providers[pid] = _Provider(region, _default_tags(args.inputs.get("defaultTags")))
@@ -162,8 +158,7 @@ class Engine(pulumi.runtime.Mocks):
         registration = RESOURCES.get(args.typ)
         if registration is None:
             raise DeployError(
-                f"{label}: no emulator adapter for type {args.typ}; "
-                f"supported types: {', '.join(sorted(RESOURCES))}"
+                f"{label}: no emulator adapter for type {args.typ}; supported types: {', '.join(sorted(RESOURCES))}"
             )
         provider = self._provider_of(args.provider, label)
         inputs = plain(dict(args.inputs))
@@ -185,9 +180,7 @@ class Engine(pulumi.runtime.Mocks):
         provider = self._provider_of(args.provider, label)
         fn = INVOKES.get(args.token)
         if fn is None:
-            raise DeployError(
-                f"{label}: the emulator has no answer for it; supported: {', '.join(sorted(INVOKES))}"
-            )
+            raise DeployError(f"{label}: the emulator has no answer for it; supported: {', '.join(sorted(INVOKES))}")
         with _aws_errors(f"{label} in {provider.region}"):
             return fn(self._request(args.token, provider, plain(dict(args.args))))
 
@@ -210,8 +203,6 @@ def _aws_errors(label: str) -> Iterator[None]:
         yield
     except ClientError as err:
         error = err.response.get("Error", {})
-        raise DeployError(
-            f"{label}: AWS error {error.get('Code', '?')}: {error.get('Message', err)}"
-        ) from None
+        raise DeployError(f"{label}: AWS error {error.get('Code', '?')}: {error.get('Message', err)}") from None
     except (AdapterError, BotoCoreError) as err:
         raise DeployError(f"{label}: {err}") from None

@@ -77,9 +77,7 @@ def _self_signed(directory: Path) -> tuple[Path, Path]:
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(LOOPBACK))]), critical=False
-        )
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(LOOPBACK))]), critical=False)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
             x509.KeyUsage(
@@ -103,9 +101,7 @@ def _self_signed(directory: Path) -> tuple[Path, Path]:
     cert_path, key_path = directory / "cert.pem", directory / "key.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )
     key_path.chmod(0o600)
     return cert_path, key_path
@@ -174,17 +170,11 @@ class Emulator:
             context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             context.load_cert_chain(cert, key)
         account_id = str(secrets.randbelow(9 * 10**11) + 10**11)
-        app = _in_account(
-            moto_fidelity.transport_aware(DomainDispatcherApplication(create_backend_app)), account_id
-        )
-        server = make_server(
-            LOOPBACK, 0, app, threaded=True, request_handler=MotoRequestHandler, ssl_context=context
-        )
+        app = _in_account(moto_fidelity.transport_aware(DomainDispatcherApplication(create_backend_app)), account_id)
+        server = make_server(LOOPBACK, 0, app, threaded=True, request_handler=MotoRequestHandler, ssl_context=context)
         emulator = cls(f"{'https' if tls else 'http'}://{LOOPBACK}:{server.server_port}", cert, account_id)
         emulator._server, emulator._workdir = server, workdir
-        emulator._thread = threading.Thread(
-            target=server.serve_forever, name="tapstack-emulator", daemon=True
-        )
+        emulator._thread = threading.Thread(target=server.serve_forever, name="tapstack-emulator", daemon=True)
         emulator._thread.start()
         try:
             emulator._wait_until_answering(timeout)

@@ -61,9 +61,7 @@ def run(args: argparse.Namespace) -> int:
     shown = report.at_or_above(threshold)
     below = len(report.violations) - len(shown)
     if args.json:
-        print_json(
-            _as_json(graph.stack, len(graph.aws_resources()), report, threshold, shown, below, seconds)
-        )
+        print_json(_as_json(graph.stack, len(graph.aws_resources()), report, threshold, shown, below, seconds))
     else:
         _print(report, threshold, shown, below)
         verdict = "[bold red]FAIL[/]" if shown else "[bold green]PASS[/]"
@@ -158,6 +156,5 @@ def _print(report: Report, threshold: Severity, shown: list[Violation], below: i
         console.print(table)
     for stale in report.unused:
         console.print(
-            f"[yellow]unused suppression:[/] {stale.rule} on {escape(stale.resource)} matches no violation; "
-            "remove it"
+            f"[yellow]unused suppression:[/] {stale.rule} on {escape(stale.resource)} matches no violation; remove it"
         )

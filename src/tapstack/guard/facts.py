@@ -125,11 +125,7 @@ class Index:
                     return candidate
             return None
         if referrer is not None and is_unknown(value):
-            deps = [
-                d
-                for d in (self.by_urn(u) for u in referrer.dependencies)
-                if d is not None and d.type in wanted
-            ]
+            deps = [d for d in (self.by_urn(u) for u in referrer.dependencies) if d is not None and d.type in wanted]
             if len(deps) == 1:
                 return deps[0]
         return None

@@ -67,11 +67,7 @@ def parse_entry(entry: Any, where: str, rule_ids: Iterable[str]) -> Suppression:
 
 def parse(data: Any, source: str, rule_ids: Iterable[str]) -> list[Suppression]:
     """Validate a whole document (``{"suppressions": [...]}``); duplicates are an error, not a no-op."""
-    if (
-        not isinstance(data, dict)
-        or set(data) != {"suppressions"}
-        or not isinstance(data["suppressions"], list)
-    ):
+    if not isinstance(data, dict) or set(data) != {"suppressions"} or not isinstance(data["suppressions"], list):
         raise SuppressionError(f"{source}: expected a mapping with one key, 'suppressions', holding a list")
     ids = list(rule_ids)
     found: list[Suppression] = []
@@ -92,7 +88,5 @@ def load(path: Path, rule_ids: Iterable[str]) -> list[Suppression]:
     try:
         data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
     except (ValueError, yaml.YAMLError) as err:
-        raise SuppressionError(
-            f"{path}: not valid {'JSON' if path.suffix == '.json' else 'YAML'} ({err})"
-        ) from None
+        raise SuppressionError(f"{path}: not valid {'JSON' if path.suffix == '.json' else 'YAML'} ({err})") from None
     return parse(data, str(path), rule_ids)

@@ -51,10 +51,7 @@ def _bucket_encryption(svc: Services) -> str:
             raise Failed("no default encryption configuration") from None
         raise
     algorithms = sorted(
-        {
-            r.get("ApplyServerSideEncryptionByDefault", {}).get("SSEAlgorithm", "")
-            for r in config.get("Rules", [])
-        }
+        {r.get("ApplyServerSideEncryptionByDefault", {}).get("SSEAlgorithm", "") for r in config.get("Rules", [])}
         - {""}
     )
     if not algorithms:
@@ -139,7 +136,5 @@ def validate(svc: Services) -> Reply:
     failing = [c.name for c in results if not c.ok]
     body = {"checks": [asdict(c) for c in results], "failing": failing}
     if failing:
-        return Reply(
-            503, "failure", f"{len(failing)} of {len(results)} checks failed: {', '.join(failing)}", body
-        )
+        return Reply(503, "failure", f"{len(failing)} of {len(results)} checks failed: {', '.join(failing)}", body)
     return Reply(200, "success", f"all {len(results)} checks passed", body)

@@ -79,9 +79,7 @@ def check_key(value: object, field: str) -> str:
     if len(value.encode("utf-8", "surrogatepass")) > MAX_KEY_BYTES:
         raise BadRequest(f"{field} is longer than S3's {MAX_KEY_BYTES}-byte key limit", field=field)
     if value.startswith("/"):
-        raise BadRequest(
-            f"{field} {shown(value)} starts with '/': S3 keys are relative to the bucket", field=field
-        )
+        raise BadRequest(f"{field} {shown(value)} starts with '/': S3 keys are relative to the bucket", field=field)
     if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in value):
         raise BadRequest(f"{field} {shown(value)} contains control characters", field=field)
     if is_control_key(value):
@@ -110,18 +108,14 @@ def parse_event(event: object) -> Request:
     try:
         size = len(json.dumps(event, allow_nan=False).encode("utf-8", "surrogatepass"))
     except (TypeError, ValueError, RecursionError):
-        raise BadRequest(
-            "the event is not plain JSON (objects, lists, strings, numbers)", field="event"
-        ) from None
+        raise BadRequest("the event is not plain JSON (objects, lists, strings, numbers)", field="event") from None
     if size > MAX_EVENT_BYTES:
         raise BadRequest(f"the event is {size} bytes; the limit is {MAX_EVENT_BYTES}", field="event")
     if "action" not in event:
         raise BadRequest(f"action is missing: use one of {', '.join(ACTIONS)}", field="action")
     action = event["action"]
     if action not in ACTIONS:
-        raise BadRequest(
-            f"action {shown(action)} is unknown: use one of {', '.join(ACTIONS)}", field="action"
-        )
+        raise BadRequest(f"action {shown(action)} is unknown: use one of {', '.join(ACTIONS)}", field="action")
     fields = FIELDS[action]
     unknown = sorted(str(k) for k in event if k != "action" and k not in fields)
     if unknown:

@@ -61,14 +61,11 @@ class ReleaseLock:
             self._etag = self.bucket.write_json(LOCK_KEY, doc, create=etag is None, if_match=etag)
         except PreconditionLost:
             raise Conflict(
-                "another operation took this region's release lock at the same moment; "
-                "retry after it finishes"
+                "another operation took this region's release lock at the same moment; retry after it finishes"
             ) from None
         return self
 
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         """Give the lock back; a failure is logged, not raised: the lock then frees itself at expires_at."""
         doc = {"state": "released", "owner": self.owner, "token": self.token, "released_at": iso(now())}
         try:

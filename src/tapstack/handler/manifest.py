@@ -45,15 +45,11 @@ def _artifact(index: int, item: object, seen: dict[str, int]) -> Artifact:
         raise BadRequest(f"{where} must be an object with key and sha256", field=where)
     key = check_key(item.get("key"), f"{where}.key")
     if key in seen:
-        raise BadRequest(
-            f"{where}.key {shown(key)} repeats manifest.artifacts[{seen[key]}].key", field=f"{where}.key"
-        )
+        raise BadRequest(f"{where}.key {shown(key)} repeats manifest.artifacts[{seen[key]}].key", field=f"{where}.key")
     seen[key] = index
     digest = item.get("sha256")
     if not isinstance(digest, str) or not SHA256.fullmatch(digest):
-        raise BadRequest(
-            f"{where}.sha256 must be 64 hex characters, got {shown(digest)}", field=f"{where}.sha256"
-        )
+        raise BadRequest(f"{where}.sha256 must be 64 hex characters, got {shown(digest)}", field=f"{where}.sha256")
     return Artifact(key, digest.lower())
 
 
@@ -76,8 +72,7 @@ def load_manifest(bucket: Bucket, key: str, config: RuntimeConfig) -> Manifest:
         raise BadRequest(f"manifest_key {bucket.url(key)} is not UTF-8 JSON", field="manifest_key") from None
     except json.JSONDecodeError as exc:
         raise BadRequest(
-            f"manifest_key {bucket.url(key)} is not valid JSON: {exc.msg} "
-            f"at line {exc.lineno} column {exc.colno}",
+            f"manifest_key {bucket.url(key)} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
             field="manifest_key",
         ) from None
     if not isinstance(doc, dict):
@@ -94,8 +89,7 @@ def load_manifest(bucket: Bucket, key: str, config: RuntimeConfig) -> Manifest:
         or not release.isprintable()
     ):
         raise BadRequest(
-            f"manifest.release must be printable text of 1 to {MAX_RELEASE_CHARS} characters, "
-            f"got {shown(release)}",
+            f"manifest.release must be printable text of 1 to {MAX_RELEASE_CHARS} characters, got {shown(release)}",
             field="manifest.release",
         )
     items = doc.get("artifacts")

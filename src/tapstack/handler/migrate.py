@@ -119,9 +119,7 @@ def _promote(svc: Services, request: Migrate, manifest: Manifest) -> Reply:
     notices["finish"] = publish(svc.sns, svc.settings.topic_arn, event, _notice(record))
     result = {"record": record, "notification": summary(notices)}
     if error is None:
-        return Reply(
-            200, "success", f"{situation} in {svc.settings.region} (previous: {release_of(previous)})", result
-        )
+        return Reply(200, "success", f"{situation} in {svc.settings.region} (previous: {release_of(previous)})", result)
     return Reply(
         status,
         "conflict" if status == 409 else "failure",

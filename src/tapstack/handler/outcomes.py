@@ -21,9 +21,7 @@ class HandlerError(Exception):
     status = 500
     outcome = "error"
 
-    def __init__(
-        self, message: str, *, field: str | None = None, result: dict[str, Any] | None = None
-    ) -> None:
+    def __init__(self, message: str, *, field: str | None = None, result: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.field = field

@@ -41,18 +41,14 @@ def _landed(bucket: Bucket, pointer: dict[str, Any]) -> bool:
     return found is not None and found[0] == pointer
 
 
-def finish(
-    bucket: Bucket, key: str, doc: dict[str, Any], etag: str, error: str | None, situation: str
-) -> None:
+def finish(bucket: Bucket, key: str, doc: dict[str, Any], etag: str, error: str | None, situation: str) -> None:
     """Record the outcome over the in-progress document this invocation wrote (If-Match on its ETag).
 
     If that write fails, the pointer has moved or not regardless: ``situation`` ("release R is current")
     goes into the message so the caller is never told a promoted release failed, or the reverse.
     """
     finished = iso(now())
-    doc.update(
-        state="failed" if error else "succeeded", finished_at=finished, updated_at=finished, error=error
-    )
+    doc.update(state="failed" if error else "succeeded", finished_at=finished, updated_at=finished, error=error)
     try:
         bucket.write_json(key, doc, if_match=etag)
     except (ClientError, BotoCoreError, PreconditionLost) as exc:

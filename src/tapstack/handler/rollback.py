@@ -67,8 +67,7 @@ def _check_current(record: dict[str, Any], current: Found) -> tuple[dict[str, An
     if current is not None and current[0].get("migration_id") == mid:
         if not isinstance(record.get("previous"), dict):
             raise Conflict(
-                f"migration {mid} promoted the first release ({release}); "
-                "there is no earlier release to restore",
+                f"migration {mid} promoted the first release ({release}); there is no earlier release to restore",
                 field="migration_id",
                 result=result,
             )
@@ -137,9 +136,7 @@ def _restore(
     notices["finish"] = publish(svc.sns, topic, event, _notice(doc))
     result = {"rollback": doc, "notification": summary(notices)}
     if error is None:
-        return Reply(
-            200, "success", f"{situation} (rolled back release {release_of(replaced)} of {mid})", result
-        )
+        return Reply(200, "success", f"{situation} (rolled back release {release_of(replaced)} of {mid})", result)
     return Reply(
         status,
         "conflict" if status == 409 else "failure",

@@ -66,6 +66,4 @@ class Services:
         try:
             return parse_config(value)
         except ValueError as exc:
-            raise ServerError(
-                f"config parameter {name} is invalid: {exc}; run validate for details"
-            ) from None
+            raise ServerError(f"config parameter {name} is invalid: {exc}; run validate for details") from None

@@ -44,9 +44,7 @@ class Settings:
 def _required(environ: Mapping[str, str], name: str, meaning: str) -> str:
     value = environ.get(name, "").strip()
     if not value:
-        raise ServerError(
-            f"the function is misconfigured: environment variable {name} ({meaning}) is not set"
-        )
+        raise ServerError(f"the function is misconfigured: environment variable {name} ({meaning}) is not set")
     return value
 
 
@@ -57,9 +55,7 @@ def settings_from(environ: Mapping[str, str]) -> Settings:
         raise ServerError(f"the function is misconfigured: neither {ENV_REGION} nor AWS_REGION is set")
     role = _required(environ, ENV_ROLE, "primary or secondary")
     if role not in ("primary", "secondary"):
-        raise ServerError(
-            f"the function is misconfigured: {ENV_ROLE} is {role!r}; expected primary or secondary"
-        )
+        raise ServerError(f"the function is misconfigured: {ENV_ROLE} is {role!r}; expected primary or secondary")
     raw_replicas = environ.get(ENV_REPLICA_BUCKETS, "").strip() or "[]"
     try:
         replicas = json.loads(raw_replicas)

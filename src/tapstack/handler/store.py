@@ -85,9 +85,7 @@ class Bucket:
             raise ServerError(f"{self.url(key)} is not a JSON object: the handler's record is damaged")
         return doc, stored.etag
 
-    def write_json(
-        self, key: str, doc: dict[str, Any], *, create: bool = False, if_match: str | None = None
-    ) -> str:
+    def write_json(self, key: str, doc: dict[str, Any], *, create: bool = False, if_match: str | None = None) -> str:
         """Write and return the new ETag; with create or if_match, PreconditionLost if the condition fails."""
         extra: dict[str, str] = {}
         if create:
@@ -96,9 +94,7 @@ class Bucket:
             extra["IfMatch"] = if_match
         body = json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
         try:
-            response = self.s3.put_object(
-                Bucket=self.name, Key=key, Body=body, ContentType="application/json", **extra
-            )
+            response = self.s3.put_object(Bucket=self.name, Key=key, Body=body, ContentType="application/json", **extra)
         except ClientError as exc:
             # If-Match on a key that is gone answers NoSuchKey: also "not the object we expected".
             if extra and error_code(exc) in {*_LOST, _MISSING}:

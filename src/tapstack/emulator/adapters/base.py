@@ -81,9 +81,7 @@ InvokeFn = Callable[[Request], dict[str, Any]]
 INVOKES: dict[str, InvokeFn] = {}
 
 
-def resource(
-    token: str, handles: str, provider_side: Mapping[str, str] | None = None
-) -> Callable[[Adapter], Adapter]:
+def resource(token: str, handles: str, provider_side: Mapping[str, str] | None = None) -> Callable[[Adapter], Adapter]:
     """Register the adapter of ``token``; ``handles`` lists (space-separated) the inputs it sends to AWS."""
 
     def register(fn: Adapter) -> Adapter:

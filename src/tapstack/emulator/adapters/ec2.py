@@ -17,9 +17,7 @@ def _arn(req: Request, kind: str, rid: str) -> str:
 def _tag(req: Request, rid: str) -> None:
     """For resources created before tags can be given (default objects AWS made for us)."""
     if req.tags:
-        req.client("ec2").create_tags(
-            Resources=[rid], Tags=[{"Key": k, "Value": v} for k, v in req.tags.items()]
-        )
+        req.client("ec2").create_tags(Resources=[rid], Tags=[{"Key": k, "Value": v} for k, v in req.tags.items()])
 
 
 def _one(items: list[dict[str, Any]], what: str) -> dict[str, Any]:
@@ -59,9 +57,7 @@ def vpc(req: Request) -> Result:
         "default network ACL",
     )
     main_rt = _one(
-        ec2.describe_route_tables(Filters=[*by_vpc, {"Name": "association.main", "Values": ["true"]}])[
-            "RouteTables"
-        ],
+        ec2.describe_route_tables(Filters=[*by_vpc, {"Name": "association.main", "Values": ["true"]}])["RouteTables"],
         "main route table",
     )
     return vid, {
@@ -209,9 +205,7 @@ def route(req: Request) -> Result:
 @resource("aws:ec2/routeTableAssociation:RouteTableAssociation", "routeTableId subnetId gatewayId")
 def route_table_association(req: Request) -> Result:
     created = req.client("ec2").associate_route_table(
-        **compact(
-            RouteTableId=req.get("routeTableId"), SubnetId=req.get("subnetId"), GatewayId=req.get("gatewayId")
-        )
+        **compact(RouteTableId=req.get("routeTableId"), SubnetId=req.get("subnetId"), GatewayId=req.get("gatewayId"))
     )
     return created["AssociationId"], {}
 
@@ -279,9 +273,7 @@ def network_acl(req: Request) -> Result:
         _acl_entry(req, aid, {**rule, "ruleNumber": rule.get("ruleNo")}, egress=True)
     for subnet_id in req.get("subnetIds", []):
         # Every subnet is always associated with one ACL (the default at first): moving it is a replace.
-        current = ec2.describe_network_acls(
-            Filters=[{"Name": "association.subnet-id", "Values": [subnet_id]}]
-        )
+        current = ec2.describe_network_acls(Filters=[{"Name": "association.subnet-id", "Values": [subnet_id]}])
         association = next(
             a["NetworkAclAssociationId"]
             for existing in current["NetworkAcls"]
@@ -298,8 +290,7 @@ def network_acl(req: Request) -> Result:
 
 @resource(
     "aws:ec2/networkAclRule:NetworkAclRule",
-    "networkAclId ruleNumber egress protocol ruleAction cidrBlock ipv6CidrBlock fromPort toPort icmpType "
-    "icmpCode",
+    "networkAclId ruleNumber egress protocol ruleAction cidrBlock ipv6CidrBlock fromPort toPort icmpType icmpCode",
 )
 def network_acl_rule(req: Request) -> Result:
     egress = bool(req.get("egress", False))
@@ -321,9 +312,7 @@ def _permissions(rules: list[dict[str, Any]], own_group: str) -> list[dict[str, 
             IpProtocol=PROTOCOLS.get(protocol.lower(), protocol),
             IpRanges=[compact(CidrIp=c, Description=description) for c in rule.get("cidrBlocks", [])],
             Ipv6Ranges=[compact(CidrIpv6=c, Description=description) for c in rule.get("ipv6CidrBlocks", [])],
-            PrefixListIds=[
-                compact(PrefixListId=p, Description=description) for p in rule.get("prefixListIds", [])
-            ],
+            PrefixListIds=[compact(PrefixListId=p, Description=description) for p in rule.get("prefixListIds", [])],
             UserIdGroupPairs=groups,
         )
         if perm["IpProtocol"] != "-1":
@@ -345,13 +334,9 @@ def _strip_rules(req: Request, group_id: str) -> None:
 def _authorize(req: Request, group_id: str) -> None:
     ec2 = req.client("ec2")
     if req.get("ingress"):
-        ec2.authorize_security_group_ingress(
-            GroupId=group_id, IpPermissions=_permissions(req.get("ingress"), group_id)
-        )
+        ec2.authorize_security_group_ingress(GroupId=group_id, IpPermissions=_permissions(req.get("ingress"), group_id))
     if req.get("egress"):
-        ec2.authorize_security_group_egress(
-            GroupId=group_id, IpPermissions=_permissions(req.get("egress"), group_id)
-        )
+        ec2.authorize_security_group_egress(GroupId=group_id, IpPermissions=_permissions(req.get("egress"), group_id))
 
 
 @resource(
@@ -413,8 +398,7 @@ def default_security_group(req: Request) -> Result:
 
 @resource(
     "aws:ec2/vpcEndpoint:VpcEndpoint",
-    "vpcId serviceName vpcEndpointType routeTableIds subnetIds securityGroupIds policy privateDnsEnabled "
-    "tags",
+    "vpcId serviceName vpcEndpointType routeTableIds subnetIds securityGroupIds policy privateDnsEnabled tags",
 )
 def vpc_endpoint(req: Request) -> Result:
     created = req.client("ec2").create_vpc_endpoint(

@@ -33,9 +33,7 @@ def role(req: Request) -> Result:
         )
     )["Role"]
     for policy in req.get("inlinePolicies", []):
-        iam.put_role_policy(
-            RoleName=name, PolicyName=policy["name"], PolicyDocument=_document(policy["policy"])
-        )
+        iam.put_role_policy(RoleName=name, PolicyName=policy["name"], PolicyDocument=_document(policy["policy"]))
     for arn in req.get("managedPolicyArns", []):
         iam.attach_role_policy(RoleName=name, PolicyArn=arn)
     return name, {
@@ -53,9 +51,7 @@ def role(req: Request) -> Result:
 def role_policy(req: Request) -> Result:
     name = req.physical_name()
     role_name = req.get("role")
-    req.client("iam").put_role_policy(
-        RoleName=role_name, PolicyName=name, PolicyDocument=_document(req.get("policy"))
-    )
+    req.client("iam").put_role_policy(RoleName=role_name, PolicyName=name, PolicyDocument=_document(req.get("policy")))
     return f"{role_name}:{name}", {"name": name}
 
 

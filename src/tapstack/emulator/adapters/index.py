@@ -51,9 +51,7 @@ def availability_zones(req: Request) -> dict[str, Any]:
         filters.append({"Name": "state", "Values": [req.get("state")]})
     zones = req.client("ec2").describe_availability_zones(**({"Filters": filters} if filters else {}))
     excluded = set(req.get("excludeNames", [])) | set(req.get("excludeZoneIds", []))
-    kept = [
-        z for z in zones["AvailabilityZones"] if z["ZoneName"] not in excluded and z["ZoneId"] not in excluded
-    ]
+    kept = [z for z in zones["AvailabilityZones"] if z["ZoneName"] not in excluded and z["ZoneId"] not in excluded]
     return {
         "id": req.region,
         "names": [z["ZoneName"] for z in kept],

@@ -55,9 +55,7 @@ def bucket(req: Request) -> Result:
     }
 
 
-@resource(
-    "aws:s3/bucketVersioning:BucketVersioning", "bucket versioningConfiguration expectedBucketOwner mfa"
-)
+@resource("aws:s3/bucketVersioning:BucketVersioning", "bucket versioningConfiguration expectedBucketOwner mfa")
 def versioning(req: Request) -> Result:
     config = req.get("versioningConfiguration", {})
     req.client("s3").put_bucket_versioning(

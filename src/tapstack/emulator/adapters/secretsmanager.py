@@ -29,9 +29,7 @@ def secret(req: Request) -> Result:
     return arn, {"arn": arn, "name": name, "tagsAll": req.tags}
 
 
-@resource(
-    "aws:secretsmanager/secretVersion:SecretVersion", "secretId secretString secretBinary versionStages"
-)
+@resource("aws:secretsmanager/secretVersion:SecretVersion", "secretId secretString secretBinary versionStages")
 def secret_version(req: Request) -> Result:
     created = req.client("secretsmanager").put_secret_value(
         **compact(

@@ -47,9 +47,7 @@ def topic(req: Request) -> Result:
 @resource("aws:sns/topicPolicy:TopicPolicy", "arn policy")
 def topic_policy(req: Request) -> Result:
     arn = req.get("arn")
-    req.client("sns").set_topic_attributes(
-        TopicArn=arn, AttributeName="Policy", AttributeValue=req.get("policy")
-    )
+    req.client("sns").set_topic_attributes(TopicArn=arn, AttributeName="Policy", AttributeValue=req.get("policy"))
     return arn, {"owner": req.account_id}
 
 

@@ -40,9 +40,9 @@ def parameter(req: Request) -> Result:
 
 @invoke("aws:ssm/getParameter:getParameter")
 def get_parameter(req: Request) -> dict[str, Any]:
-    found = req.client("ssm").get_parameter(
-        Name=req.get("name"), WithDecryption=req.get("withDecryption", True)
-    )["Parameter"]
+    found = req.client("ssm").get_parameter(Name=req.get("name"), WithDecryption=req.get("withDecryption", True))[
+        "Parameter"
+    ]
     return {
         "id": found["Name"],
         "name": found["Name"],

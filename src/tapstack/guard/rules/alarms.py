@@ -37,16 +37,12 @@ def alarms_notify(graph: Graph, ctx: Context) -> Iterator[Finding]:
                 continue
             actions = [a for a in items(value) if isinstance(a, str)]
             if not actions:
-                yield Finding(
-                    alarm, f"alarm {alarm.name!r} has no {label}: nobody hears when it fires or recovers"
-                )
+                yield Finding(alarm, f"alarm {alarm.name!r} has no {label}: nobody hears when it fires or recovers")
                 continue
             for action in actions:
                 match = _SNS_ARN.match(action)
                 if match is None:
-                    yield Finding(
-                        alarm, f"alarm {alarm.name!r}: {label} target {action!r} is not an SNS topic ARN"
-                    )
+                    yield Finding(alarm, f"alarm {alarm.name!r}: {label} target {action!r} is not an SNS topic ARN")
                 elif region and match.group(1) != region:
                     yield Finding(
                         alarm,

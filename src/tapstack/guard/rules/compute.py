@@ -100,8 +100,7 @@ def _group_findings(index: Index, group: Resource, public: dict[str, str]) -> It
         if subnet is not None and subnet.urn in public:
             yield Finding(
                 group,
-                f"auto scaling group {group.name!r} launches into subnet {subnet.name!r}, which "
-                f"{public[subnet.urn]}",
+                f"auto scaling group {group.name!r} launches into subnet {subnet.name!r}, which {public[subnet.urn]}",
                 remediation="set vpc_zone_identifiers to private subnets only (reach instances with SSM)",
             )
 
@@ -111,8 +110,7 @@ def _instance_findings(resource: Resource, what: str) -> Iterator[Finding]:
     if tokens != "required" and not is_unknown(tokens):
         yield Finding(
             resource,
-            f"{what} allows IMDSv1 (metadata_options.http_tokens={tokens!r}): SSRF can read instance "
-            "credentials",
+            f"{what} allows IMDSv1 (metadata_options.http_tokens={tokens!r}): SSRF can read instance credentials",
             remediation="set metadata_options={'http_tokens': 'required', 'http_endpoint': 'enabled'}",
         )
     interfaces = items(resource.prop("networkInterfaces"))

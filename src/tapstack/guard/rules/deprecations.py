@@ -101,9 +101,7 @@ def deprecations(token: str) -> Deprecations:
         "and "
         "encryption on the bucket resource"
     ),
-    remediation=(
-        "use the current resource the deprecation message names (pulumi-aws v7: aws.s3.Bucket + companions)"
-    ),
+    remediation=("use the current resource the deprecation message names (pulumi-aws v7: aws.s3.Bucket + companions)"),
 )
 def current_api(graph: Graph, ctx: Context) -> Iterator[Finding]:
     """No resource type or argument that the installed pulumi-aws (or AWS) marks as deprecated."""

@@ -28,9 +28,7 @@ _MANAGED_ADMIN = re.compile(
     r"^arn:aws[a-z-]*:iam::aws:policy/(.*/)?(AdministratorAccess|PowerUserAccess|\w+FullAccess)$"
 )
 
-KEY_POLICY_TYPES = frozenset(
-    {"aws:kms/key:Key", "aws:kms/keyPolicy:KeyPolicy", "aws:kms/replicaKey:ReplicaKey"}
-)
+KEY_POLICY_TYPES = frozenset({"aws:kms/key:Key", "aws:kms/keyPolicy:KeyPolicy", "aws:kms/replicaKey:ReplicaKey"})
 IDENTITY_POLICY_TYPES = frozenset(
     {
         "aws:iam/role:Role",
@@ -125,12 +123,7 @@ def _principals(statement: dict[str, Any]) -> list[str]:
     if isinstance(principal, str):
         return [principal]
     if isinstance(principal, dict):
-        return [
-            p
-            for key in ("AWS", "Service", "Federated")
-            for p in items(principal.get(key))
-            if isinstance(p, str)
-        ]
+        return [p for key in ("AWS", "Service", "Federated") for p in items(principal.get(key)) if isinstance(p, str)]
     return []
 
 
@@ -150,25 +143,19 @@ def _is_root_admin(statement: dict[str, Any]) -> bool:
 def _wildcard_findings(doc: Document, label: str, statement: dict[str, Any]) -> Iterator[Finding]:
     actions = [a for a in items(statement.get("Action")) if isinstance(a, str)]
     if "NotAction" in statement:
-        yield Finding(
-            doc.resource, f"{doc.path}: {label} allows NotAction, i.e. every action but the ones listed"
-        )
+        yield Finding(doc.resource, f"{doc.path}: {label} allows NotAction, i.e. every action but the ones listed")
     for action in actions:
         service, _, name = action.partition(":")
         if action == "*" or name == "*":
             if doc.kind is Kind.KEY and service.lower() == "kms" and _is_root_admin(statement):
                 continue
             scope = (
-                "every action of every service"
-                if action == "*"
-                else f"all {expansion_size(action)} {service} actions"
+                "every action of every service" if action == "*" else f"all {expansion_size(action)} {service} actions"
             )
             yield Finding(
                 doc.resource,
                 f"{doc.path}: {label} allows {action!r} ({scope}, and every action AWS adds later)",
-                remediation=(
-                    "list the exact actions the principal calls (lib/iam.statement refuses wildcards)"
-                ),
+                remediation=("list the exact actions the principal calls (lib/iam.statement refuses wildcards)"),
             )
         elif "*" in action or "?" in action:
             yield Finding(
@@ -184,9 +171,7 @@ def _resource_findings(doc: Document, label: str, statement: dict[str, Any]) -> 
     if doc.kind in (Kind.KEY, Kind.TRUST):
         return  # in a key policy "*" means "this key"; trust policies name no resource
     if "NotResource" in statement:
-        yield Finding(
-            doc.resource, f"{doc.path}: {label} allows NotResource, i.e. every resource but the ones listed"
-        )
+        yield Finding(doc.resource, f"{doc.path}: {label} allows NotResource, i.e. every resource but the ones listed")
     if "*" not in items(statement.get("Resource")):
         return
     actions = [a for a in items(statement.get("Action")) if isinstance(a, str)]
@@ -205,9 +190,7 @@ def _resource_findings(doc: Document, label: str, statement: dict[str, Any]) -> 
 def statement_findings(doc: Document, statements: list[Any]) -> Iterator[Finding]:
     for i, statement in enumerate(statements):
         if not isinstance(statement, dict):
-            yield Finding(
-                doc.resource, f"{doc.path}: statement #{i + 1} is not an object", severity=Severity.HIGH
-            )
+            yield Finding(doc.resource, f"{doc.path}: statement #{i + 1} is not an object", severity=Severity.HIGH)
             continue
         label = _label(statement, i)
         for key in ("Action", "NotAction"):
@@ -217,9 +200,7 @@ def statement_findings(doc: Document, statements: list[Any]) -> Iterator[Finding
                     yield Finding(
                         doc.resource,
                         f"{doc.path}: {label}: {error}",
-                        remediation=(
-                            "fix the action name (IAM accepts unknown names and then never matches them)"
-                        ),
+                        remediation=("fix the action name (IAM accepts unknown names and then never matches them)"),
                         severity=Severity.HIGH,
                     )
         if statement.get("Effect") != "Allow":
@@ -228,9 +209,7 @@ def statement_findings(doc: Document, statements: list[Any]) -> Iterator[Finding
             yield Finding(
                 doc.resource,
                 f"{doc.path}: {label} allows Principal '*' without a condition: anyone on the internet",
-                remediation=(
-                    "name the principals, or add a condition such as aws:SourceAccount / aws:SourceArn"
-                ),
+                remediation=("name the principals, or add a condition such as aws:SourceAccount / aws:SourceArn"),
             )
         yield from _wildcard_findings(doc, label, statement)
         yield from _resource_findings(doc, label, statement)
@@ -253,9 +232,7 @@ def document_findings(doc: Document) -> Iterator[Finding]:
         return
     statements = parsed.get("Statement") if isinstance(parsed, dict) else None
     if statements is None:
-        yield Finding(
-            doc.resource, f"{doc.path}: a policy document needs a 'Statement'", severity=Severity.HIGH
-        )
+        yield Finding(doc.resource, f"{doc.path}: a policy document needs a 'Statement'", severity=Severity.HIGH)
         return
     yield from statement_findings(doc, statements if isinstance(statements, list) else [statements])
 
@@ -266,8 +243,7 @@ def _attachment_findings(resource: Resource) -> Iterator[Finding]:
         if isinstance(arn, str) and _MANAGED_ADMIN.match(arn):
             yield Finding(
                 resource,
-                f"attaches the AWS-managed policy {arn.rsplit('/', 1)[1]}, which allows whole services "
-                "('service:*')",
+                f"attaches the AWS-managed policy {arn.rsplit('/', 1)[1]}, which allows whole services ('service:*')",
                 remediation="write an inline policy with the exact actions and resources instead",
             )
 

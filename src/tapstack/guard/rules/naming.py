@@ -86,14 +86,11 @@ def _name_findings(
     if suffix and f"-{suffix.lower()}-" not in tokens:
         yield Finding(
             resource,
-            f"name {name!r} does not carry the environment suffix {suffix!r}: two stacks in one account "
-            "collide",
+            f"name {name!r} does not carry the environment suffix {suffix!r}: two stacks in one account collide",
         )
     code = region_code_of(region)
     if named.regional and code and f"-{code}-" not in tokens and f"-{region}-" not in tokens:
-        yield Finding(
-            resource, f"name {name!r} of a resource in {region} does not carry the region code {code!r}"
-        )
+        yield Finding(resource, f"name {name!r} of a resource in {region} does not carry the region code {code!r}")
 
 
 @rule(
@@ -130,7 +127,6 @@ def scoped_names(graph: Graph, ctx: Context) -> Iterator[Finding]:
         for duplicate in holders[1:]:
             yield Finding(
                 duplicate,
-                f"name {name!r} is also used by {holders[0].name!r}: the second create fails (or adopts the "
-                "first)",
+                f"name {name!r} is also used by {holders[0].name!r}: the second create fails (or adopts the first)",
                 severity=Severity.CRITICAL,
             )

@@ -65,17 +65,13 @@ def _default_sg_findings(index: Index, vpc: Resource) -> Iterator[Finding]:
     for group in managed:
         rules = [k for k in ("ingress", "egress") if items(group.prop(k))]
         if rules:
-            yield Finding(
-                group, f"default security group of VPC {vpc.name!r} has {' and '.join(rules)} rules"
-            )
+            yield Finding(group, f"default security group of VPC {vpc.name!r} has {' and '.join(rules)} rules")
     default_id = vpc.prop("defaultSecurityGroupId")
     if not isinstance(default_id, str) or is_unknown(default_id):
         return
     for sg_rule in index.of_type(*SG_RULES):
         if sg_rule.prop("securityGroupId") == default_id:
-            yield Finding(
-                sg_rule, f"rule {sg_rule.name!r} opens the default security group of VPC {vpc.name!r}"
-            )
+            yield Finding(sg_rule, f"rule {sg_rule.name!r} opens the default security group of VPC {vpc.name!r}")
 
 
 @rule(
@@ -84,9 +80,7 @@ def _default_sg_findings(index: Index, vpc: Resource) -> Iterator[Finding]:
     severity=Severity.HIGH,
     scope=Scope.STACK,
     seed="seed 000 #8: a VPC with subnets only: no flow logs, no network ACLs, no traffic controls",
-    remediation=(
-        "flow log per VPC, a NACL on every subnet tier, the default security group adopted and emptied"
-    ),
+    remediation=("flow log per VPC, a NACL on every subnet tier, the default security group adopted and emptied"),
     controls=("EC2.2", "EC2.6"),
 )
 def network_controls(graph: Graph, ctx: Context) -> Iterator[Finding]:

@@ -20,9 +20,7 @@ SYMMETRIC = "SYMMETRIC_DEFAULT"
         "seed 000 #8 and 003 #10: flow-log groups need a retention period and notification topics were "
         "created without encryption"
     ),
-    remediation=(
-        "set retention_in_days on log groups, kms_master_key_id on topics, enable_key_rotation on keys"
-    ),
+    remediation=("set retention_in_days on log groups, kms_master_key_id on topics, enable_key_rotation on keys"),
     controls=("CloudWatch.16", "SNS.1", "KMS.4"),
 )
 def retention_and_encryption(graph: Graph, ctx: Context) -> Iterator[Finding]:
@@ -42,9 +40,7 @@ def retention_and_encryption(graph: Graph, ctx: Context) -> Iterator[Finding]:
             yield Finding(
                 topic,
                 f"SNS topic {topic.name!r} is not encrypted at rest",
-                remediation=(
-                    "set kms_master_key_id to the region's key (CloudWatch alarms need a customer key)"
-                ),
+                remediation=("set kms_master_key_id to the region's key (CloudWatch alarms need a customer key)"),
             )
     for key in index.of_type("aws:kms/key:Key"):
         spec = key.prop("customerMasterKeySpec") or key.prop("keySpec") or SYMMETRIC

@@ -34,16 +34,13 @@ REPLICATION = "aws:s3/bucketReplicationConfig:BucketReplicationConfig"
 
 PAB_FLAGS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
 SSE_ALGORITHMS = ("AES256", "aws:kms", "aws:kms:dsse")
-DEPLOYMENT_WORDS = frozenset(
-    {"deploy", "deployment", "deployments", "artifact", "artifacts", "release", "releases"}
-)
+DEPLOYMENT_WORDS = frozenset({"deploy", "deployment", "deployments", "artifact", "artifacts", "release", "releases"})
 """Name tokens that mark a bucket family as deployment storage, which TAP010 requires to be replicated."""
 
 
 def _versioned(index: Index, bucket: Resource) -> bool | None:
     states: list[Any] = [
-        dig(v.prop("versioningConfiguration"), "status")
-        for v in index.pointing_at(bucket, "bucket", *VERSIONING_TYPES)
+        dig(v.prop("versioningConfiguration"), "status") for v in index.pointing_at(bucket, "bucket", *VERSIONING_TYPES)
     ]
     inline = [
         dig(bucket.prop("versioning"), "enabled"),
@@ -57,13 +54,9 @@ def _versioned(index: Index, bucket: Resource) -> bool | None:
 
 
 def _encryption_rules(index: Index, bucket: Resource) -> list[dict[str, Any]]:
-    rules = [
-        r for c in index.pointing_at(bucket, "bucket", *ENCRYPTION_TYPES) for r in items(c.prop("rules"))
-    ]
+    rules = [r for c in index.pointing_at(bucket, "bucket", *ENCRYPTION_TYPES) for r in items(c.prop("rules"))]
     rules += items(dig(bucket.prop("serverSideEncryptionConfiguration"), "rule"))
-    rules += [
-        r for c in items(bucket.prop("serverSideEncryptionConfigurations")) for r in items(dig(c, "rules"))
-    ]
+    rules += [r for c in items(bucket.prop("serverSideEncryptionConfigurations")) for r in items(dig(c, "rules"))]
     return [r for r in rules if isinstance(r, dict)]
 
 
@@ -74,9 +67,7 @@ def _encryption_findings(index: Index, bucket: Resource) -> Iterator[Finding]:
         yield Finding(
             bucket,
             f"bucket {bucket.name!r} has no default encryption configuration",
-            remediation=(
-                "add aws.s3.BucketServerSideEncryptionConfiguration (AES256, or aws:kms with a bucket key)"
-            ),
+            remediation=("add aws.s3.BucketServerSideEncryptionConfiguration (AES256, or aws:kms with a bucket key)"),
         )
         return
     for r, algorithm in zip(rules, algorithms, strict=True):
@@ -98,9 +89,7 @@ def _public_access_findings(index: Index, bucket: Resource) -> Iterator[Finding]
     if not blocks:
         yield Finding(bucket, f"bucket {bucket.name!r} has no public access block")
         return
-    off = sorted(
-        {f for b in blocks for f in PAB_FLAGS if flag(b.prop(f)) is not True and not is_unknown(b.prop(f))}
-    )
+    off = sorted({f for b in blocks for f in PAB_FLAGS if flag(b.prop(f)) is not True and not is_unknown(b.prop(f))})
     if off:
         yield Finding(blocks[0], f"public access block of bucket {bucket.name!r} leaves {', '.join(off)} off")
 
@@ -123,9 +112,7 @@ def _denies_insecure_transport(text: str) -> bool:
 
 
 def _tls_findings(index: Index, bucket: Resource) -> Iterator[Finding]:
-    texts = [p.prop("policy") for p in index.pointing_at(bucket, "bucket", BUCKET_POLICY)] + [
-        bucket.prop("policy")
-    ]
+    texts = [p.prop("policy") for p in index.pointing_at(bucket, "bucket", BUCKET_POLICY)] + [bucket.prop("policy")]
     texts = [t for t in texts if isinstance(t, str)]
     if any(is_unknown(t) for t in texts) or any(_denies_insecure_transport(t) for t in texts):
         return
@@ -133,16 +120,13 @@ def _tls_findings(index: Index, bucket: Resource) -> Iterator[Finding]:
         bucket,
         f"bucket {bucket.name!r} has no policy denying requests without TLS (aws:SecureTransport false)",
         remediation=(
-            "add a BucketPolicy with the Deny s3:* statement on the bucket and bucket/* "
-            "(lib/iam.tls_only_statement)"
+            "add a BucketPolicy with the Deny s3:* statement on the bucket and bucket/* (lib/iam.tls_only_statement)"
         ),
     )
 
 
 def _ownership_findings(index: Index, bucket: Resource) -> Iterator[Finding]:
-    settings = [
-        dig(o.prop("rule"), "objectOwnership") for o in index.pointing_at(bucket, "bucket", OWNERSHIP)
-    ]
+    settings = [dig(o.prop("rule"), "objectOwnership") for o in index.pointing_at(bucket, "bucket", OWNERSHIP)]
     if any(s == "BucketOwnerEnforced" or is_unknown(s) for s in settings):
         return
     yield Finding(
@@ -190,25 +174,19 @@ def _family(bucket: Resource, region: str | None) -> tuple[str, ...] | None:
     return tuple("*" if t in drop else t for t in re.split(r"[-.]", name.replace(region, "*")))
 
 
-def _rule_findings(
-    config: Resource, rule_: dict[str, Any], target: Resource, region: str
-) -> Iterator[Finding]:
+def _rule_findings(config: Resource, rule_: dict[str, Any], target: Resource, region: str) -> Iterator[Finding]:
     where = f"replication rule {rule_.get('id') or '?'} to {target.name!r} ({region})"
     if rule_.get("status") not in ("Enabled", None) and not is_unknown(rule_.get("status")):
         yield Finding(config, f"{where} is not enabled")
     marker = dig(rule_, "deleteMarkerReplication", "status")
     if marker != "Enabled" and not is_unknown(marker):
-        yield Finding(
-            config, f"{where} does not replicate delete markers: a delete on the primary leaves stale copies"
-        )
+        yield Finding(config, f"{where} does not replicate delete markers: a delete on the primary leaves stale copies")
     rtc = dig(rule_, "destination", "replicationTime")
     minutes = number(dig(rtc, "time", "minutes"))
     if dig(rtc, "status") != "Enabled" or minutes != 15:
         yield Finding(config, f"{where} has no Replication Time Control (15 minutes): replication has no SLA")
     if dig(rule_, "destination", "metrics", "status") != "Enabled":
-        yield Finding(
-            config, f"{where} has no replication metrics: RTC requires them and nobody sees a backlog"
-        )
+        yield Finding(config, f"{where} has no replication metrics: RTC requires them and nobody sees a backlog")
 
 
 def _unreplicated(members: dict[str, Resource], primary: str | None) -> Finding:
@@ -222,8 +200,7 @@ def _unreplicated(members: dict[str, Resource], primary: str | None) -> Finding:
     listed = ", ".join(f"{b.name!r} ({r})" for r, b in sorted(members.items()))
     return Finding(
         members[min(members)],
-        f"deployment buckets {listed} replicate nowhere: a release written in one region never reaches the "
-        "others",
+        f"deployment buckets {listed} replicate nowhere: a release written in one region never reaches the others",
     )
 
 

@@ -65,9 +65,7 @@ def _lambda_findings(function: Resource) -> Iterator[Finding]:
     for key, value in sorted(variables.items()):
         why = secret_looking(key, value)
         if why:
-            yield Finding(
-                function, f"environment variable {key} of function {function.name!r} {why}", remediation
-            )
+            yield Finding(function, f"environment variable {key} of function {function.name!r} {why}", remediation)
 
 
 def _parameter_findings(parameter: Resource, ctx: Context) -> Iterator[Finding]:
@@ -83,10 +81,7 @@ def _parameter_findings(parameter: Resource, ctx: Context) -> Iterator[Finding]:
                 remediation="use type='SecureString' (with the region's KMS key)",
             )
     elif (
-        ctx.secrets_redacted
-        and isinstance(value, str)
-        and value not in (SECRET_PLACEHOLDER,)
-        and not is_unknown(value)
+        ctx.secrets_redacted and isinstance(value, str) and value not in (SECRET_PLACEHOLDER,) and not is_unknown(value)
     ):
         yield Finding(
             parameter,
@@ -100,19 +95,11 @@ def _parameter_findings(parameter: Resource, ctx: Context) -> Iterator[Finding]:
 def _secret_version_findings(version: Resource, ctx: Context) -> Iterator[Finding]:
     for key in ("secretString", "secretBinary"):
         value = version.prop(key)
-        if (
-            ctx.secrets_redacted
-            and isinstance(value, str)
-            and value != SECRET_PLACEHOLDER
-            and not is_unknown(value)
-        ):
+        if ctx.secrets_redacted and isinstance(value, str) and value != SECRET_PLACEHOLDER and not is_unknown(value):
             yield Finding(
                 version,
-                f"{key} of {version.name!r} is not a Pulumi secret: it is stored in the stack state in "
-                "plain text",
-                remediation=(
-                    "wrap the value in pulumi.Output.secret(...) or read it with config.require_secret"
-                ),
+                f"{key} of {version.name!r} is not a Pulumi secret: it is stored in the stack state in plain text",
+                remediation=("wrap the value in pulumi.Output.secret(...) or read it with config.require_secret"),
             )
 
 
@@ -125,9 +112,7 @@ def _secret_version_findings(version: Resource, ctx: Context) -> Iterator[Findin
         "seed 003 #2: configuration passed only through Lambda environment variables, no Parameter Store "
         "SecureString, no Secrets Manager"
     ),
-    remediation=(
-        "keep secrets in Secrets Manager or SSM SecureString, as Pulumi secrets; pass only references"
-    ),
+    remediation=("keep secrets in Secrets Manager or SSM SecureString, as Pulumi secrets; pass only references"),
 )
 def secrets_stay_secret(graph: Graph, ctx: Context) -> Iterator[Finding]:
     """No secret-looking values in Lambda environment variables, plain parameters or plain stack outputs;
