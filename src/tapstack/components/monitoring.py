@@ -51,20 +51,23 @@ class ComputeAlarms(RegionalComponent):
     def __init__(self, name: str, args: ComputeAlarmsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("tapstack:monitoring:ComputeAlarms", name, opts)
         dims = {"AutoScalingGroupName": args.asg_name}
+        cpu = {
+            "namespace": "AWS/EC2",
+            "metric_name": "CPUUtilization",
+            "dimensions": dims,
+            "statistic": "Average",
+            "period": 300,
+            "treat_missing_data": "notBreaching",
+        }
         self.cpu_high = topic_alarm(
             f"{name}-cpu-high",
             args.names["cpu-high"],
             args.topic_arn,
             self.child(),
-            namespace="AWS/EC2",
-            metric_name="CPUUtilization",
-            dimensions=dims,
-            statistic="Average",
-            period=300,
             evaluation_periods=2,
             threshold=args.cpu_high_percent,
             comparison_operator="GreaterThanThreshold",
-            treat_missing_data="notBreaching",
+            **cpu,
             alarm_description="Average CPU of the group is high: scale out or investigate load",
         )
         self.cpu_low = topic_alarm(
@@ -72,15 +75,10 @@ class ComputeAlarms(RegionalComponent):
             args.names["cpu-low"],
             args.topic_arn,
             self.child(),
-            namespace="AWS/EC2",
-            metric_name="CPUUtilization",
-            dimensions=dims,
-            statistic="Average",
-            period=300,
             evaluation_periods=3,
             threshold=args.cpu_low_percent,
             comparison_operator="LessThanThreshold",
-            treat_missing_data="notBreaching",
+            **cpu,
             alarm_description="Average CPU of the group is low: capacity may be oversized",
         )
         self.in_service_low = topic_alarm(

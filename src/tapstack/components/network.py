@@ -56,28 +56,8 @@ class Network(RegionalComponent):
         self.private_subnets: list[aws.ec2.Subnet] = []
         for i in range(args.az_count):
             az = azs.names.apply(functools.partial(_pick_az, index=i, region=args.region))
-            self.public_subnets.append(
-                aws.ec2.Subnet(
-                    f"{name}-public-{i}",
-                    vpc_id=self.vpc.id,
-                    cidr_block=plan.public[i],
-                    availability_zone=az,
-                    map_public_ip_on_launch=False,
-                    tags={"Name": f"{name}-public-{i}", "Tier": "public"},
-                    opts=self.child(),
-                )
-            )
-            self.private_subnets.append(
-                aws.ec2.Subnet(
-                    f"{name}-private-{i}",
-                    vpc_id=self.vpc.id,
-                    cidr_block=plan.private[i],
-                    availability_zone=az,
-                    map_public_ip_on_launch=False,
-                    tags={"Name": f"{name}-private-{i}", "Tier": "private"},
-                    opts=self.child(),
-                )
-            )
+            self.public_subnets.append(self._subnet(name, Tier.PUBLIC, i, plan.public[i], az))
+            self.private_subnets.append(self._subnet(name, Tier.PRIVATE, i, plan.private[i], az))
         self._public_routes(name)
         self.nat_gateways = self._nat_gateways(name, args.nat_strategy)
         self.private_route_tables = self._private_routes(name, args.nat_strategy)
@@ -105,6 +85,18 @@ class Network(RegionalComponent):
                 "natGatewayIds": [n.id for n in self.nat_gateways],
                 "flowLogId": self.flow_log.id,
             }
+        )
+
+    def _subnet(self, name: str, tier: Tier, index: int, cidr: str, az: pulumi.Input[str]) -> aws.ec2.Subnet:
+        """No subnet maps public IPs: even the public tier only holds NAT gateways with their own EIPs."""
+        return aws.ec2.Subnet(
+            f"{name}-{tier.value}-{index}",
+            vpc_id=self.vpc.id,
+            cidr_block=cidr,
+            availability_zone=az,
+            map_public_ip_on_launch=False,
+            tags={"Name": f"{name}-{tier.value}-{index}", "Tier": tier.value},
+            opts=self.child(),
         )
 
     def _public_routes(self, name: str) -> None:
