@@ -16,6 +16,7 @@ from typing import Any
 
 import pulumi
 
+from .errors import TapStackError
 from .lib import cidr
 from .lib.naming import (
     PLACEHOLDER_ACCOUNT,
@@ -58,7 +59,7 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
 
 
-class ConfigError(ValueError):
+class ConfigError(TapStackError, ValueError):
     """A configuration value TapStack cannot deploy; the message is meant for the person who set it."""
 
     def __init__(self, key: str, value: Any, allowed: str) -> None:

@@ -23,8 +23,8 @@ from typing import Any
 
 import graphviz  # type: ignore[import-untyped]
 
-from .graph import Graph, Resource
-from .synth_command import short_type
+from .errors import TapStackError
+from .graph import Graph, Resource, short_type
 
 VPC = "aws:ec2/vpc:Vpc"
 SUBNET = "aws:ec2/subnet:Subnet"
@@ -129,7 +129,7 @@ INSTALL_HINT = (
 )
 
 
-class GraphvizMissing(RuntimeError):
+class GraphvizMissing(TapStackError, RuntimeError):
     """Rendering needs Graphviz's `dot` program; the message says how to install it."""
 
     def __init__(self) -> None:

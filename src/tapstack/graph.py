@@ -14,6 +14,14 @@ from pathlib import Path
 from typing import Any
 
 PROVIDER_PREFIX = "pulumi:providers:"
+SECRET_PLACEHOLDER = "[secret]"
+"""What a secret output or input reads as in a graph written without ``--show-secrets``."""
+
+
+def short_type(token: str) -> str:
+    """``aws:s3/bucketPolicy:BucketPolicy`` -> ``s3:BucketPolicy``: what a reader scans for."""
+    _, module, name = token.split(":", 2)
+    return f"{module.split('/')[0]}:{name}"
 
 
 @dataclass

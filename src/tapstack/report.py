@@ -18,8 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from . import diagram
-from .graph import Graph, Resource
-from .synth_command import short_type
+from .graph import Graph, Resource, short_type
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
 SECTIONS = ("summary", "diagram", "guard", "iam", "outputs", "checks")

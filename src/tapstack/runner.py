@@ -17,10 +17,8 @@ from pulumi.runtime import rpc, settings
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from .graph import PROVIDER_PREFIX, Graph, Resource
-from .guard.serialization import check_graph, explain_type_error
-
-SECRET_PLACEHOLDER = "[secret]"
+from .graph import PROVIDER_PREFIX, SECRET_PLACEHOLDER, Graph, Resource
+from .serialization import check_graph, explain_type_error
 
 
 def is_secret(value: Any) -> bool:

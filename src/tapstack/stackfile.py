@@ -17,11 +17,12 @@ from typing import Any
 import yaml
 
 from .config import NAMESPACE
+from .errors import TapStackError
 
 SECRET_KEYS = frozenset({"migrationToken"})
 
 
-class StackFileError(ValueError):
+class StackFileError(TapStackError, ValueError):
     """The stack file or an override cannot be used; the message names the file or key."""
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tapstack.cli import main
-from tapstack.cli_common import console
+from tapstack.cli.common import console
 from tapstack.guard.engine import evaluate
 from tapstack.guard.rules import RULES_BY_ID
 from tapstack.guard.suppressions import Suppression, SuppressionError, parse

@@ -10,7 +10,7 @@ import pytest
 from tapstack.guard.facts import UNKNOWN
 from tapstack.guard.model import Severity
 from tapstack.guard.rules.iam import _parliament
-from tapstack.guard.serialization import FIX
+from tapstack.serialization import FIX
 from tapstack.lib.iam import UNSCOPED_ACTIONS
 
 from .conftest import GraphBuilder, check, messages

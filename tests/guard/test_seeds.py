@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tapstack.guard.engine import evaluate
-from tapstack.guard.serialization import OutputSerializationError
+from tapstack.serialization import OutputSerializationError
 from tapstack.synth import synthesize
 
 from .conftest import STACK, synth_program

@@ -13,7 +13,7 @@ import pytest
 from tapstack import runner
 from tapstack.emulator.engine import Clients, DeployError, Engine, plain
 from tapstack.emulator.server import Emulator
-from tapstack.graph import Graph
+from tapstack.graph import SECRET_PLACEHOLDER, Graph
 
 
 @pytest.fixture(scope="module")
@@ -150,7 +150,7 @@ def test_secrets_are_created_in_clear_and_stay_secret_in_the_stack_outputs(emula
 
     outputs = deploy(emulator, program).outputs
     assert outputs == {
-        "value": runner.SECRET_PLACEHOLDER,
+        "value": SECRET_PLACEHOLDER,
         "arn": f"arn:aws:ssm:us-east-1:{emulator.account_id}:parameter{name}",
     }
     found = Clients(emulator)("ssm", "us-east-1").get_parameter(Name=name, WithDecryption=True)["Parameter"]

@@ -14,7 +14,7 @@ import pytest
 from tapstack import diagram, report
 from tapstack.cli import main
 from tapstack.graph import Graph
-from tapstack.report_command import guard_results
+from tapstack.cli.report import guard_results
 from tests.conftest import EXAMPLES
 
 WHEN = datetime(2030, 1, 2, 3, 4, tzinfo=UTC)

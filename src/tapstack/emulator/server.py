@@ -29,6 +29,8 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..errors import TapStackError
+
 LOOPBACK = "127.0.0.1"
 # Every request to the emulator is signed with these; moto accepts any key until IAM enforcement is on.
 DUMMY_ACCESS_KEY = "testing"
@@ -36,7 +38,7 @@ DUMMY_SECRET_KEY = "testing"
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
-class EmulatorError(RuntimeError):
+class EmulatorError(TapStackError, RuntimeError):
     """The emulator cannot be started, reached or driven; the message says which endpoint and why."""
 
 

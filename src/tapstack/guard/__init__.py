@@ -1,5 +1,5 @@
 """The guard: every failure class of the seed reviews as a named rule over the resource graph.
 
-Kept import-free on purpose: ``runner`` imports ``guard.serialization`` while the rules import ``runner``;
-import what you need from the submodules (``guard.rules.RULES``, ``guard.engine.evaluate``).
+A library over the graph: it never imports the CLI. Import what you need from the submodules
+(``guard.rules.RULES``, ``guard.engine.evaluate``) so that loading one rule does not load them all.
 """

@@ -42,7 +42,7 @@ from pulumi_policy.proxy import (
 )
 
 from ..graph import Graph, Resource
-from ..runner import SECRET_PLACEHOLDER
+from ..graph import SECRET_PLACEHOLDER
 from .facts import UNKNOWN
 from .model import Context, Rule, Scope, Severity, Violation
 from .rules import RULES, RULES_BY_ID

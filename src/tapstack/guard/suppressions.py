@@ -24,12 +24,13 @@ from typing import Any
 
 import yaml
 
+from ..errors import TapStackError
 from .model import Violation
 
 FIELDS = ("rule", "resource", "reason")
 
 
-class SuppressionError(ValueError):
+class SuppressionError(TapStackError, ValueError):
     """A suppression that cannot be honoured as written; the message names the entry and the fix."""
 
 

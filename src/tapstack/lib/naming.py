@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from enum import Enum, unique
 
+from ..errors import TapStackError
 from .regions import region_code
 
 
@@ -46,7 +47,7 @@ _INVALID = re.compile(r"[^a-z0-9-]+")
 _DASHES = re.compile(r"-{2,}")
 
 
-class PhysicalNameError(ValueError):
+class PhysicalNameError(TapStackError, ValueError):
     """A physical name that AWS would reject."""
 
 

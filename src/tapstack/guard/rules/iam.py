@@ -20,7 +20,7 @@ from ...graph import Graph, Resource
 from ...lib.iam import UNSCOPED_ACTIONS
 from ..facts import dig, is_unknown, items
 from ..model import Context, Finding, Scope, Severity, rule
-from ..serialization import FIX, OUTPUT_STRING_MARKERS
+from ...serialization import FIX, OUTPUT_STRING_MARKERS
 
 _UNSCOPED = {a.lower() for a in UNSCOPED_ACTIONS}
 _ACCOUNT_ROOT = re.compile(r"^(arn:aws[a-z-]*:iam::\d{12}:root|\d{12})$")

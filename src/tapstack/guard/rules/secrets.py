@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ...graph import Graph, Resource
-from ...runner import SECRET_PLACEHOLDER
+from ...graph import SECRET_PLACEHOLDER
 from ..facts import Index, dig, is_unknown
 from ..model import Context, Finding, Scope, Severity, rule
 

@@ -1,4 +1,4 @@
-"""`tapstack up --local` and `tapstack invoke`: deploy into the emulator, check it, talk to what was deployed.
+"""`tapstack up --local`: deploy the program into the embedded emulator, write its outputs, check it.
 
 boto3 and moto are imported when a command runs, not when the CLI starts: every other command stays quick.
 """
@@ -7,27 +7,32 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import signal
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Column, Table
 
-from ..cli_common import CommandError, add_config_args, console, err_console, print_json, settings_from_args
-from ..synth_command import short_type
+from ..graph import short_type
+from .common import (
+    DEFAULT_OUTPUTS,
+    CommandError,
+    add_config_args,
+    console,
+    emulator_at,
+    err_console,
+    print_json,
+    settings_from_args,
+)
 
 if TYPE_CHECKING:
-    from .deploy import Check
-    from .engine import Event
-    from .server import Emulator
-
-DEFAULT_OUTPUTS = Path("outputs/flat-outputs.json")
-ACTIONS = ("validate", "migrate", "rollback", "status")
+    from ..emulator.deploy import Check
+    from ..emulator.engine import Event
+    from ..emulator.server import Emulator
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -43,24 +48,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help=f"stack outputs file (default {DEFAULT_OUTPUTS})",
     )
     up.add_argument("--show-secrets", action="store_true", help="write secret outputs in clear, not '[secret]'")
-    up.set_defaults(func=run_up)
-
-    inv = sub.add_parser("invoke", help="run the migration handler against a kept emulator, as the deployed function")
-    inv.add_argument("action", choices=ACTIONS)
-    inv.add_argument("--endpoint", required=True, help="the emulator, as printed by `tapstack up --local --keep`")
-    inv.add_argument("--region", help="region of the function (default: primary_region from --outputs)")
-    inv.add_argument("--payload", default="{}", help='extra event fields as JSON, e.g. \'{"migration_id": "m-1"}\'')
-    inv.add_argument("--outputs", type=Path, default=DEFAULT_OUTPUTS, help="read primary_region from here")
-    inv.set_defaults(func=run_invoke)
-
-
-def _emulator(endpoint: str | None) -> Emulator:
-    from .server import Emulator, EmulatorError
-
-    try:
-        return Emulator.attach(endpoint) if endpoint else Emulator.start()
-    except EmulatorError as err:
-        raise CommandError(str(err)) from None
+    up.set_defaults(func=run)
 
 
 class _Progress:
@@ -113,14 +101,14 @@ def _summary_table(per_region: dict[str, int], checks: list[Check]) -> Table:
     return table
 
 
-def run_up(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     if not args.local:
         raise CommandError(
             "real deployments use the Pulumi CLI: `pulumi up` from the repository root (see README); "
             "`tapstack up --local` deploys into the embedded emulator"
         )
-    from .deploy import deploy, post_deploy_checks, write_outputs
-    from .engine import DeployError
+    from ..emulator.deploy import deploy, post_deploy_checks, write_outputs
+    from ..emulator.engine import DeployError
 
     settings = settings_from_args(args)
     # Synthesize first: a bad config fails before the emulator starts, and the progress bar gets its total.
@@ -130,7 +118,7 @@ def run_up(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     planned = synthesize(program, settings.values, stack=settings.stack, secret_keys=list(settings.secret_keys))
     synth_seconds = time.perf_counter() - started
-    emulator = _emulator(args.endpoint)
+    emulator = emulator_at(args.endpoint)
     try:
         try:
             with _Progress(len(planned.aws_resources()), enabled=not args.json) as progress:
@@ -195,36 +183,3 @@ def _serve(emulator: Emulator) -> None:
     finally:
         signal.signal(signal.SIGTERM, previous)
     console.print("stopping the emulator")
-
-
-def _primary_region(outputs: Path) -> str:
-    try:
-        region = json.loads(outputs.read_text()).get("primary_region")
-    except (OSError, json.JSONDecodeError):
-        region = None
-    if not isinstance(region, str):
-        raise CommandError(f"--region is required ({outputs} does not give a primary_region)")
-    return region
-
-
-def run_invoke(args: argparse.Namespace) -> int:
-    from .deploy import find_function, invoke_handler
-    from .engine import Clients
-
-    try:
-        payload: Any = json.loads(args.payload)
-    except json.JSONDecodeError as err:
-        raise CommandError(f"--payload {args.payload!r}: not JSON ({err})") from None
-    if not isinstance(payload, dict):
-        raise CommandError(f"--payload {args.payload!r}: expected a JSON object")
-    region = args.region or _primary_region(args.outputs)
-    emulator = _emulator(args.endpoint)
-    try:
-        function = find_function(Clients(emulator), region)
-    except LookupError as err:
-        raise CommandError(str(err)) from None
-    invocation = invoke_handler(emulator, function, {**payload, "action": args.action})
-    for line in invocation.logs:
-        err_console.print(line, style="dim", markup=False, highlight=False, soft_wrap=True)
-    print_json(invocation.response)
-    return 0 if int(invocation.response.get("statusCode", 500)) < 400 else 1

@@ -6,18 +6,24 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
-from . import stackfile
-from .graph import Graph
+from .. import stackfile
+from ..errors import TapStackError
+from ..graph import Graph
+
+if TYPE_CHECKING:
+    from ..emulator.server import Emulator
+
+DEFAULT_OUTPUTS = Path("outputs/flat-outputs.json")
 
 console = Console(stderr=False, highlight=False)
 err_console = Console(stderr=True, highlight=False)
 
 
-class CommandError(Exception):
+class CommandError(TapStackError):
     """A failure the user can act on: printed as one line, exit code 2, no traceback."""
 
 
@@ -52,8 +58,8 @@ def synthesize(args: argparse.Namespace) -> Graph:
             return Graph.read(graph_path)
         except ValueError as err:
             raise CommandError(str(err)) from None
-    from .program import main as program
-    from .synth import synthesize as run
+    from ..program import main as program
+    from ..synth import synthesize as run
 
     settings = settings_from_args(args)
     return run(program, settings.values, stack=settings.stack, secret_keys=settings.secret_keys)
@@ -61,3 +67,19 @@ def synthesize(args: argparse.Namespace) -> Graph:
 
 def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+def write_file(path: Path, data: bytes) -> None:
+    """Write a command's output file, creating its folder; an unwritable path is the user's to fix."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    except OSError as err:
+        raise CommandError(f"{path}: cannot write ({err.strerror})") from None
+
+
+def emulator_at(endpoint: str | None) -> Emulator:
+    """The emulator at ``endpoint``, or a new one; one that cannot start raises ``EmulatorError`` (a user error)."""
+    from ..emulator.server import Emulator
+
+    return Emulator.attach(endpoint) if endpoint else Emulator.start()

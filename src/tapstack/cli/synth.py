@@ -9,13 +9,8 @@ from pathlib import Path
 
 from rich.table import Table
 
-from .cli_common import add_config_args, console, print_json, synthesize
-
-
-def short_type(token: str) -> str:
-    """``aws:s3/bucketPolicy:BucketPolicy`` -> ``s3:BucketPolicy``: what a reader scans for."""
-    _, module, name = token.split(":", 2)
-    return f"{module.split('/')[0]}:{name}"
+from ..graph import short_type
+from .common import add_config_args, console, print_json, synthesize
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

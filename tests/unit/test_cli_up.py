@@ -9,7 +9,7 @@ import pytest
 from rich.console import Console
 
 from tapstack.cli import main
-from tapstack.emulator import command
+from tapstack.cli import up as command
 from tapstack.emulator.deploy import Check
 from tapstack.emulator.engine import Clients
 from tapstack.emulator.server import Emulator

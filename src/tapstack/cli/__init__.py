@@ -1,4 +1,8 @@
-"""The `tapstack` command: synth, check, up --local, invoke, diagram, report."""
+"""The `tapstack` command: one module per subcommand, each with ``register(sub)`` and ``run(args)``.
+
+Nothing outside this package imports it: the libraries (guard, emulator, diagram, report, release) raise
+``TapStackError`` and this entry point turns any of them into one line on stderr and exit code 2.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +12,12 @@ from collections.abc import Sequence
 
 from rich.markup import escape
 
-from . import commands
-from .cli_common import CommandError, err_console
-from .config import ConfigError
-from .guard.serialization import OutputSerializationError
-from .lib.naming import PhysicalNameError
-from .stackfile import StackFileError
+from ..errors import TapStackError
+from . import check, diagram, invoke, report, synth, up
+from .common import err_console
 
-USER_ERRORS = (CommandError, ConfigError, StackFileError, PhysicalNameError, OutputSerializationError)
+COMMANDS = (synth, check, up, invoke, diagram, report)
+"""Registration order is the order `tapstack --help` lists them in."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,8 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Build, check and locally deploy the TapStack Pulumi program without a cloud account.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for register in commands.REGISTRARS:
-        register(sub)
+    for command in COMMANDS:
+        command.register(sub)
     return parser
 
 
@@ -34,7 +36,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))
-    except USER_ERRORS as err:
+    except TapStackError as err:
         err_console.print(f"[bold red]error:[/] {escape(str(err))}", soft_wrap=True)
         return 2
     except KeyboardInterrupt:

@@ -13,7 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ..graph import Graph
+from .errors import TapStackError
+from .graph import Graph
 
 OUTPUT_STRING_MARKERS = ("Calling __str__ on an Output", "<pulumi.output.Output")
 """What Python leaves in a string when an Output was formatted instead of resolved."""
@@ -23,7 +24,7 @@ FIX = (
 )
 
 
-class OutputSerializationError(ValueError):
+class OutputSerializationError(TapStackError, ValueError):
     """A pulumi Output was serialized as if it were its value."""
 
 

@@ -1,4 +1,4 @@
-"""`tapstack diagram` and `tapstack report`: see the platform as a picture and as one offline HTML page."""
+"""`tapstack report`: one self-contained HTML page: summary, diagram, guard findings, IAM, emulator checks."""
 
 from __future__ import annotations
 
@@ -8,25 +8,17 @@ from pathlib import Path
 
 from rich.markup import escape
 
-from . import diagram, report
-from .cli_common import CommandError, add_config_args, console, print_json, settings_from_args, synthesize
-from .graph import Graph
-from .guard.engine import evaluate
-from .guard.model import Context
-from .guard.model import Violation as GuardViolation
-from .guard.rules import RULES_BY_ID
-from .guard.suppressions import SuppressionError, load
-
-SUFFIX_FORMATS = {".svg": "svg", ".png": "png", ".dot": "dot", ".gv": "dot"}
+from .. import diagram, report
+from ..graph import Graph
+from ..guard.engine import evaluate
+from ..guard.model import Context
+from ..guard.model import Violation as GuardViolation
+from ..guard.rules import RULES_BY_ID
+from ..guard.suppressions import load
+from .common import CommandError, add_config_args, console, print_json, settings_from_args, synthesize, write_file
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    d = sub.add_parser("diagram", help="draw the architecture (regions, VPC tiers, data flows) with Graphviz")
-    add_config_args(d, graph=True)
-    d.add_argument("--out", type=Path, required=True, help="file to write (format from its suffix by default)")
-    d.add_argument("--format", choices=diagram.FORMATS, help="svg (default), png, or dot (needs no Graphviz)")
-    d.set_defaults(func=run_diagram)
-
     r = sub.add_parser("report", help="write one self-contained HTML report: summary, diagram, guard, IAM")
     add_config_args(r, graph=True)
     r.add_argument("--out", type=Path, required=True, help="HTML file to write")
@@ -36,52 +28,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="also deploy into the embedded emulator and include its outputs and post-deploy checks",
     )
     r.add_argument("--suppressions", type=Path, help="accepted guard findings, as for `tapstack check --suppressions`")
-    r.set_defaults(func=run_report)
-
-
-def _format(args: argparse.Namespace) -> str:
-    if args.format:
-        return str(args.format)
-    return SUFFIX_FORMATS.get(args.out.suffix.lower(), "svg")
-
-
-def _write(path: Path, data: bytes) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-    except OSError as err:
-        raise CommandError(f"{path}: cannot write ({err.strerror})") from None
-
-
-def run_diagram(args: argparse.Namespace) -> int:
-    fmt = _format(args)
-    graph = synthesize(args)
-    try:
-        data = diagram.render(graph, fmt)
-    except diagram.GraphvizMissing as err:
-        raise CommandError(str(err)) from None
-    _write(args.out, data)
-    built = diagram.build(graph)
-    if args.json:
-        print_json(
-            {
-                "out": str(args.out),
-                "format": fmt,
-                "regions": built.regions,
-                "primary": built.primary,
-                "nodes": len(built.nodes),
-                "edges": len(built.edges),
-            }
-        )
-    else:
-        console.print(
-            escape(
-                f"diagram of stack {graph.stack} ({len(built.regions)} region(s), {len(built.nodes)} boxes, "
-                f"{len(built.edges)} edges) written to {args.out} ({fmt})"
-            ),
-            soft_wrap=True,
-        )
-    return 0
+    r.set_defaults(func=run)
 
 
 def _violation(v: GuardViolation) -> report.Violation:
@@ -90,10 +37,7 @@ def _violation(v: GuardViolation) -> report.Violation:
 
 def guard_results(graph: Graph, suppressions: Path | None = None) -> report.GuardResults:
     """Every guard rule over the graph, exactly as `tapstack check` judges it (same suppressions)."""
-    try:
-        accepted = load(suppressions, RULES_BY_ID) if suppressions is not None else []
-    except SuppressionError as err:
-        raise CommandError(str(err)) from None
+    accepted = load(suppressions, RULES_BY_ID) if suppressions is not None else []
     result = evaluate(graph, context=Context.for_graph(graph), suppressions=accepted)
     return report.GuardResults(
         violations=[_violation(v) for v in result.violations],
@@ -108,9 +52,9 @@ def local_results(args: argparse.Namespace) -> report.LocalResults:
     A failed deploy is a result to show, not a crash: the report still tells what the program is.
     """
     # boto3 and moto load only when a local deploy is asked for: every other report stays quick.
-    from .emulator.deploy import deploy, post_deploy_checks
-    from .emulator.engine import DeployError
-    from .emulator.server import Emulator, EmulatorError
+    from ..emulator.deploy import deploy, post_deploy_checks
+    from ..emulator.engine import DeployError
+    from ..emulator.server import Emulator, EmulatorError
 
     settings = settings_from_args(args)
     try:
@@ -132,7 +76,7 @@ def local_results(args: argparse.Namespace) -> report.LocalResults:
     )
 
 
-def run_report(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     if args.local and args.graph:
         raise CommandError("--local deploys the configured program: use --config/--set, not --graph")
     graph = synthesize(args)
@@ -144,7 +88,7 @@ def run_report(args: argparse.Namespace) -> int:
         svg_error = str(err)
     guard = guard_results(graph, args.suppressions)
     local = local_results(args) if args.local else None
-    _write(args.out, report.render_html(graph, svg=svg, svg_error=svg_error, guard=guard, local=local).encode())
+    write_file(args.out, report.render_html(graph, svg=svg, svg_error=svg_error, guard=guard, local=local).encode())
     failed = bool(local and (local.error or not all(c.passed for c in local.checks)))
     if args.json:
         print_json(
