@@ -801,10 +801,12 @@ def render(graph: Graph, fmt: str = "svg") -> bytes:
         raise ValueError(f"unknown diagram format {fmt!r}; use one of {', '.join(FORMATS)}")
     source = to_dot(build(graph))
     if fmt == "dot":
-        return source.source.encode()
+        text: str = source.source
+        return text.encode()
     if not dot_available():
         raise GraphvizMissing()
     try:
-        return source.pipe(format=fmt)
+        data: bytes = source.pipe(format=fmt)
+        return data
     except graphviz.ExecutableNotFound:
         raise GraphvizMissing() from None

@@ -27,6 +27,9 @@ class HardenedBucketArgs:
 class HardenedBucket(RegionalComponent):
     """Versioned, encrypted, private, TLS-only, ACL-less bucket with lifecycle and optional access logs."""
 
+    name: pulumi.Output[str]
+    arn: pulumi.Output[str]
+
     def __init__(self, name: str, args: HardenedBucketArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("tapstack:storage:HardenedBucket", name, opts)
         self.bucket = aws.s3.Bucket(name, bucket=args.bucket_name, opts=self.child())
