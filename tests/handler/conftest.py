@@ -5,10 +5,16 @@ secret, a deployment topic fanned out to an SQS queue (so tests read the notific
 published), and, as the handler runs as the primary, the secondary buckets with a replication rule each.
 They live in one `mock_aws` per test module (starting one costs ~0.15 s) under names unique to the test,
 so no test sees another's state.
+
+One thing is answered as AWS answers rather than as moto does: reading the replication configuration back.
+moto stores the rules as written but returns each with an empty filter and delete-marker replication
+Disabled (the emulator corrects this in ``moto_fidelity``); here the handler's own S3 client gets the rules
+exactly as the test wrote them, as AWS returns them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -20,6 +26,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.awsrequest import AWSResponse
 from moto import mock_aws
 
 from tapstack.handler import clients
@@ -60,6 +67,8 @@ class Region:
     secret_arn: str
     topic_arn: str
     queue_url: str
+    replication: list[dict[str, Any]] | None = None
+    """The deployment bucket's replication rules as written (and as AWS returns them); None: no configuration."""
     seen: list[dict[str, Any]] = field(default_factory=list)
 
     def invoke(self, event: Any) -> dict[str, Any]:
@@ -79,6 +88,16 @@ class Region:
         mkey = key or f"manifests/{name}.json"
         self.put_json(mkey, {"release": name, "artifacts": artifacts})
         return mkey
+
+    def set_replication(self, rules: list[dict[str, Any]] | None) -> None:
+        """Replace the deployment bucket's replication configuration (None deletes it)."""
+        if rules is None:
+            self.s3.delete_bucket_replication(Bucket=self.bucket)
+        else:
+            self.s3.put_bucket_replication(
+                Bucket=self.bucket, ReplicationConfiguration={"Role": REPLICATION_ROLE, "Rules": rules}
+            )
+        self.replication = rules
 
     def put_json(self, key: str, doc: Any) -> None:
         self.put(key, json.dumps(doc).encode())
@@ -135,8 +154,11 @@ def moto_world() -> Iterator[None]:
             yield
 
 
+REPLICATION_ROLE = "arn:aws:iam::123456789012:role/tapstack-replication-dev"
+
+
 @pytest.fixture
-def aws(moto_world: None, monkeypatch: pytest.MonkeyPatch) -> Region:
+def aws(moto_world: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Region]:
     tag = uuid.uuid4().hex[:8]
     bucket = f"tapstack-deploy-dev-euw1-{tag}"
     replicas = tuple(f"tapstack-deploy-dev-{r.replace('-', '')}-{tag}" for r in SECONDARY_REGIONS)
@@ -155,13 +177,6 @@ def aws(moto_world: None, monkeypatch: pytest.MonkeyPatch) -> Region:
         kwargs = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
         replica.create_bucket(Bucket=name, **kwargs)
         replica.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
-    s3.put_bucket_replication(
-        Bucket=bucket,
-        ReplicationConfiguration={
-            "Role": "arn:aws:iam::123456789012:role/tapstack-replication-dev",
-            "Rules": [replication_rule(i, name) for i, name in enumerate(replicas)],
-        },
-    )
     ssm = client("ssm")
     ssm.put_parameter(Name=parameter, Value=json.dumps(CONFIG), Type="SecureString")
     secret_arn = client("secretsmanager").create_secret(
@@ -186,7 +201,7 @@ def aws(moto_world: None, monkeypatch: pytest.MonkeyPatch) -> Region:
     }
     for key, value in environment.items():
         monkeypatch.setenv(key, value)
-    return Region(
+    region = Region(
         s3=s3,
         ssm=ssm,
         sns=sns,
@@ -198,16 +213,65 @@ def aws(moto_world: None, monkeypatch: pytest.MonkeyPatch) -> Region:
         topic_arn=topic_arn,
         queue_url=queue_url,
     )
+    region.set_replication([replication_rule(i, name) for i, name in enumerate(replicas)])
+    with _replication_as_aws_returns_it(region):
+        yield region
 
 
-def replication_rule(index: int, bucket: str, status: str = "Enabled") -> dict[str, Any]:
+@contextlib.contextmanager
+def _replication_as_aws_returns_it(region: Region) -> Iterator[None]:
+    """The handler's GetBucketReplication on this test's bucket answers the rules as written."""
+    target = clients.client("s3", REGION)
+    asked: dict[str, str] = {}
+
+    def remember(params: dict[str, Any], **_: Any) -> None:
+        asked["bucket"] = params.get("Bucket", "")
+
+    def answer(**_: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
+        if asked.get("bucket") != region.bucket:
+            return None
+        if region.replication is None:
+            error = {"Code": "ReplicationConfigurationNotFoundError", "Message": "no replication configuration"}
+            return AWSResponse("", 404, {}, None), {"Error": error, "ResponseMetadata": {"HTTPStatusCode": 404}}
+        configuration = {"Role": REPLICATION_ROLE, "Rules": region.replication}
+        return AWSResponse("", 200, {}, None), {
+            "ReplicationConfiguration": configuration,
+            "ResponseMetadata": {"HTTPStatusCode": 200},
+        }
+
+    hooks = [
+        ("before-parameter-build.s3.GetBucketReplication", remember),
+        ("before-call.s3.GetBucketReplication", answer),
+    ]
+    for event, hook in hooks:
+        target.meta.events.register(event, hook)
+    try:
+        yield
+    finally:
+        for event, hook in hooks:
+            target.meta.events.unregister(event, hook)
+
+
+def replication_rule(
+    index: int,
+    bucket: str,
+    status: str = "Enabled",
+    prefix: str = "artifacts/",
+    markers: str = "Enabled",
+    rtc: bool = True,
+) -> dict[str, Any]:
+    """A rule as the stack writes it: artifacts/ only, delete markers, RTC 15 minutes with its metrics."""
+    destination: dict[str, Any] = {"Bucket": f"arn:aws:s3:::{bucket}"}
+    if rtc:
+        destination["ReplicationTime"] = {"Status": "Enabled", "Time": {"Minutes": 15}}
+        destination["Metrics"] = {"Status": "Enabled", "EventThreshold": {"Minutes": 15}}
     return {
         "ID": f"to-{bucket}",
         "Priority": index,
         "Status": status,
-        "Filter": {"Prefix": ""},
-        "DeleteMarkerReplication": {"Status": "Enabled"},
-        "Destination": {"Bucket": f"arn:aws:s3:::{bucket}"},
+        "Filter": {"Prefix": prefix},
+        "DeleteMarkerReplication": {"Status": markers},
+        "Destination": destination,
     }
 
 

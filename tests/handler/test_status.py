@@ -45,7 +45,9 @@ def test_status_lists_the_most_recent_migrations_up_to_status_limit(aws: Region)
 def test_status_of_a_fresh_region_is_empty(aws: Region) -> None:
     response = aws.invoke({"action": "status"})
     assert response["statusCode"] == 200
-    assert body(response)["result"] == {"records": [], "total": 0, "current": None}
+    result = body(response)["result"]
+    assert (result["records"], result["total"], result["current"]) == ([], 0, None)
+    assert (result["fleet"]["asg_name"], result["fleet"]["instances"]) == (None, [])
 
 
 def test_status_of_an_unknown_id_is_404(aws: Region) -> None:

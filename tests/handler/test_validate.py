@@ -16,6 +16,7 @@ ALL_CHECKS = {
     "secret",
     "deployment_topic",
     "replication_to_secondaries",
+    "fleet",
 }
 
 
@@ -129,35 +130,20 @@ def test_a_deleted_topic_fails_the_topic_check(aws: Region) -> None:
 
 
 def test_replication_missing_a_secondary_fails_naming_it(aws: Region) -> None:
-    aws.s3.put_bucket_replication(
-        Bucket=aws.bucket,
-        ReplicationConfiguration={
-            "Role": "arn:aws:iam::123456789012:role/tapstack-replication-dev",
-            "Rules": [replication_rule(0, aws.replicas[0])],
-        },
-    )
+    aws.set_replication([replication_rule(0, aws.replicas[0])])
     status, failed = failing(aws)
     assert status == 503
     assert failed == {"replication_to_secondaries": f"no enabled replication rule for {aws.replicas[1]}"}
 
 
 def test_a_disabled_replication_rule_does_not_cover_its_secondary(aws: Region) -> None:
-    aws.s3.put_bucket_replication(
-        Bucket=aws.bucket,
-        ReplicationConfiguration={
-            "Role": "arn:aws:iam::123456789012:role/tapstack-replication-dev",
-            "Rules": [
-                replication_rule(0, aws.replicas[0]),
-                replication_rule(1, aws.replicas[1], status="Disabled"),
-            ],
-        },
-    )
+    aws.set_replication([replication_rule(0, aws.replicas[0]), replication_rule(1, aws.replicas[1], status="Disabled")])
     _, failed = failing(aws)
     assert failed == {"replication_to_secondaries": f"no enabled replication rule for {aws.replicas[1]}"}
 
 
 def test_a_primary_without_replication_configuration_fails(aws: Region) -> None:
-    aws.s3.delete_bucket_replication(Bucket=aws.bucket)
+    aws.set_replication(None)
     _, failed = failing(aws)
     assert failed == {"replication_to_secondaries": "the deployment bucket has no replication configuration"}
 

@@ -2,19 +2,26 @@
 
 A check passes only on evidence (an API answer that shows the property); an error from AWS is a failed
 check carrying AWS's code and message, never an exception, so one broken dependency does not hide the rest.
+The last check, ``fleet``, also returns the fleet section it judged (see ``fleet``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .clients import describe, error_code
-from .outcomes import Reply
+from .fleet import Unavailable, survey
+from .outcomes import Reply, ServerError
+from .records import POINTER_KEY
 from .services import Services
 from .settings import REQUIRED_KEYS, parse_config
+
+REPLICATED_PREFIX = "artifacts/"
+"""The one prefix that must reach every secondary: the releases the instances there install."""
 
 
 @dataclass(frozen=True)
@@ -93,6 +100,34 @@ def _deployment_topic(svc: Services) -> str:
     return f"{svc.settings.topic_arn} exists ({encrypted})"
 
 
+def _filter_prefix(rule: dict[str, Any]) -> str | None:
+    """The key prefix a rule selects, or None when it also selects by tag or size (so not every object)."""
+    if "Filter" not in rule:
+        return str(rule.get("Prefix") or "")  # the older rule schema: a top-level prefix
+    selection = rule.get("Filter") or {}
+    if "And" in selection:
+        both = selection["And"] or {}
+        return None if set(both) - {"Prefix"} else str(both.get("Prefix") or "")
+    return None if set(selection) - {"Prefix"} else str(selection.get("Prefix") or "")
+
+
+def _gaps(rule: dict[str, Any]) -> list[str]:
+    """Why an enabled rule does not carry releases to its destination as TapStack relies on; [] if it does."""
+    gaps = []
+    prefix = _filter_prefix(rule)
+    if prefix is None:
+        gaps.append(f"filters by tag or size, so not every object under {REPLICATED_PREFIX} replicates")
+    elif not REPLICATED_PREFIX.startswith(prefix):
+        gaps.append(f"filters prefix {prefix!r}, which does not cover {REPLICATED_PREFIX}")
+    markers = (rule.get("DeleteMarkerReplication") or {}).get("Status") or "not set"
+    if markers != "Enabled":
+        gaps.append(f"delete-marker replication is {markers}")
+    rtc = ((rule.get("Destination") or {}).get("ReplicationTime") or {}).get("Status") or "not set"
+    if rtc != "Enabled":
+        gaps.append(f"Replication Time Control is {rtc}")
+    return gaps
+
+
 def _replication(svc: Services) -> str:
     try:
         rules = svc.s3.get_bucket_replication(Bucket=svc.settings.bucket)["ReplicationConfiguration"]["Rules"]
@@ -100,15 +135,45 @@ def _replication(svc: Services) -> str:
         if error_code(exc) == "ReplicationConfigurationNotFoundError":
             raise Failed("the deployment bucket has no replication configuration") from None
         raise
-    covered = {
-        str(r.get("Destination", {}).get("Bucket", "")).rsplit(":", 1)[-1]
-        for r in rules
-        if r.get("Status") == "Enabled"
-    }
-    missing = [b for b in svc.settings.replica_buckets if b not in covered]
+    missing: list[str] = []
+    findings: list[str] = []
+    for bucket in svc.settings.replica_buckets:
+        enabled = [
+            r
+            for r in rules
+            if r.get("Status") == "Enabled"
+            and str((r.get("Destination") or {}).get("Bucket", "")).rsplit(":", 1)[-1] == bucket
+        ]
+        if not enabled:
+            missing.append(bucket)
+            continue
+        gaps = {str(r.get("ID") or f"priority {r.get('Priority')}"): _gaps(r) for r in enabled}
+        if any(not g for g in gaps.values()):
+            continue
+        findings.extend(f"{bucket}: rule {rule_id} {'; '.join(g)}" for rule_id, g in gaps.items())
     if missing:
-        raise Failed(f"no enabled replication rule for {', '.join(missing)}")
-    return f"enabled replication rules for {', '.join(svc.settings.replica_buckets)}"
+        findings.insert(0, f"no enabled replication rule for {', '.join(missing)}")
+    if findings:
+        raise Failed(" | ".join(findings))
+    return (
+        f"enabled rules replicate {REPLICATED_PREFIX} to {', '.join(svc.settings.replica_buckets)} "
+        "with delete markers and Replication Time Control"
+    )
+
+
+def _fleet(svc: Services) -> tuple[Check, dict[str, Any]]:
+    """The ``fleet`` check and the section it judged; the survey's own failure is a failed check."""
+    try:
+        # Without a group there is nothing to compare with the release: the pointer is not even read.
+        found = svc.bucket.read_json(POINTER_KEY) if svc.settings.asg_name else None
+        fleet = survey(svc, found[0] if found is not None else None)
+    except Unavailable as exc:
+        return Check("fleet", False, str(exc)), {"region": svc.settings.region, "error": str(exc)}
+    except ServerError as exc:
+        return Check("fleet", False, exc.message), {"region": svc.settings.region, "error": exc.message}
+    except (ClientError, BotoCoreError) as exc:
+        return Check("fleet", False, describe(exc)), {"region": svc.settings.region, "error": describe(exc)}
+    return Check("fleet", not fleet.failing, fleet.detail), fleet.section
 
 
 def _run(name: str, check: Callable[[Services], str], svc: Services) -> Check:
@@ -133,8 +198,10 @@ def validate(svc: Services) -> Reply:
     if svc.settings.primary and svc.settings.replica_buckets:
         checks.append(("replication_to_secondaries", _replication))
     results = [_run(name, check, svc) for name, check in checks]
+    fleet_check, fleet = _fleet(svc)
+    results.append(fleet_check)
     failing = [c.name for c in results if not c.ok]
-    body = {"checks": [asdict(c) for c in results], "failing": failing}
+    body = {"checks": [asdict(c) for c in results], "failing": failing, "fleet": fleet}
     if failing:
         return Reply(503, "failure", f"{len(failing)} of {len(results)} checks failed: {', '.join(failing)}", body)
     return Reply(200, "success", f"all {len(results)} checks passed", body)

@@ -1,4 +1,4 @@
-"""boto3 clients, created once per container and shared by every invocation and thread."""
+"""boto3 clients, created once per container from one shared session and reused by every invocation."""
 
 from __future__ import annotations
 
@@ -7,11 +7,12 @@ import threading
 from typing import Any
 
 import boto3
+import botocore
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-ARTIFACT_WORKERS = 16
-"""Parallel artifact downloads; the S3 client's connection pool is sized to match."""
+from .outcomes import ServerError
+from .settings import ARTIFACT_WORKERS, MIN_BOTOCORE
 
 # Bounded timeouts: a hung SNS or S3 call must fail inside the function's timeout, while the release lock is
 # held, so the record can still be finalised; "standard" retries absorb throttling.
@@ -21,26 +22,51 @@ _CONFIG = Config(
     retries={"mode": "standard", "max_attempts": 3},
     max_pool_connections=ARTIFACT_WORKERS + 4,
 )
+_CONDITIONAL_WRITES = ("IfNoneMatch", "IfMatch")
 _lock = threading.Lock()
 _clients: dict[tuple[object, ...], Any] = {}
+_session: boto3.session.Session | None = None
 
 
 def client(service: str, region: str) -> Any:
     """A cached client for this region and the current endpoint overrides.
 
-    Creating a client costs 100-300 ms, so warm invocations reuse them. The key includes the
+    A session loads botocore's data files and a client builds its endpoint rules: together 100-300 ms, so
+    one session serves the whole container and warm invocations reuse the clients. The key includes the
     ``AWS_ENDPOINT_URL*`` variables (which boto3 honours by itself) because the local emulator runs the
     handler in-process and may point them at a different endpoint between calls. Creation happens under a
-    lock, on a fresh session, because botocore sessions are not safe to create clients from concurrently.
+    lock because botocore sessions are not safe to create clients from concurrently.
     """
+    global _session
     endpoints = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("AWS_ENDPOINT_URL")))
     key = (service, region, endpoints)
     with _lock:
         found = _clients.get(key)
         if found is None:
-            found = boto3.session.Session().client(service, region_name=region, config=_CONFIG)
+            if _session is None:
+                _session = boto3.session.Session()
+            found = _session.client(service, region_name=region, config=_CONFIG)
+            if service == "s3":
+                require_conditional_writes(found)
             _clients[key] = found
         return found
+
+
+def require_conditional_writes(s3: Any) -> None:
+    """Refuse to run on a botocore whose S3 model cannot send If-None-Match / If-Match on PutObject.
+
+    Such a botocore drops the unknown parameters with a validation error at best; the records' write-once
+    guarantee and the lock's exclusivity both rest on those headers, so nothing may run without them. The
+    Lambda runtime's bundled botocore can be older than the function needs: the fix is packaging one.
+    """
+    members = s3.meta.service_model.operation_model("PutObject").input_shape.members
+    missing = [name for name in _CONDITIONAL_WRITES if name not in members]
+    if missing:
+        raise ServerError(
+            f"this function runs on botocore {botocore.__version__}, whose S3 PutObject lacks "
+            f"{' and '.join(missing)} (S3 conditional writes); package botocore>={MIN_BOTOCORE} "
+            "(and a matching boto3) with the function instead of relying on the runtime's copy"
+        )
 
 
 def error_code(exc: ClientError) -> str:

@@ -8,13 +8,10 @@ import unicodedata
 from dataclasses import dataclass
 
 from .outcomes import BadRequest
-from .records import is_control_key
+from .records import CONTROL_KEYS, is_control_key
+from .settings import MAX_EVENT_BYTES, MAX_KEY_BYTES
 
 ACTIONS = ("validate", "migrate", "rollback", "status")
-MAX_EVENT_BYTES = 16 * 1024
-"""Real events are a few hundred bytes; anything near Lambda's 256 KB limit is a mistake or an attack."""
-MAX_KEY_BYTES = 1024
-"""S3's own limit on a key's UTF-8 length."""
 ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 ID_RULE = "1-64 characters from A-Z a-z 0-9 _ -"
 
@@ -84,8 +81,8 @@ def check_key(value: object, field: str) -> str:
         raise BadRequest(f"{field} {shown(value)} contains control characters", field=field)
     if is_control_key(value):
         raise BadRequest(
-            f"{field} {shown(value)} is under the handler's own records "
-            "(releases/current.json, migrations/, rollbacks/, locks/): point it at your release files",
+            f"{field} {shown(value)} is under the handler's own records ({CONTROL_KEYS}): "
+            "point it at your release files",
             field=field,
         )
     return value

@@ -1,6 +1,9 @@
-"""A release manifest: read with a size limit, checked field by field, then every artifact hashed.
+"""A release manifest: read with a size limit, checked field by field, then every artifact hashed and pinned.
 
 All of it happens before the release lock is taken, so a bad manifest costs reads only and writes nothing.
+Each artifact is pinned by the S3 version id of the very GET whose bytes were hashed: an S3 version's bytes
+never change, so the version recorded in the pointer is what was verified, however long the promotion takes
+and whatever is uploaded over the key meanwhile; the instances download exactly that version.
 """
 
 from __future__ import annotations
@@ -12,14 +15,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from .clients import ARTIFACT_WORKERS
 from .events import check_key, shown
-from .outcomes import BadRequest, NotFound
-from .settings import RuntimeConfig
+from .outcomes import BadRequest, NotFound, ServerError
+from .settings import ARTIFACT_WORKERS, MAX_RELEASE_CHARS, RuntimeConfig
 from .store import Bucket, TooLarge
 
 SHA256 = re.compile(r"[0-9a-fA-F]{64}")
-MAX_RELEASE_CHARS = 128
 _REPORTED = 20
 """Artifact failures listed in a reply: enough to fix a batch, bounded for a 5000-artifact manifest."""
 
@@ -28,6 +29,16 @@ _REPORTED = 20
 class Artifact:
     key: str
     sha256: str
+
+
+@dataclass(frozen=True)
+class Pinned:
+    key: str
+    sha256: str
+    version_id: str
+
+    def as_json(self) -> dict[str, str]:
+        return {"key": self.key, "sha256": self.sha256, "version_id": self.version_id}
 
 
 @dataclass(frozen=True)
@@ -70,6 +81,12 @@ def load_manifest(bucket: Bucket, key: str, config: RuntimeConfig) -> Manifest:
         doc: Any = json.loads(stored.body.decode("utf-8-sig"))
     except UnicodeDecodeError:
         raise BadRequest(f"manifest_key {bucket.url(key)} is not UTF-8 JSON", field="manifest_key") from None
+    except RecursionError:
+        raise BadRequest(
+            f"manifest_key {bucket.url(key)} is nested too deeply to be a manifest "
+            "(a manifest is an object of release and artifacts)",
+            field="manifest_key",
+        ) from None
     except json.JSONDecodeError as exc:
         raise BadRequest(
             f"manifest_key {bucket.url(key)} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
@@ -113,11 +130,12 @@ def load_manifest(bucket: Bucket, key: str, config: RuntimeConfig) -> Manifest:
     return Manifest(key, release, artifacts, hashlib.sha256(stored.body).hexdigest(), stored.version_id)
 
 
-def verify_artifacts(bucket: Bucket, manifest: Manifest) -> None:
-    """Every artifact present with the bytes the manifest promises, or a 400 listing what is not.
+def verify_artifacts(bucket: Bucket, manifest: Manifest) -> tuple[Pinned, ...]:
+    """Every artifact present with the bytes the manifest promises, pinned by the version hashed; else a 400.
 
     Hashes are computed in parallel (boto3 clients are thread-safe); an AWS error other than a missing key
-    propagates, since it says nothing about the caller's manifest.
+    propagates, since it says nothing about the caller's manifest. An object without a version id (a bucket
+    whose versioning was never enabled) cannot be pinned: the deployment is at fault, and nothing is promoted.
     """
     workers = min(ARTIFACT_WORKERS, len(manifest.artifacts))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="artifact") as pool:
@@ -127,11 +145,11 @@ def verify_artifacts(bucket: Bucket, manifest: Manifest) -> None:
         where = f"manifest.artifacts[{index}]"
         if digest is None:
             problems.append({"field": f"{where}.key", "error": f"{bucket.url(artifact.key)} does not exist"})
-        elif digest != artifact.sha256:
+        elif digest.sha256 != artifact.sha256:
             problems.append(
                 {
                     "field": f"{where}.sha256",
-                    "error": f"{artifact.key} has sha256 {digest}, the manifest expects {artifact.sha256}",
+                    "error": f"{artifact.key} has sha256 {digest.sha256}, the manifest expects {artifact.sha256}",
                 }
             )
     if problems:
@@ -142,3 +160,15 @@ def verify_artifacts(bucket: Bucket, manifest: Manifest) -> None:
             field=first["field"],
             result={"problems": problems[:_REPORTED], "problem_count": len(problems)},
         )
+    unversioned = [a.key for a, d in zip(manifest.artifacts, actual, strict=True) if d and d.version_id is None]
+    if manifest.version_id is None or unversioned:
+        unpinned = manifest.key if manifest.version_id is None else unversioned[0]
+        raise ServerError(
+            f"{bucket.url(unpinned)} has no S3 version id, so the release cannot be pinned to what was verified: "
+            "enable versioning on the deployment bucket (validate checks it), upload the release again, retry"
+        )
+    return tuple(
+        Pinned(a.key, d.sha256, d.version_id)
+        for a, d in zip(manifest.artifacts, actual, strict=True)
+        if d is not None and d.version_id is not None
+    )

@@ -1,23 +1,25 @@
 """migrate: verify a release manifest, then promote it under the region's release lock.
 
 Order matters: everything that can reject the request (event, replayed id, manifest, artifacts) only reads;
-the first write is the lock. Under the lock: capture the current pointer as ``previous``, claim the id by
-creating ``migrations/{id}/metadata.json`` (If-None-Match, so an id is promoted at most once), notify,
-move the pointer, record the outcome, notify again.
+the first write is the lock. Under the lock: capture the current pointer as ``previous`` (completing the
+record it proves finished, see ``reconcile``), claim the id by creating ``migrations/{id}/metadata.json``
+(If-None-Match, so an id is promoted at most once), notify, then the shared tail: move the pointer to the
+release with every artifact pinned by the version that was verified, record the outcome, notify again.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from . import pointer
+from . import reconcile
 from .clock import iso, now
 from .events import Migrate
 from .lock import ReleaseLock
-from .manifest import Manifest, load_manifest, verify_artifacts
-from .notify import publish, summary
+from .manifest import Manifest, Pinned, load_manifest, verify_artifacts
+from .notify import summary
 from .outcomes import Conflict, Reply
-from .records import POINTER_KEY, record_key, release_of
+from .pointer import Progress, announce, complete
+from .records import POINTER_KEY, record_key, release_of, rollback_key
 from .services import Services
 from .store import PreconditionLost
 
@@ -27,27 +29,43 @@ REPLAYED = "not sent (replay)"
 def migrate(svc: Services, request: Migrate) -> Reply:
     found = svc.bucket.read_json(record_key(request.migration_id))
     if found is not None:
-        return replay(found[0], request)
+        return replay(svc, found, request)
     config = svc.config()
     manifest = load_manifest(svc.bucket, request.manifest_key, config)
-    verify_artifacts(svc.bucket, manifest)
+    pinned = verify_artifacts(svc.bucket, manifest)
     with ReleaseLock(svc.bucket, f"migrate {request.migration_id}", svc.lock_ttl):
-        return _promote(svc, request, manifest)
+        return _promote(svc, request, manifest, pinned)
 
 
-def replay(record: dict[str, Any], request: Migrate) -> Reply:
+def replay(svc: Services, found: tuple[dict[str, Any], str], request: Migrate) -> Reply:
     """A migration id already used: its recorded result, nothing promoted; the id is never run twice."""
     mid = request.migration_id
-    result = {"record": record, "notification": REPLAYED}
+    record = found[0]
     if record.get("manifest_key") != request.manifest_key:
         raise Conflict(
             f"migration_id {mid} was already used for manifest {record.get('manifest_key')}; "
             f"choose a new migration_id for {request.manifest_key}",
             field="migration_id",
-            result=result,
+            result={"record": record, "notification": REPLAYED},
         )
+    pointer = svc.bucket.read_json(POINTER_KEY)
+    current = pointer[0] if pointer is not None else None
+    settled, late = reconcile.migration(svc, found, current)
+    record = settled or record
+    notification = REPLAYED if late is None else f"finish: {late} (late: the first invocation could not send it)"
+    result = {"record": record, "notification": notification}
     state = record.get("state")
     if state == "succeeded":
+        undone, _ = reconcile.rollback(svc, svc.bucket.read_json(rollback_key(mid)), current)
+        if undone is not None and undone.get("state") == "succeeded":
+            raise Conflict(
+                f"migration {mid} promoted release {record.get('release')} at {record.get('finished_at')}, but "
+                f"rollback {mid} restored release {release_of(undone.get('restored'))} at "
+                f"{undone.get('finished_at')}: release {record.get('release')} is not current; to promote it "
+                "again, migrate with a new migration_id",
+                field="migration_id",
+                result={**result, "rollback": undone, "current": current},
+            )
         return Reply(
             200,
             "noop",
@@ -69,18 +87,21 @@ def replay(record: dict[str, Any], request: Migrate) -> Reply:
     )
 
 
-def _promote(svc: Services, request: Migrate, manifest: Manifest) -> Reply:
+def _promote(svc: Services, request: Migrate, manifest: Manifest, pinned: tuple[Pinned, ...]) -> Reply:
     bucket, mid = svc.bucket, request.migration_id
     current = bucket.read_json(POINTER_KEY)
     previous, pointer_etag = current if current is not None else (None, None)
+    reconcile.pointer(svc, previous)
     started = iso(now())
+    artifacts = [p.as_json() for p in pinned]
     record: dict[str, Any] = {
         "migration_id": mid,
         "manifest_key": manifest.key,
         "manifest_sha256": manifest.sha256,
         "manifest_version_id": manifest.version_id,
         "release": manifest.release,
-        "artifact_count": len(manifest.artifacts),
+        "artifact_count": len(pinned),
+        "artifacts": artifacts,
         "previous": previous,
         "region": svc.settings.region,
         "state": "in_progress",
@@ -100,40 +121,37 @@ def _promote(svc: Services, request: Migrate, manifest: Manifest) -> Reply:
                 f"another invocation of migration {mid} is creating its record right now; check status",
                 field="migration_id",
             ) from None
-        return replay(found[0], request)
-    notices = {"start": publish(svc.sns, svc.settings.topic_arn, "migration.started", _notice(record))}
+        return replay(svc, found, request)
+    progress = Progress("migration", record_key(mid), record, record_etag)
+    notices = {"start": announce(svc, progress)}
     target = {
         "release": manifest.release,
         "manifest_key": manifest.key,
+        "manifest_version_id": manifest.version_id,
         "migration_id": mid,
         "promoted_at": started,
+        "artifacts": artifacts,
     }
-    error, status = pointer.move(bucket, target, pointer_etag)
-    situation = (
-        f"release {manifest.release} is current"
-        if error is None
-        else f"release {release_of(previous)} is still current"
+    outcome = complete(
+        svc,
+        progress,
+        target,
+        pointer_etag,
+        moved=f"release {manifest.release} is current",
+        unmoved=f"release {release_of(previous)} is still current",
     )
-    pointer.finish(bucket, record_key(mid), record, record_etag, error, situation)
-    event = "migration.succeeded" if error is None else "migration.failed"
-    notices["finish"] = publish(svc.sns, svc.settings.topic_arn, event, _notice(record))
+    notices["finish"] = outcome.notification
     result = {"record": record, "notification": summary(notices)}
-    if error is None:
-        return Reply(200, "success", f"{situation} in {svc.settings.region} (previous: {release_of(previous)})", result)
+    if outcome.error is None:
+        return Reply(
+            200,
+            "success",
+            f"{outcome.situation} in {svc.settings.region} (previous: {release_of(previous)})",
+            result,
+        )
     return Reply(
-        status,
-        "conflict" if status == 409 else "failure",
-        f"migration {mid} failed: {error}; {situation}",
+        outcome.status,
+        "conflict" if outcome.status == 409 else "failure",
+        f"migration {mid} failed: {outcome.error}; {outcome.situation}",
         result,
     )
-
-
-def _notice(record: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "migration_id": record["migration_id"],
-        "release": record["release"],
-        "previous_release": release_of(record["previous"]) if record["previous"] else None,
-        "state": record["state"],
-        "error": record["error"],
-        "region": record["region"],
-    }

@@ -38,3 +38,29 @@ def summary(results: dict[str, str]) -> str:
     """One word when all went out, otherwise which notification failed and why."""
     failed = [f"{stage}: {result}" for stage, result in results.items() if result != "sent"]
     return "sent" if not failed else "failed (" + "; ".join(failed) + ")"
+
+
+def notice(kind: str, doc: dict[str, Any]) -> dict[str, Any]:
+    """What subscribers learn about a migration or rollback record, at start and at finish alike."""
+    if kind == "rollback":
+        return {
+            "migration_id": doc["migration_id"],
+            "release": _release(doc.get("restored")),
+            "rolled_back_release": _release(doc.get("rolled_back")),
+            "state": doc["state"],
+            "error": doc["error"],
+            "region": doc["region"],
+        }
+    previous = doc.get("previous")
+    return {
+        "migration_id": doc["migration_id"],
+        "release": doc["release"],
+        "previous_release": _release(previous) if previous else None,
+        "state": doc["state"],
+        "error": doc["error"],
+        "region": doc["region"],
+    }
+
+
+def _release(pointer: object) -> str:
+    return str(pointer.get("release")) if isinstance(pointer, dict) else "none"

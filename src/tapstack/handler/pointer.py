@@ -1,16 +1,67 @@
-"""Moving ``releases/current.json`` and recording how it went: the steps migrate and rollback share."""
+"""Moving ``releases/current.json`` and recording how it went: the tail migrate and rollback share.
+
+Both write an in-progress record under the lock, then ``complete``: move the pointer, finish the record,
+publish the outcome. A record left ``in_progress`` whose move did land (the finishing write failed) is put
+right by the next caller that sees the pointer: see ``reconcile``.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .clients import describe
 from .clock import iso, now
+from .notify import notice, publish
 from .outcomes import ServerError
 from .records import POINTER_KEY
+from .services import Services
 from .store import Bucket, PreconditionLost
+
+
+@dataclass
+class Progress:
+    """A record this handler wrote ``in_progress``: where, its body, the ETag to replace it by."""
+
+    kind: str
+    """``migration`` or ``rollback``: also the prefix of the notification events."""
+    key: str
+    doc: dict[str, Any]
+    etag: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    error: str | None
+    status: int
+    situation: str
+    """Which release is current now, for the reply's message."""
+    notification: str
+    """How publishing the finish went (``sent`` or why not)."""
+
+
+def complete(
+    svc: Services, progress: Progress, target: dict[str, Any], pointer_etag: str | None, *, moved: str, unmoved: str
+) -> Outcome:
+    """Move the pointer to ``target``, record the outcome in ``progress``, publish it.
+
+    ``moved``/``unmoved`` say which release is current in either case: if recording the outcome fails, that
+    sentence still reaches the caller (a ServerError), so nobody is told a promoted release failed or the
+    reverse; the notification then waits for the reconciliation.
+    """
+    error, status = move(svc.bucket, target, pointer_etag)
+    situation = moved if error is None else unmoved
+    finish(svc.bucket, progress, error, situation)
+    return Outcome(error, status, situation, announce(svc, progress))
+
+
+def announce(svc: Services, progress: Progress) -> str:
+    """Publish the record's current state as ``<kind>.<state>`` (started, succeeded, failed)."""
+    state = progress.doc["state"]
+    event = f"{progress.kind}.{'started' if state == 'in_progress' else state}"
+    return publish(svc.sns, svc.settings.topic_arn, event, notice(progress.kind, progress.doc))
 
 
 def move(bucket: Bucket, pointer: dict[str, Any], etag: str | None) -> tuple[str | None, int]:
@@ -41,20 +92,20 @@ def _landed(bucket: Bucket, pointer: dict[str, Any]) -> bool:
     return found is not None and found[0] == pointer
 
 
-def finish(bucket: Bucket, key: str, doc: dict[str, Any], etag: str, error: str | None, situation: str) -> None:
-    """Record the outcome over the in-progress document this invocation wrote (If-Match on its ETag).
-
-    If that write fails, the pointer has moved or not regardless: ``situation`` ("release R is current")
-    goes into the message so the caller is never told a promoted release failed, or the reverse.
-    """
+def finish(bucket: Bucket, progress: Progress, error: str | None, situation: str) -> None:
+    """Record the outcome over the in-progress document this invocation wrote (If-Match on its ETag)."""
     finished = iso(now())
+    doc = progress.doc
     doc.update(state="failed" if error else "succeeded", finished_at=finished, updated_at=finished, error=error)
     try:
-        bucket.write_json(key, doc, if_match=etag)
+        progress.etag = bucket.write_json(progress.key, doc, if_match=progress.etag)
     except (ClientError, BotoCoreError, PreconditionLost) as exc:
         reason = "it changed underneath" if isinstance(exc, PreconditionLost) else describe(exc)
+        later = (
+            " until the next call for this id (or the next migrate or rollback) completes it" if error is None else ""
+        )
         raise ServerError(
-            f"{situation}, but recording the outcome in {bucket.url(key)} failed ({reason}); "
-            "that record still says in_progress",
+            f"{situation}, but recording the outcome in {bucket.url(progress.key)} failed ({reason}); "
+            f"that record still says in_progress{later}",
             result={"record": doc},
         ) from None

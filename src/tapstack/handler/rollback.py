@@ -2,21 +2,24 @@
 
 Refusals (unknown id, already rolled back, not the current release, nothing before it) are decided by reads
 before the lock is taken, then re-checked under it. ``rollbacks/{id}/rollback.json`` is written in progress
-before the pointer moves and finished after, so a rollback that failed half-way can simply be retried,
-while a finished one answers "already rolled back" forever after.
+before the pointer moves and finished after (the tail shared with migrate), so a rollback that failed
+half-way can simply be retried, while a finished one answers "already rolled back" forever after. The pointer
+restored is the one the migration recorded as ``previous``, exactly: same release, manifest version and
+artifact version ids, so the instances return to the very bytes they ran before.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from . import pointer
+from . import reconcile
 from .clock import iso, now
 from .events import Rollback
 from .lock import ReleaseLock
-from .notify import publish, summary
+from .notify import summary
 from .outcomes import Conflict, NotFound, Reply
-from .records import POINTER_KEY, record_key, release_of, rollback_key
+from .pointer import Progress, announce, complete
+from .records import POINTER_KEY, record_key, release_of, restored_by, rollback_key
 from .services import Services
 from .store import Bucket, PreconditionLost
 
@@ -32,30 +35,28 @@ def rollback(svc: Services, request: Rollback) -> Reply:
             field="migration_id",
         )
     record = found[0]
-    done = _finished(bucket.read_json(rollback_key(mid)))
-    if done is not None:
-        return _noop(done)
-    _check_current(record, bucket.read_json(POINTER_KEY))
+    pointer = bucket.read_json(POINTER_KEY)
+    done, late = reconcile.rollback(svc, bucket.read_json(rollback_key(mid)), pointer[0] if pointer else None)
+    if done is not None and done.get("state") == "succeeded":
+        return _noop(done, late)
+    _check_current(record, pointer)
     with ReleaseLock(bucket, f"rollback {mid}", svc.lock_ttl):
         prior = bucket.read_json(rollback_key(mid))
-        done = _finished(prior)
-        if done is not None:
-            return _noop(done)
+        if prior is not None and prior[0].get("state") == "succeeded":
+            return _noop(prior[0], None)
         current = _check_current(record, bucket.read_json(POINTER_KEY))
+        reconcile.pointer(svc, current[0])
         return _restore(svc, bucket, record, current, prior)
 
 
-def _finished(prior: Found) -> dict[str, Any] | None:
-    return prior[0] if prior is not None and prior[0].get("state") == "succeeded" else None
-
-
-def _noop(doc: dict[str, Any]) -> Reply:
+def _noop(doc: dict[str, Any], late: str | None) -> Reply:
+    notification = "not sent (replay)" if late is None else f"finish: {late} (late: the first rollback could not)"
     return Reply(
         200,
         "noop",
         f"migration {doc.get('migration_id')} was already rolled back at {doc.get('finished_at')} "
         f"(release {release_of(doc.get('restored'))} restored); nothing changed",
-        {"rollback": doc, "notification": "not sent (replay)"},
+        {"rollback": doc, "notification": notification},
     )
 
 
@@ -101,7 +102,7 @@ def _restore(
     mid = record["migration_id"]
     replaced, pointer_etag = current
     started = iso(now())
-    restored = {**record["previous"], "restored_at": started, "restored_by": f"rollback {mid}"}
+    restored = {**record["previous"], "restored_at": started, "restored_by": restored_by(mid)}
     doc: dict[str, Any] = {
         "migration_id": mid,
         "rolled_back": replaced,
@@ -123,34 +124,25 @@ def _restore(
             "check status",
             field="migration_id",
         ) from None
-    topic = svc.settings.topic_arn
-    notices = {"start": publish(svc.sns, topic, "rollback.started", _notice(doc))}
-    error, status = pointer.move(bucket, restored, pointer_etag)
-    situation = (
-        f"release {release_of(restored)} is current again"
-        if error is None
-        else f"release {release_of(replaced)} is still current"
+    progress = Progress("rollback", rollback_key(mid), doc, doc_etag)
+    notices = {"start": announce(svc, progress)}
+    outcome = complete(
+        svc,
+        progress,
+        restored,
+        pointer_etag,
+        moved=f"release {release_of(restored)} is current again",
+        unmoved=f"release {release_of(replaced)} is still current",
     )
-    pointer.finish(bucket, rollback_key(mid), doc, doc_etag, error, situation)
-    event = "rollback.succeeded" if error is None else "rollback.failed"
-    notices["finish"] = publish(svc.sns, topic, event, _notice(doc))
+    notices["finish"] = outcome.notification
     result = {"rollback": doc, "notification": summary(notices)}
-    if error is None:
-        return Reply(200, "success", f"{situation} (rolled back release {release_of(replaced)} of {mid})", result)
+    if outcome.error is None:
+        return Reply(
+            200, "success", f"{outcome.situation} (rolled back release {release_of(replaced)} of {mid})", result
+        )
     return Reply(
-        status,
-        "conflict" if status == 409 else "failure",
-        f"rollback of migration {mid} failed: {error}; {situation}; the rollback can be retried",
+        outcome.status,
+        "conflict" if outcome.status == 409 else "failure",
+        f"rollback of migration {mid} failed: {outcome.error}; {outcome.situation}; the rollback can be retried",
         result,
     )
-
-
-def _notice(doc: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "migration_id": doc["migration_id"],
-        "release": release_of(doc["restored"]),
-        "rolled_back_release": release_of(doc["rolled_back"]),
-        "state": doc["state"],
-        "error": doc["error"],
-        "region": doc["region"],
-    }

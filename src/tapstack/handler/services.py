@@ -11,12 +11,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from .clients import client, describe
 from .outcomes import ServerError
-from .settings import RuntimeConfig, Settings, parse_config, settings_from
+from .settings import LOCK_MARGIN, MAX_LOCK_TTL, RuntimeConfig, Settings, parse_config, settings_from
 from .store import Bucket
-
-LOCK_MARGIN = timedelta(seconds=30)
-MAX_LOCK_TTL = timedelta(minutes=15, seconds=30)
-"""Lambda's longest timeout plus the margin: used when the context cannot say how long is left."""
 
 
 class Services:
@@ -51,6 +47,14 @@ class Services:
     @cached_property
     def sns(self) -> Any:
         return client("sns", self.settings.region)
+
+    @cached_property
+    def autoscaling(self) -> Any:
+        return client("autoscaling", self.settings.region)
+
+    @cached_property
+    def ec2(self) -> Any:
+        return client("ec2", self.settings.region)
 
     @cached_property
     def bucket(self) -> Bucket:

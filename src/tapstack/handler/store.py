@@ -41,6 +41,14 @@ class Stored:
 
 
 @dataclass(frozen=True)
+class Hashed:
+    """An object's SHA-256 and the version whose bytes were hashed: pinning that version pins those bytes."""
+
+    sha256: str
+    version_id: str | None
+
+
+@dataclass(frozen=True)
 class Listed:
     key: str
     last_modified: datetime
@@ -79,7 +87,7 @@ class Bucket:
             return None
         try:
             doc = json.loads(stored.body)
-        except ValueError:
+        except (ValueError, RecursionError):
             doc = None
         if not isinstance(doc, dict):
             raise ServerError(f"{self.url(key)} is not a JSON object: the handler's record is damaged")
@@ -102,8 +110,8 @@ class Bucket:
             raise
         return str(response["ETag"])
 
-    def sha256(self, key: str) -> str | None:
-        """Hex SHA-256 of the object's bytes, streamed in 1 MiB chunks; None when the key does not exist."""
+    def sha256(self, key: str) -> Hashed | None:
+        """Hex SHA-256 of the object's bytes, streamed in 1 MiB chunks, with the version read; None if absent."""
         try:
             response = self.s3.get_object(Bucket=self.name, Key=key)
         except ClientError as exc:
@@ -117,7 +125,7 @@ class Bucket:
                 digest.update(chunk)
         finally:
             body.close()
-        return digest.hexdigest()
+        return Hashed(digest.hexdigest(), response.get("VersionId"))
 
     def listing(self, prefix: str) -> list[Listed]:
         pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.name, Prefix=prefix)
