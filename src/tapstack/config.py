@@ -1,17 +1,24 @@
 """The only reader of Pulumi configuration: turns ``tapstack:*`` keys into a frozen, validated StackConfig.
 
+Every setting is declared once, in ``SETTINGS``: its key, type, default, allowed values and meaning. That one
+table builds StackConfig, drives validation and generates the reference tables in README.md and
+docs/configuration.md, so a default cannot say one thing in the docs and do another in the code.
+
 Every bad value raises ConfigError naming the key, the value received and what is allowed, before a single
 resource is registered: a deployment that cannot succeed should not start.
 """
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import os
 import re
+import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum, StrEnum
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -26,7 +33,7 @@ from .lib.naming import (
     parameter_name,
     physical_name,
 )
-from .lib.regions import REGION_CODES
+from .lib.regions import AZ_COUNTS, REGION_CODES
 
 NAMESPACE = "tapstack"
 LOG_RETENTION_DAYS = (
@@ -53,10 +60,25 @@ LOG_RETENTION_DAYS = (
     3288,
     3653,
 )
+MAX_AZ_COUNT = 6
+MAX_REGIONS = 16
 _SUFFIX = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,18}[a-z0-9])?$")
 _PROJECT = re.compile(r"^[a-z][a-z0-9-]{0,22}[a-z0-9]$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
+
+NOT_FOR_VPCS: tuple[tuple[ipaddress.IPv4Network, str], ...] = (
+    # The AWS VPC User Guide, "VPC CIDR blocks" > "IPv4 CIDR block association restrictions"
+    # (docs.aws.amazon.com/vpc/latest/userguide/vpc-cidr-blocks.html): link-local "cannot be assigned to VPCs".
+    (ipaddress.IPv4Network("169.254.0.0/16"), "link-local (AWS reserves it: instance metadata, DNS, time)"),
+    # The others are special-purpose ranges of RFC 6890 that can never be a network of hosts: a VPC there
+    # could not route to or from anything, whatever EC2 accepts.
+    (ipaddress.IPv4Network("0.0.0.0/8"), "'this network' (RFC 6890)"),
+    (ipaddress.IPv4Network("127.0.0.0/8"), "loopback"),
+    (ipaddress.IPv4Network("224.0.0.0/4"), "multicast"),
+    (ipaddress.IPv4Network("240.0.0.0/4"), "reserved, with the broadcast address 255.255.255.255"),
+)
+"""IPv4 ranges a VPC may not use; a VPC CIDR that overlaps one of them is refused."""
 
 
 class ConfigError(TapStackError, ValueError):
@@ -86,31 +108,31 @@ class KmsMode(StrEnum):
 
 @dataclass(frozen=True)
 class Features:
-    compute: bool = True
-    migration: bool = True
+    compute: bool
+    migration: bool
 
 
 @dataclass(frozen=True)
 class StackConfig:
-    """Everything the program needs, validated. Field docs are the configuration reference."""
+    """Everything the program needs, validated; each field is filled from its row in ``SETTINGS``."""
 
     environment_suffix: str
-    project: str = "tapstack"
-    regions: tuple[str, ...] = ("us-east-1",)
-    vpc_cidrs: Mapping[str, str] = field(default_factory=dict)
-    az_count: int = 2
-    nat_strategy: NatStrategy = NatStrategy.PER_AZ
-    instance_type: str = "t3.micro"
-    asg_min_size: int = 1
-    asg_desired_capacity: int = 2
-    asg_max_size: int = 4
-    health_check_grace_period_seconds: int = 300
-    log_retention_days: int = 90
-    alarm_email: str | None = None
-    kms: KmsMode = KmsMode.CUSTOMER_MANAGED
-    tags: Mapping[str, str] = field(default_factory=dict)
-    features: Features = field(default_factory=Features)
-    secret_recovery_window_days: int = 7
+    project: str
+    regions: tuple[str, ...]
+    vpc_cidrs: Mapping[str, str]
+    az_count: int
+    nat_strategy: NatStrategy
+    instance_type: str
+    asg_min_size: int
+    asg_desired_capacity: int
+    asg_max_size: int
+    health_check_grace_period_seconds: int
+    log_retention_days: int
+    alarm_email: str | None
+    kms: KmsMode
+    tags: Mapping[str, str]
+    features: Features
+    secret_recovery_window_days: int
 
     @property
     def primary_region(self) -> str:
@@ -131,71 +153,52 @@ class StackConfig:
         return parameter_name(self.project, self.environment_suffix, what)
 
 
-# (key in Pulumi config, attribute, documented default, allowed values, meaning) — also the README table.
-CONFIG_REFERENCE: tuple[tuple[str, str, str, str], ...] = (
-    (
-        "environmentSuffix",
-        "`ENVIRONMENT_SUFFIX` env var, else `dev`",
-        "1-20 of `a-z 0-9 -`",
-        "appended to every physical name; separates stacks in one account",
-    ),
-    ("project", "`tapstack`", "2-24 of `a-z 0-9 -`, starts with a letter", "first part of every physical name"),
-    (
-        "regions",
-        "`[us-east-1]`",
-        "distinct known regions; the first is the primary",
-        "where to deploy; secondaries receive replicated deployments",
-    ),
-    (
-        "vpcCidrs",
-        "`10.<16*i>.0.0/16` per region",
-        "map region -> IPv4 CIDR /16../24, no overlaps",
-        "VPC address space per region",
-    ),
-    ("azCount", "`2`", "2-6", "availability zones per region (one public and one private subnet each)"),
-    (
-        "natStrategy",
-        "`per_az`",
-        "`none`, `single`, `per_az`",
-        "one NAT gateway per AZ (HA), one shared, or none (private subnets have no internet route)",
-    ),
-    ("instanceType", "`t3.micro`", "an EC2 instance type such as `t3.small`", "application instances"),
-    ("asgMinSize", "`1`", "0-100, <= asgDesiredCapacity", "Auto Scaling Group minimum"),
-    ("asgDesiredCapacity", "`2`", "asgMinSize..asgMaxSize", "Auto Scaling Group desired capacity"),
-    ("asgMaxSize", "`4`", ">= asgDesiredCapacity, <= 100", "Auto Scaling Group maximum"),
-    ("healthCheckGracePeriodSeconds", "`300`", "0-7200", "EC2 health check grace period"),
-    (
-        "logRetentionDays",
-        "`90`",
-        "a CloudWatch Logs retention value (1, 3, 5, 7, 14, 30, 60, 90, ...)",
-        "retention of every log group",
-    ),
-    ("alarmEmail", "none", "an email address", "subscribed to the alarm and deployment topics"),
-    (
-        "kms",
-        "`customer-managed`",
-        "`aws-managed`, `customer-managed`",
-        "customer-managed: the region key (rotation on) encrypts buckets, parameters and secrets; "
-        "aws-managed: SSE-S3 and the AWS-managed keys. Topics always use the region key",
-    ),
-    ("tags", "`{}`", "map of string -> string", "extra tags on every resource (ownership tags win)"),
-    (
-        "features",
-        "`{compute: true, migration: true}`",
-        "booleans",
-        "system A (network + compute) and/or system B (migration platform)",
-    ),
-    ("secretRecoveryWindowDays", "`7`", "0 or 7-30", "how long a deleted secret can be restored"),
-    (
-        "migrationToken",
-        "none (required with migration)",
-        "a Pulumi secret (`pulumi config set --secret`)",
-        "value stored in the Secrets Manager secret",
-    ),
-)
+@dataclass(frozen=True)
+class _Context:
+    """What a parser may look at besides its own raw value: the settings parsed before it, and the environment."""
+
+    parsed: Mapping[str, Any]
+    env: Mapping[str, str]
 
 
-def _int(key: str, raw: Any, lo: int, hi: int) -> int:
+Parser = Callable[["Setting", Any, _Context], Any]
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One configuration key. Rows are parsed in table order, so a row may depend on the rows above it."""
+
+    key: str
+    attr: str | None
+    type: str
+    default: Any
+    allowed: str
+    meaning: str
+    parse: Parser
+    default_doc: str | None = None
+    structured: bool = False
+    secret: bool = False
+
+    @property
+    def documented_default(self) -> str:
+        """``default_doc`` says how the default is derived; ``{}`` in it stands for the declared default."""
+        shown = _doc_value(self.default)
+        return shown if self.default_doc is None else self.default_doc.format(shown)
+
+
+def _doc_value(value: Any) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, Features):
+        return f"`{{compute: {str(value.compute).lower()}, migration: {str(value.migration).lower()}}}`"
+    if isinstance(value, tuple):
+        return "`[" + ", ".join(map(str, value)) + "]`"
+    if isinstance(value, dict):
+        return "`{" + ", ".join(f"{k}: {v}" for k, v in value.items()) + "}`"
+    return f"`{value}`"
+
+
+def _whole(key: str, raw: Any, lo: int, hi: int) -> int:
     try:
         value = int(raw)
         if isinstance(raw, float | bool) or str(value) != str(raw).strip():
@@ -215,82 +218,395 @@ def _bool(key: str, raw: Any) -> bool:
     raise ConfigError(key, raw, "expected true or false")
 
 
-def _enum(key: str, raw: Any, enum: type[Enum]) -> Any:
+def _enum(s: Setting, raw: Any, enum: type[Enum]) -> Any:
     try:
-        return enum(raw)
+        return enum(s.default if raw is None else raw)
     except ValueError:
-        raise ConfigError(key, raw, "allowed: " + ", ".join(str(e.value) for e in enum)) from None
+        raise ConfigError(s.key, raw, "allowed: " + ", ".join(str(e.value) for e in enum)) from None
 
 
-def _regions(raw: Any) -> tuple[str, ...]:
-    if isinstance(raw, str):
-        raw = [r.strip() for r in raw.split(",") if r.strip()]
-    if not isinstance(raw, list) or not raw or not all(isinstance(r, str) for r in raw):
-        raise ConfigError("regions", raw, "expected a non-empty list of region names")
+def _integer(lo: int, hi: int) -> Parser:
+    def parse(s: Setting, raw: Any, ctx: _Context) -> int:
+        return s.default if raw is None else _whole(s.key, raw, lo, hi)
+
+    return parse
+
+
+def _suffix(s: Setting, raw: Any, ctx: _Context) -> str:
+    value = raw if raw is not None else ctx.env.get("ENVIRONMENT_SUFFIX") or s.default
+    if not isinstance(value, str) or not _SUFFIX.match(value):
+        raise ConfigError(s.key, value, "use 1-20 lowercase letters, digits or dashes, not starting/ending with '-'")
+    return value
+
+
+def _project(s: Setting, raw: Any, ctx: _Context) -> str:
+    value = s.default if raw is None else raw
+    if not isinstance(value, str) or not _PROJECT.match(value):
+        raise ConfigError(s.key, value, "use 2-24 lowercase letters, digits or dashes, starting with a letter")
+    return value
+
+
+def _regions(s: Setting, raw: Any, ctx: _Context) -> tuple[str, ...]:
+    value = list(s.default) if raw is None else raw
+    if isinstance(value, str):
+        value = [r.strip() for r in value.split(",") if r.strip()]
+    if not isinstance(value, list) or not value or not all(isinstance(r, str) for r in value):
+        raise ConfigError(s.key, value, "expected a non-empty list of region names")
     seen: set[str] = set()
-    for region in raw:
+    for region in value:
         if region not in REGION_CODES:
-            raise ConfigError("regions", region, "allowed: " + ", ".join(REGION_CODES))
+            raise ConfigError(s.key, region, "allowed: " + ", ".join(REGION_CODES))
         if region in seen:
-            raise ConfigError("regions", region, "each region may appear once (duplicate)")
+            raise ConfigError(s.key, region, "each region may appear once (duplicate)")
         seen.add(region)
-    if len(raw) > 16:
-        raise ConfigError("regions", raw, "at most 16 regions")
-    return tuple(raw)
+    if len(value) > MAX_REGIONS:
+        raise ConfigError(s.key, value, f"at most {MAX_REGIONS} regions")
+    return tuple(value)
 
 
-def _vpc_cidrs(raw: Any, regions: tuple[str, ...]) -> dict[str, str]:
+def _vpc_cidrs(s: Setting, raw: Any, ctx: _Context) -> dict[str, str]:
+    regions: tuple[str, ...] = ctx.parsed["regions"]
     given = raw or {}
     if not isinstance(given, dict):
-        raise ConfigError("vpcCidrs", raw, "expected a map of region -> CIDR")
+        raise ConfigError(s.key, raw, "expected a map of region -> CIDR")
     unknown = sorted(set(given) - set(regions))
     if unknown:
-        raise ConfigError("vpcCidrs", unknown, f"keys must be deployed regions: {', '.join(regions)}")
+        raise ConfigError(s.key, unknown, f"keys must be deployed regions: {', '.join(regions)}")
     plan: dict[str, str] = {}
     for i, region in enumerate(regions):
         value = given.get(region, cidr.default_vpc_cidr(i))
+        key = f"{s.key}.{region}"
         try:
             net = ipaddress.IPv4Network(value)
         except (ValueError, TypeError):
-            raise ConfigError(f"vpcCidrs.{region}", value, "expected an IPv4 network such as 10.0.0.0/16") from None
+            raise ConfigError(key, value, "expected an IPv4 network such as 10.0.0.0/16") from None
         if not 16 <= net.prefixlen <= 24:
-            raise ConfigError(f"vpcCidrs.{region}", value, "AWS allows VPC sizes /16 to /24 (use /16../24)")
+            raise ConfigError(key, value, "AWS allows VPC sizes /16 to /24 (use /16../24)")
+        for reserved, what in NOT_FOR_VPCS:
+            if net.overlaps(reserved):
+                raise ConfigError(
+                    key, value, f"{reserved} is {what} and cannot hold a VPC; use an RFC 1918 range such as 10.0.0.0/16"
+                )
         plan[region] = str(net)
     overlap = cidr.find_overlap(plan)
     if overlap:
         a, b = overlap
         raise ConfigError(
-            "vpcCidrs", {a: plan[a], b: plan[b]}, f"VPCs of {a} and {b} overlap; give each region its own range"
+            s.key, {a: plan[a], b: plan[b]}, f"VPCs of {a} and {b} overlap; give each region its own range"
         )
     return plan
 
 
-def _tags(raw: Any) -> dict[str, str]:
+def _az_count(s: Setting, raw: Any, ctx: _Context) -> int:
+    count: int = s.default if raw is None else _whole(s.key, raw, 2, MAX_AZ_COUNT)
+    regions: tuple[str, ...] = ctx.parsed["regions"]
+    smallest = min(regions, key=lambda region: AZ_COUNTS[region])
+    if count > AZ_COUNTS[smallest]:
+        raise ConfigError(
+            s.key,
+            raw,
+            f"{smallest} has {AZ_COUNTS[smallest]} Availability Zones every account can use; "
+            f"use at most {AZ_COUNTS[smallest]} with these regions",
+        )
+    return count
+
+
+def _nat(s: Setting, raw: Any, ctx: _Context) -> NatStrategy:
+    return NatStrategy(_enum(s, raw, NatStrategy))
+
+
+def _kms(s: Setting, raw: Any, ctx: _Context) -> KmsMode:
+    return KmsMode(_enum(s, raw, KmsMode))
+
+
+def _instance_type(s: Setting, raw: Any, ctx: _Context) -> str:
+    value = s.default if raw is None else raw
+    if not isinstance(value, str) or not _INSTANCE_TYPE.match(value):
+        raise ConfigError(s.key, value, f"expected an EC2 instance type such as {s.default}")
+    return value
+
+
+def _asg_desired(s: Setting, raw: Any, ctx: _Context) -> int:
+    return max(s.default, ctx.parsed["asgMinSize"]) if raw is None else _whole(s.key, raw, 0, 100)
+
+
+def _asg_max(s: Setting, raw: Any, ctx: _Context) -> int:
+    low, desired = ctx.parsed["asgMinSize"], ctx.parsed["asgDesiredCapacity"]
+    value = max(s.default, desired) if raw is None else _whole(s.key, raw, 1, 100)
+    if not low <= desired <= value:
+        raise ConfigError(
+            "asgDesiredCapacity",
+            {"asgMinSize": low, "asgDesiredCapacity": desired, "asgMaxSize": value},
+            "need asgMinSize <= asgDesiredCapacity <= asgMaxSize",
+        )
+    return value
+
+
+def _retention(s: Setting, raw: Any, ctx: _Context) -> int:
+    value = s.default if raw is None else _whole(s.key, raw, LOG_RETENTION_DAYS[0], LOG_RETENTION_DAYS[-1])
+    if value not in LOG_RETENTION_DAYS:
+        raise ConfigError(s.key, raw, f"allowed: {', '.join(map(str, LOG_RETENTION_DAYS))}")
+    return value
+
+
+def _email(s: Setting, raw: Any, ctx: _Context) -> str | None:
+    if raw is not None and (not isinstance(raw, str) or not _EMAIL.match(raw)):
+        raise ConfigError(s.key, raw, "expected an email address such as ops@example.com")
+    return raw
+
+
+def _tags(s: Setting, raw: Any, ctx: _Context) -> dict[str, str]:
     if raw is None:
-        return {}
+        return dict(s.default)
     if not isinstance(raw, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in raw.items()):
-        raise ConfigError("tags", raw, "expected a map of string -> string")
+        raise ConfigError(s.key, raw, "expected a map of string -> string")
     for k, v in raw.items():
         if not 1 <= len(k) <= 128 or len(v) > 256 or k.lower().startswith("aws:"):
-            raise ConfigError(f"tags.{k}", v, "keys 1-128 characters not starting with 'aws:', values <= 256")
+            raise ConfigError(f"{s.key}.{k}", v, "keys 1-128 characters not starting with 'aws:', values <= 256")
     return dict(raw)
 
 
-def _features(raw: Any) -> Features:
+def _features(s: Setting, raw: Any, ctx: _Context) -> Features:
+    default: Features = s.default
     if raw is None:
-        return Features()
+        return default
     if not isinstance(raw, dict):
-        raise ConfigError("features", raw, "expected {compute: bool, migration: bool}")
+        raise ConfigError(s.key, raw, "expected {compute: bool, migration: bool}")
     unknown = sorted(set(raw) - {"compute", "migration"})
     if unknown:
-        raise ConfigError("features", unknown, "allowed keys: compute, migration")
+        raise ConfigError(s.key, unknown, "allowed keys: compute, migration")
     feats = Features(
-        compute=_bool("features.compute", raw.get("compute", True)),
-        migration=_bool("features.migration", raw.get("migration", True)),
+        compute=_bool(f"{s.key}.compute", raw.get("compute", default.compute)),
+        migration=_bool(f"{s.key}.migration", raw.get("migration", default.migration)),
     )
     if not (feats.compute or feats.migration):
-        raise ConfigError("features", raw, "enable at least one of compute, migration")
+        raise ConfigError(s.key, raw, "enable at least one of compute, migration")
     return feats
+
+
+def _recovery_window(s: Setting, raw: Any, ctx: _Context) -> int:
+    value: int = s.default if raw is None else _whole(s.key, raw, 0, 30)
+    if 0 < value < 7:
+        raise ConfigError(s.key, value, "AWS allows 0 (delete at once) or 7-30 days")
+    return value
+
+
+def _token(s: Setting, raw: Any, ctx: _Context) -> None:
+    """Only presence is checked here; the value itself reaches the program as a secret Output (migration_token)."""
+    if ctx.parsed["features"].migration and raw in (None, ""):
+        raise ConfigError(
+            s.key,
+            None,
+            "required with features.migration: `pulumi config set --secret tapstack:migrationToken <value>` "
+            "(local runs: the TAPSTACK_MIGRATION_TOKEN environment variable)",
+        )
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        key="environmentSuffix",
+        attr="environment_suffix",
+        type="string",
+        default="dev",
+        allowed="1-20 of `a-z 0-9 -`",
+        meaning="appended to every physical name; separates stacks in one account",
+        parse=_suffix,
+        default_doc="`ENVIRONMENT_SUFFIX` env var, else {}",
+    ),
+    Setting(
+        key="project",
+        attr="project",
+        type="string",
+        default="tapstack",
+        allowed="2-24 of `a-z 0-9 -`, starts with a letter",
+        meaning="first part of every physical name",
+        parse=_project,
+    ),
+    Setting(
+        key="regions",
+        attr="regions",
+        type="list of strings",
+        default=("us-east-1",),
+        allowed=f"1-{MAX_REGIONS} distinct supported regions (docs/configuration.md); the first is the primary",
+        meaning="where to deploy; secondaries receive replicated deployments",
+        parse=_regions,
+        structured=True,
+    ),
+    Setting(
+        key="vpcCidrs",
+        attr="vpc_cidrs",
+        type="map",
+        default=None,
+        allowed="map region -> IPv4 CIDR /16../24, no overlaps, outside the ranges AWS reserves",
+        meaning="VPC address space per region",
+        parse=_vpc_cidrs,
+        default_doc="`10.<16*i>.0.0/16` per region",
+        structured=True,
+    ),
+    Setting(
+        key="azCount",
+        attr="az_count",
+        type="integer",
+        default=2,
+        allowed=f"2-{MAX_AZ_COUNT}, at most the Availability Zones of each chosen region",
+        meaning="availability zones per region (one public and one private subnet each)",
+        parse=_az_count,
+    ),
+    Setting(
+        key="natStrategy",
+        attr="nat_strategy",
+        type="string",
+        default=NatStrategy.PER_AZ,
+        allowed=", ".join(f"`{n.value}`" for n in NatStrategy),
+        meaning="one NAT gateway per AZ (HA), one shared, or none (private subnets have no internet route)",
+        parse=_nat,
+    ),
+    Setting(
+        key="instanceType",
+        attr="instance_type",
+        type="string",
+        default="t3.micro",
+        allowed="an EC2 instance type such as `t3.small`",
+        meaning="application instances",
+        parse=_instance_type,
+    ),
+    Setting(
+        key="asgMinSize",
+        attr="asg_min_size",
+        type="integer",
+        default=1,
+        allowed="0-100, <= asgDesiredCapacity",
+        meaning="Auto Scaling Group minimum",
+        parse=_integer(0, 100),
+    ),
+    Setting(
+        key="asgDesiredCapacity",
+        attr="asg_desired_capacity",
+        type="integer",
+        default=2,
+        allowed="asgMinSize..asgMaxSize",
+        meaning="Auto Scaling Group desired capacity",
+        parse=_asg_desired,
+        default_doc="{}, raised to asgMinSize",
+    ),
+    Setting(
+        key="asgMaxSize",
+        attr="asg_max_size",
+        type="integer",
+        default=4,
+        allowed=">= asgDesiredCapacity, <= 100",
+        meaning="Auto Scaling Group maximum",
+        parse=_asg_max,
+        default_doc="{}, raised to asgDesiredCapacity",
+    ),
+    Setting(
+        key="healthCheckGracePeriodSeconds",
+        attr="health_check_grace_period_seconds",
+        type="integer",
+        default=300,
+        allowed="0-7200",
+        meaning="EC2 health check grace period",
+        parse=_integer(0, 7200),
+    ),
+    Setting(
+        key="logRetentionDays",
+        attr="log_retention_days",
+        type="integer",
+        default=90,
+        allowed="a CloudWatch Logs retention value (1, 3, 5, 7, 14, 30, 60, 90, ...)",
+        meaning="retention of every log group",
+        parse=_retention,
+    ),
+    Setting(
+        key="alarmEmail",
+        attr="alarm_email",
+        type="string",
+        default=None,
+        allowed="an email address",
+        meaning="subscribed to the alarm and deployment topics",
+        parse=_email,
+    ),
+    Setting(
+        key="kms",
+        attr="kms",
+        type="string",
+        default=KmsMode.CUSTOMER_MANAGED,
+        allowed=", ".join(f"`{k.value}`" for k in KmsMode),
+        meaning="customer-managed: the region key (rotation on) encrypts buckets, parameters and secrets; "
+        "aws-managed: SSE-S3 and the AWS-managed keys. Topics always use the region key",
+        parse=_kms,
+    ),
+    Setting(
+        key="tags",
+        attr="tags",
+        type="map",
+        default={},
+        allowed="map of string -> string",
+        meaning="extra tags on every resource (ownership tags win)",
+        parse=_tags,
+        structured=True,
+    ),
+    Setting(
+        key="features",
+        attr="features",
+        type="map",
+        default=Features(compute=True, migration=True),
+        allowed="booleans",
+        meaning="system A (network + compute) and/or system B (migration platform)",
+        parse=_features,
+        structured=True,
+    ),
+    Setting(
+        key="secretRecoveryWindowDays",
+        attr="secret_recovery_window_days",
+        type="integer",
+        default=7,
+        allowed="0 or 7-30",
+        meaning="how long a deleted secret can be restored",
+        parse=_recovery_window,
+    ),
+    Setting(
+        key="migrationToken",
+        attr=None,
+        type="secret string",
+        default=None,
+        allowed="a Pulumi secret (`pulumi config set --secret`); never in a stack file or on the command line",
+        meaning="value stored in the Secrets Manager secret",
+        parse=_token,
+        default_doc="{} (required with migration)",
+        secret=True,
+    ),
+)
+BY_KEY: Mapping[str, Setting] = {s.key: s for s in SETTINGS}
+KNOWN_KEYS = frozenset(BY_KEY)
+
+
+def unknown_key_error(key: str, value: Any) -> ConfigError:
+    """A key of our namespace that no setting declares: a typo must not fall back to a default silently."""
+    by_lower = {k.lower(): k for k in KNOWN_KEYS}
+    close = difflib.get_close_matches(key.lower(), list(by_lower), n=1, cutoff=0.6)
+    hint = f"did you mean {NAMESPACE}:{by_lower[close[0]]}?" if close else "known keys: " + ", ".join(BY_KEY)
+    return ConfigError(key, value, f"not a TapStack setting; {hint} (reference: docs/configuration.md)")
+
+
+def check_key(key: str, value: Any) -> None:
+    """Refuse an unqualified key that is not a setting; other namespaces (``aws:region``) are not ours to judge."""
+    if key not in KNOWN_KEYS:
+        raise unknown_key_error(key, value)
+
+
+def build(values: Mapping[str, Any], env: Mapping[str, str] | None = None) -> StackConfig:
+    """Validate raw values (unqualified key -> value; absent or None is unset); pure, so every rule is unit-tested."""
+    env = os.environ if env is None else env
+    for key, value in values.items():
+        check_key(key, value)
+    parsed: dict[str, Any] = {}
+    ctx = _Context(parsed=parsed, env=env)
+    for s in SETTINGS:
+        parsed[s.key] = s.parse(s, values.get(s.key), ctx)
+    cfg = StackConfig(**{s.attr: parsed[s.key] for s in SETTINGS if s.attr is not None})
+    _check_names(cfg)
+    return cfg
 
 
 def _check_names(cfg: StackConfig) -> None:
@@ -325,93 +641,34 @@ def _check_names(cfg: StackConfig) -> None:
                     raise ConfigError("environmentSuffix", cfg.environment_suffix, str(err)) from None
 
 
-Getter = Callable[[str], Any]
+def _runtime_keys() -> list[str]:
+    """Every fully qualified key the running program was given.
 
-
-def build(get: Getter, env: Mapping[str, str] | None = None) -> StackConfig:
-    """Validate raw values from ``get(key)`` (None when unset); pure, so every rule is unit-tested."""
-    env = os.environ if env is None else env
-    suffix = get("environmentSuffix") or env.get("ENVIRONMENT_SUFFIX") or "dev"
-    if not isinstance(suffix, str) or not _SUFFIX.match(suffix):
-        raise ConfigError(
-            "environmentSuffix", suffix, "use 1-20 lowercase letters, digits or dashes, not starting/ending with '-'"
-        )
-    project = get("project") or "tapstack"
-    if not isinstance(project, str) or not _PROJECT.match(project):
-        raise ConfigError("project", project, "use 2-24 lowercase letters, digits or dashes, starting with a letter")
-    raw_regions = get("regions")
-    regions = _regions(["us-east-1"] if raw_regions is None else raw_regions)
-    vpc_cidrs = _vpc_cidrs(get("vpcCidrs"), regions)
-    az_count = _int("azCount", get("azCount") if get("azCount") is not None else 2, 2, 6)
-    nat = _enum("natStrategy", get("natStrategy") or "per_az", NatStrategy)
-    instance_type = get("instanceType") or "t3.micro"
-    if not isinstance(instance_type, str) or not _INSTANCE_TYPE.match(instance_type):
-        raise ConfigError("instanceType", instance_type, "expected an EC2 instance type such as t3.micro")
-
-    def opt_int(key: str, default: int, lo: int, hi: int) -> int:
-        raw = get(key)
-        return default if raw is None else _int(key, raw, lo, hi)
-
-    asg_min = opt_int("asgMinSize", 1, 0, 100)
-    asg_desired = opt_int("asgDesiredCapacity", max(2, asg_min), 0, 100)
-    asg_max = opt_int("asgMaxSize", max(4, asg_desired), 1, 100)
-    if not asg_min <= asg_desired <= asg_max:
-        raise ConfigError(
-            "asgDesiredCapacity",
-            {"asgMinSize": asg_min, "asgDesiredCapacity": asg_desired, "asgMaxSize": asg_max},
-            "need asgMinSize <= asgDesiredCapacity <= asgMaxSize",
-        )
-    grace = opt_int("healthCheckGracePeriodSeconds", 300, 0, 7200)
-    retention_raw = get("logRetentionDays")
-    retention = 90 if retention_raw is None else _int("logRetentionDays", retention_raw, 1, 3653)
-    if retention not in LOG_RETENTION_DAYS:
-        raise ConfigError("logRetentionDays", retention_raw, f"allowed: {', '.join(map(str, LOG_RETENTION_DAYS))}")
-    email = get("alarmEmail")
-    if email is not None and (not isinstance(email, str) or not _EMAIL.match(email)):
-        raise ConfigError("alarmEmail", email, "expected an email address such as ops@example.com")
-    kms = _enum("kms", get("kms") or "customer-managed", KmsMode)
-    window = opt_int("secretRecoveryWindowDays", 7, 0, 30)
-    if 0 < window < 7:
-        raise ConfigError("secretRecoveryWindowDays", window, "AWS allows 0 (delete at once) or 7-30 days")
-    cfg = StackConfig(
-        environment_suffix=suffix,
-        project=project,
-        regions=regions,
-        vpc_cidrs=vpc_cidrs,
-        az_count=az_count,
-        nat_strategy=nat,
-        instance_type=instance_type,
-        asg_min_size=asg_min,
-        asg_desired_capacity=asg_desired,
-        asg_max_size=asg_max,
-        health_check_grace_period_seconds=grace,
-        log_retention_days=retention,
-        alarm_email=email,
-        kms=kms,
-        tags=_tags(get("tags")),
-        features=_features(get("features")),
-        secret_recovery_window_days=window,
-    )
-    _check_names(cfg)
-    return cfg
-
-
-KNOWN_KEYS = frozenset(row[0] for row in CONFIG_REFERENCE)
+    ``pulumi.Config`` can only look keys up, not list them; the SDK keeps the map in ``runtime.config.CONFIG``
+    (set by ``set_all_config``, as our runner does) and the Pulumi CLI passes it as ``PULUMI_CONFIG``.
+    """
+    return sorted({*pulumi.runtime.config.CONFIG.get(), *pulumi.runtime.get_config_env()})
 
 
 def load() -> StackConfig:
     """Read ``tapstack:*`` from the running Pulumi program's configuration."""
     conf = pulumi.Config(NAMESPACE)
-
-    def get(key: str) -> Any:
-        if key in ("regions", "vpcCidrs", "tags", "features"):
+    values: dict[str, Any] = {}
+    for qualified in _runtime_keys():
+        namespace, _, key = qualified.partition(":")
+        if namespace != NAMESPACE:
+            continue
+        setting = BY_KEY.get(key)
+        if setting is None:
+            raise unknown_key_error(key, conf.get(key))
+        if setting.structured:
             try:
-                return conf.get_object(key)
+                values[key] = conf.get_object(key)
             except Exception:
                 raise ConfigError(key, conf.get(key), "expected structured YAML/JSON") from None
-        return conf.get(key)
-
-    return build(get)
+        else:
+            values[key] = conf.get(key)
+    return build(values)
 
 
 def migration_token() -> pulumi.Output[str] | None:
@@ -420,10 +677,42 @@ def migration_token() -> pulumi.Output[str] | None:
 
 
 def reference_markdown() -> str:
-    """The configuration reference table (README and docs/configuration.md are checked against it)."""
-    lines = ["| key | default | allowed values | meaning |", "|---|---|---|---|"]
+    """The configuration reference table (README and docs/configuration.md are generated from it)."""
+    lines = ["| key | type | default | allowed values | meaning |", "|---|---|---|---|---|"]
     lines += [
-        f"| `{NAMESPACE}:{key}` | {default} | {allowed} | {meaning} |"
-        for key, default, allowed, meaning in CONFIG_REFERENCE
+        f"| `{NAMESPACE}:{s.key}` | {s.type} | {s.documented_default} | {s.allowed} | {s.meaning} |" for s in SETTINGS
     ]
     return "\n".join(lines) + "\n"
+
+
+def regions_markdown() -> str:
+    """The regions TapStack plans for and how many Availability Zones ``azCount`` may use in each."""
+    lines = ["| region | name code | Availability Zones |", "|---|---|---|"]
+    lines += [f"| `{region}` | `{code}` | {AZ_COUNTS[region]} |" for region, code in REGION_CODES.items()]
+    return "\n".join(lines) + "\n"
+
+
+GENERATED: Mapping[str, Callable[[], str]] = {"config-reference": reference_markdown, "regions": regions_markdown}
+"""Each generated block, by the name in its ``<!-- NAME:start -->`` / ``<!-- NAME:end -->`` markers."""
+
+
+def with_generated_blocks(text: str) -> str:
+    """``text`` with every generated block it contains replaced by the current one."""
+    for name, render in GENERATED.items():
+        start, end = f"<!-- {name}:start -->\n", f"<!-- {name}:end -->"
+        if start in text and end in text:
+            head, rest = text.split(start, 1)
+            text = head + start + render() + end + rest.split(end, 1)[1]
+    return text
+
+
+def main(argv: list[str]) -> int:
+    """``python -m tapstack.config README.md docs/configuration.md`` rewrites the generated tables in place."""
+    for name in argv:
+        path = Path(name)
+        path.write_text(with_generated_blocks(path.read_text()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -2,17 +2,35 @@
 
 from __future__ import annotations
 
+import time
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tapstack.config import KNOWN_KEYS, ConfigError, KmsMode, NatStrategy, build, reference_markdown
+from tapstack import stackfile
+from tapstack.cli import main
+from tapstack.config import (
+    NAMESPACE,
+    SETTINGS,
+    ConfigError,
+    KmsMode,
+    NatStrategy,
+    StackConfig,
+    build,
+    reference_markdown,
+)
+from tapstack.errors import TapStackError
 from tapstack.lib.naming import NameKind
 
+TOKEN = "unit-test-token"
 
-def cfg(env: dict[str, str] | None = None, **values: Any):
-    return build(lambda key: values.get(key), env=env or {})
+
+def cfg(env: dict[str, str] | None = None, **values: Any) -> StackConfig:
+    """Build from unqualified keys; the token is present unless a test sets it to None."""
+    values.setdefault("migrationToken", TOKEN)
+    return build(values, env=env or {})
 
 
 def test_defaults_are_documented_secure_posture() -> None:
@@ -25,6 +43,21 @@ def test_defaults_are_documented_secure_posture() -> None:
     assert (c.asg_min_size, c.asg_desired_capacity, c.asg_max_size) == (1, 2, 4)
     assert c.log_retention_days == 90
     assert c.features.compute and c.features.migration
+
+
+def test_every_declared_default_is_the_value_an_unset_key_gets() -> None:
+    """The table's default is what the docs print and what build uses: one declaration, no third copy."""
+    c = cfg()
+    for s in SETTINGS:
+        if s.attr is not None and s.default is not None:
+            assert getattr(c, s.attr) == s.default, s.key
+            assert f"| `{NAMESPACE}:{s.key}` | {s.type} | {s.documented_default} |" in reference_markdown()
+
+
+def test_every_stack_config_field_comes_from_exactly_one_setting() -> None:
+    attrs = [s.attr for s in SETTINGS if s.attr is not None]
+    assert sorted(attrs) == sorted(f.name for f in fields(StackConfig))
+    assert len({s.key for s in SETTINGS}) == len(SETTINGS)
 
 
 def test_suffix_falls_back_to_environment_variable() -> None:
@@ -46,6 +79,20 @@ def test_structured_values_arrive_as_strings_from_the_cli() -> None:
     assert (c.asg_min_size, c.asg_max_size) == (2, 5)
 
 
+def test_az_count_may_use_every_zone_of_the_region() -> None:
+    assert cfg(regions=["us-east-1"], azCount=6).az_count == 6
+    assert cfg(regions=["us-west-1"], azCount=2).az_count == 2
+
+
+def test_token_is_not_needed_without_the_migration_platform() -> None:
+    c = cfg(migrationToken=None, features={"compute": True, "migration": False})
+    assert not c.features.migration
+
+
+def test_public_vpc_ranges_outside_the_reserved_blocks_are_accepted() -> None:
+    assert cfg(vpcCidrs={"us-east-1": "100.64.0.0/16"}).vpc_cidrs == {"us-east-1": "100.64.0.0/16"}
+
+
 BAD: list[tuple[dict[str, Any], str]] = [
     ({"regions": ["us-east-1", "mars-north-1"]}, "tapstack:regions: got 'mars-north-1'; allowed: us-east-1,"),
     ({"regions": ["us-east-1", "us-east-1"]}, "tapstack:regions: got 'us-east-1'; each region may appear once"),
@@ -58,8 +105,35 @@ BAD: list[tuple[dict[str, Any], str]] = [
     ({"vpcCidrs": {"us-east-1": "10.0.0.0/8"}}, "tapstack:vpcCidrs.us-east-1: got '10.0.0.0/8'; AWS allows VPC sizes"),
     ({"vpcCidrs": {"us-east-1": "banana"}}, "tapstack:vpcCidrs.us-east-1: got 'banana'; expected an IPv4 network"),
     ({"vpcCidrs": {"eu-west-1": "10.9.0.0/16"}}, "tapstack:vpcCidrs: got ['eu-west-1']; keys must be deployed regions"),
+    # issue 14.6: ranges that can never hold a VPC
+    (
+        {"vpcCidrs": {"us-east-1": "0.0.0.0/16"}},
+        "tapstack:vpcCidrs.us-east-1: got '0.0.0.0/16'; 0.0.0.0/8 is 'this network' (RFC 6890) and cannot hold a VPC",
+    ),
+    (
+        {"vpcCidrs": {"us-east-1": "127.0.0.0/16"}},
+        "tapstack:vpcCidrs.us-east-1: got '127.0.0.0/16'; 127.0.0.0/8 is loopback and cannot hold a VPC; "
+        "use an RFC 1918 range such as 10.0.0.0/16",
+    ),
+    (
+        {"vpcCidrs": {"us-east-1": "169.254.0.0/16"}},
+        "tapstack:vpcCidrs.us-east-1: got '169.254.0.0/16'; 169.254.0.0/16 is link-local",
+    ),
+    (
+        {"vpcCidrs": {"us-east-1": "224.0.0.0/16"}},
+        "tapstack:vpcCidrs.us-east-1: got '224.0.0.0/16'; 224.0.0.0/4 is mul",
+    ),
+    ({"vpcCidrs": {"us-east-1": "239.255.0.0/16"}}, "tapstack:vpcCidrs.us-east-1: got '239.255.0.0/16'; 224.0.0.0/4"),
+    ({"vpcCidrs": {"us-east-1": "240.0.0.0/16"}}, "tapstack:vpcCidrs.us-east-1: got '240.0.0.0/16'; 240.0.0.0/4 is"),
+    ({"vpcCidrs": {"us-east-1": "255.255.255.0/24"}}, "tapstack:vpcCidrs.us-east-1: got '255.255.255.0/24'; 240.0"),
     ({"azCount": 1}, "tapstack:azCount: got 1; expected a whole number from 2 to 6"),
     ({"azCount": "many"}, "tapstack:azCount: got 'many'; expected a whole number from 2 to 6"),
+    # issue 14.2: more zones than the region has
+    (
+        {"regions": ["us-east-1", "us-west-1"], "azCount": 3},
+        "tapstack:azCount: got 3; us-west-1 has 2 Availability Zones every account can use; use at most 2",
+    ),
+    ({"regions": ["eu-west-1"], "azCount": "4"}, "tapstack:azCount: got '4'; eu-west-1 has 3 Availability Zones"),
     ({"natStrategy": "two"}, "tapstack:natStrategy: got 'two'; allowed: none, single, per_az"),
     (
         {"asgMinSize": 3, "asgDesiredCapacity": 2, "asgMaxSize": 4},
@@ -93,7 +167,26 @@ BAD: list[tuple[dict[str, Any], str]] = [
         {"secretRecoveryWindowDays": 3},
         "tapstack:secretRecoveryWindowDays: got 3; AWS allows 0 (delete at once) or 7-30",
     ),
-    ({"instanceType": "big"}, "tapstack:instanceType: got 'big'; expected an EC2 instance type"),
+    ({"instanceType": "big"}, "tapstack:instanceType: got 'big'; expected an EC2 instance type such as t3.micro"),
+    # issue 14.1: a typo must not fall back to the default silently
+    (
+        {"azCuont": 3},
+        "tapstack:azCuont: got 3; not a TapStack setting; did you mean tapstack:azCount? "
+        "(reference: docs/configuration.md)",
+    ),
+    ({"natStategy": "single"}, "tapstack:natStategy: got 'single'; not a TapStack setting; did you mean tapstack:natS"),
+    (
+        {"regoins": ["us-east-1"]},
+        "tapstack:regoins: got ['us-east-1']; not a TapStack setting; did you mean tapstack:re",
+    ),
+    ({"NATSTRATEGY": "none"}, "tapstack:NATSTRATEGY: got 'none'; not a TapStack setting; did you mean tapstack:natStr"),
+    ({"zzz": 1}, "tapstack:zzz: got 1; not a TapStack setting; known keys: environmentSuffix, project, regions,"),
+    # issue 11.5: the token rule lives in config, before TapStack registers anything
+    (
+        {"migrationToken": None},
+        "tapstack:migrationToken: got None; required with features.migration: "
+        "`pulumi config set --secret tapstack:migrationToken <value>` (local runs: the TAPSTACK_MIGRATION_TOKEN",
+    ),
 ]
 
 
@@ -104,6 +197,112 @@ def test_bad_values_fail_with_key_value_and_allowed(values: dict[str, Any], mess
     with pytest.raises(ConfigError) as exc:
         cfg(**values)
     assert str(exc.value).startswith(message)
+
+
+BILLION_LAUGHS = "config:\n  tapstack:project: tapstack\n" + "".join(
+    f"lol{i}: &lol{i} [{', '.join([f'*lol{i - 1}'] * 10)}]\n" if i else 'lol0: &lol0 ["lol"]\n' for i in range(10)
+)
+
+# (stack file bytes or None, --set items, the one line the user reads)
+BAD_INPUT: list[tuple[bytes | None, list[str], str]] = [
+    # issue 14.1: unknown tapstack:* keys in a stack file and on the command line
+    (
+        b"config:\n  tapstack:natStategy: single\n",
+        [],
+        "{file}: tapstack:natStategy: got 'single'; not a TapStack setting; did you mean tapstack:natStrategy?",
+    ),
+    (None, ["azCuont=3"], "tapstack:azCuont: got 3; not a TapStack setting; did you mean tapstack:azCount?"),
+    # issue 14.3: not UTF-8
+    (
+        "config:\n  tapstack:project: café\n".encode("latin-1"),
+        [],
+        "{file}: byte 0xe9 at offset 31 is not UTF-8; save the file as UTF-8",
+    ),
+    # issue 14.4: the same key twice, directly or once with and once without the namespace
+    (
+        b"config:\n  tapstack:azCount: 2\n  tapstack:azCount: 3\n",
+        [],
+        "{file}: line 3, column 3: key 'tapstack:azCount' appears more than once (each key may appear once)",
+    ),
+    (
+        b"config:\n  tapstack:tags:\n    Owner: a\n    Owner: b\n",
+        [],
+        "{file}: line 4, column 5: key 'Owner' appears more than once",
+    ),
+    (
+        b"config:\n  azCount: 2\n  tapstack:azCount: 3\n",
+        [],
+        "{file}: tapstack:azCount is given twice (once with the 'tapstack:' prefix)",
+    ),
+    # issue 14.5: aliases (a billion laughs expands to 10**9 strings)
+    (BILLION_LAUGHS.encode(), [], "{file}: line 3, column 7: &lol0: YAML anchors and aliases are not allowed"),
+    (b"config:\n  tapstack:project: " + b"x" * (1024 * 1024) + b"\n", [], "{file}: 1048605 bytes; a stack file may"),
+    # issue 14.7: a secret on the command line
+    (
+        None,
+        ["migrationToken=hunter2"],
+        "--set tapstack:migrationToken: a secret on the command line lands in shell history and the process list "
+        "(value not shown); set the TAPSTACK_MIGRATION_TOKEN environment variable for local runs, or "
+        "`pulumi config set --secret tapstack:migrationToken` for a Pulumi stack",
+    ),
+    (None, ["tapstack:migrationToken=hunter2"], "--set tapstack:migrationToken: a secret on the command line"),
+]
+
+
+def _write(tmp_path: Path, data: bytes | None) -> Path | None:
+    if data is None:
+        return None
+    path = tmp_path / "Pulumi.dev.yaml"
+    path.write_bytes(data)
+    return path
+
+
+@pytest.mark.parametrize(("data", "sets", "message"), BAD_INPUT)
+def test_bad_stack_files_and_overrides_fail_fast_naming_the_key(
+    tmp_path: Path, data: bytes | None, sets: list[str], message: str
+) -> None:
+    path = _write(tmp_path, data)
+    started = time.perf_counter()
+    with pytest.raises(TapStackError) as exc:
+        stackfile.load(path, sets)
+    assert time.perf_counter() - started < 1.0
+    assert str(exc.value).startswith(message.format(file=path))
+    assert "hunter2" not in str(exc.value)
+
+
+@pytest.mark.parametrize(("data", "sets", "message"), BAD_INPUT[:3] + BAD_INPUT[6:7] + BAD_INPUT[8:9])
+def test_cli_turns_bad_input_into_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], data: bytes | None, sets: list[str], message: str
+) -> None:
+    path = _write(tmp_path, data)
+    args = ["synth"] + (["--config", str(path)] if path else []) + [a for s in sets for a in ("--set", s)]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: " + message.format(file=path)[:60])
+    assert "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_local_deploy_refuses_more_zones_than_the_region_has_before_starting_the_emulator(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    started = time.perf_counter()
+    assert main(["up", "--local", "--set", 'regions=["us-west-1"]', "--set", "azCount=3"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: tapstack:azCount: got '3'; us-west-1 has 2 Availability Zones")
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert time.perf_counter() - started < 20
+
+
+def test_keys_of_other_namespaces_are_passed_through(tmp_path: Path) -> None:
+    path = _write(tmp_path, b"config:\n  aws:region: us-east-1\n  myteam:owner: ops\n  tapstack:azCount: 3\n")
+    settings = stackfile.load(path, ["aws:profile=dev"])
+    assert settings.values == {
+        "aws:region": "us-east-1",
+        "myteam:owner": "ops",
+        "tapstack:azCount": 3,
+        "aws:profile": "dev",
+    }
 
 
 def test_long_suffix_that_fits_every_limit_is_accepted() -> None:
@@ -118,13 +317,3 @@ def test_readme_configuration_table_matches_the_code() -> None:
     start = readme.index("<!-- config-reference:start -->\n") + len("<!-- config-reference:start -->\n")
     end = readme.index("<!-- config-reference:end -->")
     assert readme[start:end] == reference_markdown()
-
-
-def test_every_documented_key_is_read_and_every_read_key_is_documented() -> None:
-    asked: set[str] = set()
-
-    def get(key: str) -> None:
-        asked.add(key)
-
-    build(get, env={})
-    assert asked | {"migrationToken"} == KNOWN_KEYS

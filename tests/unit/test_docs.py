@@ -5,7 +5,6 @@ from __future__ import annotations
 import html
 import re
 from collections import Counter
-from typing import Any
 
 import pytest
 
@@ -25,30 +24,39 @@ def between_markers(text: str) -> str:
 
 def test_configuration_doc_is_the_generated_reference() -> None:
     doc = (DOCS / "configuration.md").read_text()
-    assert between_markers(doc) == config.reference_markdown(), (
-        "docs/configuration.md is stale: paste tapstack.config.reference_markdown() between the markers"
+    assert between_markers(doc) == config.reference_markdown()
+    assert doc == config.with_generated_blocks(doc), (
+        "docs/configuration.md is stale: run `python -m tapstack.config README.md docs/configuration.md`"
     )
 
 
-def test_every_documented_key_is_read_and_every_read_key_is_documented(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_every_generated_block_of_the_configuration_doc_is_present() -> None:
+    doc = (DOCS / "configuration.md").read_text()
+    for name, render in config.GENERATED.items():
+        assert f"<!-- {name}:start -->\n{render()}<!-- {name}:end -->" in doc, name
+
+
+def test_the_program_reads_exactly_the_documented_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``load`` asks the Pulumi runtime for every setting it was given and for nothing else."""
+    given = {f"{config.NAMESPACE}:{s.key}": "x" for s in config.SETTINGS}
     asked: list[str] = []
-
-    def get(key: str) -> Any:
-        asked.append(key)
-        return None
-
-    config.build(get, env={})
 
     class RecordingConfig:
         def __init__(self, namespace: str) -> None:
             assert namespace == config.NAMESPACE
 
-        def get_secret(self, key: str) -> None:
+        def get(self, key: str) -> None:
             asked.append(key)
 
+        def get_object(self, key: str) -> None:
+            asked.append(key)
+
+    monkeypatch.setattr(config, "_runtime_keys", lambda: sorted(given))
     monkeypatch.setattr(config.pulumi, "Config", RecordingConfig)
-    config.migration_token()
-    assert set(asked) == config.KNOWN_KEYS == {row[0] for row in config.CONFIG_REFERENCE}
+    with pytest.raises(config.ConfigError, match="tapstack:migrationToken: got None"):
+        config.load()
+    assert sorted(asked) == sorted(config.KNOWN_KEYS)
+    assert len(config.reference_markdown().splitlines()) == 2 + len(config.SETTINGS)
 
 
 def test_every_documented_key_appears_in_the_prose_of_the_configuration_doc() -> None:
