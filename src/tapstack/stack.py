@@ -17,7 +17,7 @@ from .components.notifications import Notifications, NotificationsArgs
 from .components.replication import ReplicaTarget, Replication, ReplicationArgs
 from .components.secrets import MigrationSecrets, MigrationSecretsArgs, RegionKey, RegionKeyArgs
 from .components.storage import HardenedBucket, HardenedBucketArgs
-from .config import ConfigError, KmsMode, StackConfig
+from .config import KmsMode, StackConfig
 from .lib import iam
 from .lib.naming import NameKind
 from .lib.regions import region_code
@@ -52,12 +52,6 @@ class TapStack(pulumi.ComponentResource):
     def __init__(self, name: str, args: TapStackArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("tapstack:index:TapStack", name, None, opts)
         cfg = args.config
-        if cfg.features.migration and args.migration_token is None:
-            raise ConfigError(
-                "migrationToken",
-                None,
-                "required with features.migration: `pulumi config set --secret tapstack:migrationToken <value>`",
-            )
         self.cfg = cfg
         self.token = args.migration_token
         self.providers = ProviderManager(cfg, parent=self)
