@@ -23,6 +23,8 @@ from tapstack.config import (
 )
 from tapstack.errors import TapStackError
 from tapstack.lib.naming import NameKind
+from tapstack.program import main as program
+from tapstack.synth import synthesize
 
 TOKEN = "unit-test-token"
 
@@ -292,6 +294,20 @@ def test_local_deploy_refuses_more_zones_than_the_region_has_before_starting_the
     assert err.startswith("error: tapstack:azCount: got '3'; us-west-1 has 2 Availability Zones")
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert time.perf_counter() - started < 20
+
+
+def test_the_program_refuses_an_unknown_key_set_through_pulumi_config() -> None:
+    """`pulumi config set tapstack:azCuont 3` reaches the program through the runtime, not through a stack file."""
+    values = {"tapstack:azCuont": "3", "tapstack:migrationToken": TOKEN, "aws:region": "us-east-1"}
+    with pytest.raises(ConfigError, match=r"^tapstack:azCuont: got '3'; not a TapStack setting; did you mean"):
+        synthesize(program, values, secret_keys=["tapstack:migrationToken"])
+
+
+def test_the_program_sees_keys_the_pulumi_cli_passes_in_its_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Pulumi CLI hands a program its configuration as PULUMI_CONFIG (JSON); a typo there is caught too."""
+    monkeypatch.setenv("PULUMI_CONFIG", '{"tapstack:natStategy": "single"}')
+    with pytest.raises(ConfigError, match=r"^tapstack:natStategy: got 'single'; .* did you mean tapstack:natStrategy"):
+        synthesize(program, {"tapstack:migrationToken": TOKEN}, secret_keys=["tapstack:migrationToken"])
 
 
 def test_keys_of_other_namespaces_are_passed_through(tmp_path: Path) -> None:
