@@ -1,0 +1,123 @@
+"""Has a region's fleet converged? InService instances of the group against their agents' heartbeats.
+
+The heartbeats (``fleet/heartbeats/<aws:userid>.json``, never replicated) are the fleet's own account: an
+instance counts as converged when its latest heartbeat is fresh, healthy and on the expected release. An
+instance that reports ``unhealthy`` after the migration started has already reverted itself (the agent's
+job); that is a failed stage at once, not something to wait out.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from botocore.exceptions import ClientError
+
+from .outputs import RegionOutputs
+
+HEARTBEAT_PREFIX = "fleet/heartbeats/"
+FRESH = timedelta(seconds=120)
+_SHOWN = 3
+
+
+@dataclass(frozen=True)
+class Heartbeat:
+    instance_id: str
+    release: str | None
+    health: str
+    reason: str
+    timestamp: datetime | None
+
+
+@dataclass(frozen=True)
+class FleetView:
+    in_service: tuple[str, ...]
+    heartbeats: dict[str, Heartbeat]
+
+
+@dataclass(frozen=True)
+class Assessment:
+    state: Literal["converged", "waiting", "unhealthy"]
+    detail: str
+    ready: int
+    total: int
+
+    @property
+    def summary(self) -> str:
+        return f"{self.ready}/{self.total} on release" if self.total else "no instances"
+
+
+def _heartbeat(doc: Any) -> Heartbeat | None:
+    if not isinstance(doc, dict) or not isinstance(doc.get("instance_id"), str):
+        return None
+    try:
+        stamp = datetime.fromisoformat(str(doc.get("timestamp")))
+    except ValueError:
+        stamp = None
+    release = doc.get("release")
+    return Heartbeat(
+        instance_id=doc["instance_id"],
+        release=release if isinstance(release, str) else None,
+        health=str(doc.get("health")),
+        reason=str(doc.get("reason") or ""),
+        timestamp=stamp if stamp is None or stamp.tzinfo else None,
+    )
+
+
+def read_fleet(s3: Any, autoscaling: Any, region: RegionOutputs) -> FleetView | None:
+    """The fleet as it is now, or None for a region without compute (nothing there runs a release)."""
+    if region.asg_name is None:
+        return None
+    groups = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[region.asg_name])["AutoScalingGroups"]
+    instances = [i for g in groups for i in g.get("Instances", [])]
+    in_service = tuple(sorted(i["InstanceId"] for i in instances if i.get("LifecycleState") == "InService"))
+    beats: dict[str, Heartbeat] = {}
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=region.bucket, Prefix=HEARTBEAT_PREFIX)
+    for page in pages:
+        for item in page.get("Contents", []):
+            try:
+                body = s3.get_object(Bucket=region.bucket, Key=item["Key"])["Body"].read()
+                beat = _heartbeat(json.loads(body))
+            except (ClientError, ValueError):
+                continue  # deleted between list and get, or half-written junk: the next poll reads it again
+            if beat is None:
+                continue
+            seen = beats.get(beat.instance_id)
+            if seen is None or (beat.timestamp and (seen.timestamp is None or beat.timestamp > seen.timestamp)):
+                beats[beat.instance_id] = beat
+    return FleetView(in_service, beats)
+
+
+def _listed(items: list[str]) -> str:
+    return "; ".join(items[:_SHOWN]) + (f"; and {len(items) - _SHOWN} more" if len(items) > _SHOWN else "")
+
+
+def assess(view: FleetView | None, release: str, since: datetime, now: datetime, fail_fast: bool) -> Assessment:
+    """``fail_fast``: an unhealthy report newer than ``since`` fails at once (going forward); when going back
+    it is not, since the instance may still be finishing a cycle that started before the rollback."""
+    if view is None:
+        return Assessment("converged", "no compute in this region", 0, 0)
+    behind: list[str] = []
+    unhealthy: list[str] = []
+    for instance in view.in_service:
+        beat = view.heartbeats.get(instance)
+        if beat is None:
+            behind.append(f"{instance}: no heartbeat yet")
+            continue
+        recent = beat.timestamp is not None and beat.timestamp >= since
+        if beat.health == "unhealthy" and recent:
+            unhealthy.append(f"{instance} unhealthy on {beat.release or 'no release'}: {beat.reason or 'no reason'}")
+        elif beat.timestamp is None or now - beat.timestamp > FRESH:
+            last = beat.timestamp.isoformat() if beat.timestamp else "unreadable"
+            behind.append(f"{instance}: last heartbeat {last}")
+        elif beat.release != release or beat.health != "healthy":
+            behind.append(f"{instance}: on {beat.release or 'no release'} ({beat.health})")
+    total = len(view.in_service)
+    ready = total - len(behind) - len(unhealthy)
+    if unhealthy and fail_fast:
+        return Assessment("unhealthy", _listed(unhealthy), ready, total)
+    if behind or unhealthy:
+        return Assessment("waiting", _listed(unhealthy + behind), ready, total)
+    return Assessment("converged", f"{total}/{total} healthy on {release}", total, total)

@@ -1,0 +1,66 @@
+"""The release's plan: which region goes first, the waves after it, and the knobs that bound each wait."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from .errors import ReleaseError
+from .outputs import StackOutputs
+
+DEFAULT_BAKE = 300.0
+DEFAULT_REPLICATION_TIMEOUT = 900.0
+"""S3 Replication Time Control's promise: 99.99 % of objects within 15 minutes."""
+DEFAULT_CONVERGE_TIMEOUT = 300.0
+"""Agents run every 30 s and at boot; five minutes is ten chances for every instance."""
+DEFAULT_POLL = 5.0
+
+
+@dataclass(frozen=True)
+class Options:
+    canary: str | None = None
+    parallel: int = 1
+    bake: float = DEFAULT_BAKE
+    replication_timeout: float = DEFAULT_REPLICATION_TIMEOUT
+    converge_timeout: float = DEFAULT_CONVERGE_TIMEOUT
+    poll: float = DEFAULT_POLL
+    force: bool = False
+    rollback: bool = True
+    dry_run: bool = False
+
+    def __post_init__(self) -> None:
+        if self.parallel < 1:
+            raise ReleaseError(f"--parallel {self.parallel}: at least 1 region per wave")
+        for name in ("bake", "replication_timeout", "converge_timeout"):
+            if getattr(self, name) < 0:
+                raise ReleaseError(f"--{name.replace('_', '-')} {getattr(self, name)}: must not be negative")
+        if self.poll <= 0:
+            raise ReleaseError(f"poll interval {self.poll}: must be above 0")
+
+
+@dataclass(frozen=True)
+class Plan:
+    canary: str
+    waves: tuple[tuple[str, ...], ...]
+    """Wave 0 is the canary alone; the others hold up to ``parallel`` regions each, in stack order."""
+    migration_id: str = field(compare=False)
+
+    @property
+    def order(self) -> tuple[str, ...]:
+        return tuple(r for wave in self.waves for r in wave)
+
+
+def migration_id(version: str, now: datetime) -> str:
+    """One id for this run in every region (the handler's rule: 1-64 of A-Z a-z 0-9 _ -), readable and unique."""
+    safe = re.sub(r"[^A-Za-z0-9_-]", "_", version)[:40]
+    return f"{safe}-{now.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(2)}"
+
+
+def make_plan(outputs: StackOutputs, options: Options, version: str, now: datetime) -> Plan:
+    canary = options.canary or outputs.primary
+    outputs.region(canary)  # an unknown --canary is an error naming the stack's regions
+    rest = [r for r in outputs.names if r != canary]
+    waves = [(canary,), *(tuple(rest[i : i + options.parallel]) for i in range(0, len(rest), options.parallel))]
+    return Plan(canary, tuple(waves), migration_id(version, now))

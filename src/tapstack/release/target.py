@@ -1,0 +1,156 @@
+"""Where a release goes: the emulator or real AWS, behind one interface so both run the same orchestration.
+
+A target gives boto3 clients per (service, region), invokes a region's migration function and, where nothing
+else runs the instance agents, drives the fleet one step. On AWS the agents' systemd timer converges the
+fleet; in the emulator the simulated fleet is stepped between polls, so the same polling code waits for both.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from .outputs import StackOutputs
+
+if TYPE_CHECKING:
+    from ..emulator.deploy import DeployedFunction
+    from ..emulator.server import Emulator
+
+INVOKE_READ_TIMEOUT = 900
+"""Lambda's own maximum run time: a migrate of many artifacts must not be cut off by the client."""
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A migration function's answer, or the reason there is none (status 502: the invoke itself failed)."""
+
+    status: int
+    outcome: str
+    message: str
+    result: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    @classmethod
+    def of(cls, response: object) -> Reply:
+        """The handler's documented ``{"statusCode", "body": {"outcome", "message", "result"}}``."""
+        if not isinstance(response, dict) or not isinstance(response.get("body"), dict):
+            return cls(502, "invoke_failed", f"unexpected reply from the function: {json.dumps(response)[:300]}")
+        body = response["body"]
+        status = response.get("statusCode")
+        result = body.get("result")
+        return cls(
+            status if isinstance(status, int) else 502,
+            str(body.get("outcome")),
+            str(body.get("message")),
+            result if isinstance(result, dict) else {},
+        )
+
+
+class Target(Protocol):
+    outputs: StackOutputs
+    label: str
+
+    def client(self, service: str, region: str) -> Any: ...
+
+    def invoke(self, region: str, event: dict[str, Any]) -> Reply: ...
+
+    def converge(self, region: str) -> None: ...
+
+
+class FleetDriver(Protocol):
+    """The emulator's simulated fleet: one convergence pass of every instance agent in a region."""
+
+    def converge(self, region: str) -> object: ...
+
+
+class _ClientCache:
+    """boto3 clients are thread-safe once made; making them is not, hence the lock."""
+
+    def __init__(self, make: Callable[[str, str], Any]) -> None:
+        self._make = make
+        self._clients: dict[tuple[str, str], Any] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, service: str, region: str) -> Any:
+        with self._lock:
+            if (service, region) not in self._clients:
+                self._clients[(service, region)] = self._make(service, region)
+            return self._clients[(service, region)]
+
+
+class AwsTarget:
+    """Real AWS with the caller's credentials: ``lambda:InvokeFunction`` on the deployed function names."""
+
+    def __init__(self, outputs: StackOutputs, session: Any | None = None) -> None:
+        import boto3
+
+        self.outputs = outputs
+        self.label = "AWS"
+        self._session = session or boto3.session.Session()
+        config = Config(retries={"max_attempts": 5, "mode": "standard"})
+        invoke_config = Config(read_timeout=INVOKE_READ_TIMEOUT, retries={"max_attempts": 2, "mode": "standard"})
+        self.client = _ClientCache(
+            lambda service, region: self._session.client(
+                service, region_name=region, config=invoke_config if service == "lambda" else config
+            )
+        )
+
+    def invoke(self, region: str, event: dict[str, Any]) -> Reply:
+        name = self.outputs.region(region).function_name
+        try:
+            response = self.client("lambda", region).invoke(
+                FunctionName=name, InvocationType="RequestResponse", Payload=json.dumps(event).encode()
+            )
+            payload = response["Payload"].read()
+        except (ClientError, BotoCoreError) as err:
+            return Reply(502, "invoke_failed", f"cannot invoke {name} in {region}: {err}")
+        try:
+            doc = json.loads(payload or b"null")
+        except json.JSONDecodeError:
+            return Reply(502, "invoke_failed", f"{name} in {region} answered non-JSON: {payload[:200]!r}")
+        if response.get("FunctionError"):
+            detail = doc.get("errorMessage") if isinstance(doc, dict) else doc
+            return Reply(502, "function_error", f"{name} in {region} failed ({response['FunctionError']}): {detail}")
+        return Reply.of(doc)
+
+    def converge(self, region: str) -> None:
+        """Nothing to drive: every instance's agent runs on its own timer."""
+
+
+class EmulatorTarget:
+    """The emulator: the handler runs in-process as the deployed function (its environment read back)."""
+
+    def __init__(self, emulator: Emulator, outputs: StackOutputs, fleet: FleetDriver | None = None) -> None:
+        from ..emulator.engine import Clients
+
+        self.outputs = outputs
+        self.label = f"emulator at {emulator.url}"
+        self.client = Clients(emulator)
+        self._emulator = emulator
+        self._fleet = fleet
+        self._functions: dict[str, DeployedFunction] = {}
+
+    def invoke(self, region: str, event: dict[str, Any]) -> Reply:
+        from ..emulator.deploy import deployed_function, invoke_handler
+
+        name = self.outputs.region(region).function_name
+        try:
+            if region not in self._functions:
+                self._functions[region] = deployed_function(self.client, region, name)
+            response = invoke_handler(self._emulator, self._functions[region], event).response
+        except (ClientError, BotoCoreError) as err:
+            return Reply(502, "invoke_failed", f"cannot invoke {name} in {region}: {err}")
+        return Reply.of(response)
+
+    def converge(self, region: str) -> None:
+        if self._fleet is not None:
+            self._fleet.converge(region)
