@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import json
+import signal
 import socket
 import ssl
+import subprocess
+import sys
+import threading
+import time
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
+from werkzeug.routing import Rule
 
 from tapstack.emulator.engine import Clients
-from tapstack.emulator.server import Emulator, EmulatorError, check_loopback
+from tapstack.emulator.server import SERVICES, Emulator, EmulatorError, check_loopback, terminate_as_interrupt
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize(
@@ -92,3 +103,129 @@ def test_iam_enforcement_refuses_unknown_credentials_until_switched_off() -> Non
         finally:
             emulator.enforce_iam(False)
         assert sts.get_caller_identity()["Account"] == emulator.account_id
+
+
+SIGTERM_CHILD = """
+import sys, time
+from tapstack.emulator.server import Emulator, Terminated, terminate_as_interrupt
+
+try:
+    with terminate_as_interrupt(), Emulator.start() as emulator:
+        print(emulator.ca_bundle.parent, flush=True)
+        time.sleep(60)
+except Terminated as stopped:
+    sys.exit(stopped.exit_code)
+"""
+
+
+def test_sigterm_stops_the_emulator_and_removes_its_private_key_as_ctrl_c_does() -> None:
+    child = subprocess.Popen([sys.executable, "-c", SIGTERM_CHILD], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout is not None
+        workdir = Path(child.stdout.readline().strip())
+        assert (workdir / "key.pem").is_file()
+        child.send_signal(signal.SIGTERM)
+        assert child.wait(timeout=20) == 128 + signal.SIGTERM
+    finally:
+        child.kill()
+    assert not workdir.exists(), "the TLS key and certificate are removed on SIGTERM"
+
+
+def test_the_previous_sigterm_handler_is_back_after_the_block() -> None:
+    def previous(signum: int, frame: object) -> None:
+        raise AssertionError("not expected to run")
+
+    saved = signal.signal(signal.SIGTERM, previous)
+    try:
+        with terminate_as_interrupt():
+            assert signal.getsignal(signal.SIGTERM) is not previous
+        assert signal.getsignal(signal.SIGTERM) is previous
+    finally:
+        signal.signal(signal.SIGTERM, saved)
+
+
+def test_stop_returns_within_a_tenth_of_a_second() -> None:
+    emulator = Emulator.start(tls=False)
+    started = time.perf_counter()
+    emulator.stop()
+    assert time.perf_counter() - started < 0.1
+
+
+SERVICE_CALLS: dict[str, tuple[str, dict[str, object]]] = {
+    "autoscaling": ("describe_auto_scaling_groups", {}),
+    "cloudwatch": ("describe_alarms", {}),
+    "ec2": ("describe_vpcs", {}),
+    "iam": ("list_roles", {}),
+    "kms": ("list_keys", {}),
+    "lambda": ("list_functions", {}),
+    "logs": ("describe_log_groups", {}),
+    "s3": ("list_buckets", {}),
+    "secretsmanager": ("list_secrets", {}),
+    "sns": ("list_topics", {}),
+    "sqs": ("list_queues", {}),
+    "ssm": ("describe_parameters", {}),
+    "sts": ("get_caller_identity", {}),
+}
+
+
+def _first_requests(emulators: list[Emulator]) -> None:
+    """One call per service per emulator, all at once: each is the first request its emulator gets for it."""
+    calls = [(e, service) for e in emulators for service in SERVICE_CALLS]
+    clients = {(e.url, s): e.client(s, "us-east-1") for e, s in calls}
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        list(pool.map(lambda c: getattr(clients[c[0].url, c[1]], SERVICE_CALLS[c[1]][0])(), calls))
+
+
+def test_every_service_the_stack_calls_is_covered_by_the_prepared_routing() -> None:
+    assert set(SERVICE_CALLS) == set(SERVICES)
+
+
+def test_no_routing_rule_is_compiled_while_serving_requests(monkeypatch: pytest.MonkeyPatch) -> None:
+    """werkzeug compiles rules with ``ast``, unsafe from two threads on 3.11.7: only before serving."""
+    compiled_in: list[str] = []
+    original = Rule.compile
+
+    def recording(rule: Rule) -> None:
+        compiled_in.append(threading.current_thread().name)
+        original(rule)
+
+    monkeypatch.setattr(Rule, "compile", recording)
+    emulators = [Emulator.start(tls=False) for _ in range(3)]
+    try:
+        compiled_in.clear()
+        _first_requests(emulators)
+    finally:
+        for emulator in emulators:
+            emulator.stop()
+    assert compiled_in == []
+
+
+STRESS_CHILD = """
+import gc, json, logging, sys
+from tests.unit.test_emulator_server import _first_requests
+from tapstack.emulator.server import Emulator
+
+gc.set_threshold(50, 5, 5)  # collections during AST construction are what trip gh-106905
+errors = []
+class Collect(logging.Handler):
+    def emit(self, record):
+        errors.append(self.format(record))
+logging.getLogger().addHandler(Collect(level=logging.ERROR))
+emulators = [Emulator.start(tls=False) for _ in range(4)]
+try:
+    _first_requests(emulators)
+finally:
+    for emulator in emulators:
+        emulator.stop()
+print(json.dumps(errors))
+"""
+
+
+def test_concurrent_first_requests_to_fresh_emulators_log_no_error() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", STRESS_CHILD], capture_output=True, text=True, timeout=120, cwd=ROOT, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == []
+    assert "SystemError" not in done.stderr
+    assert "Traceback" not in done.stderr

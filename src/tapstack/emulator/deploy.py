@@ -5,6 +5,11 @@ the environment the Lambda function really has there (read back from the emulato
 a wrong variable in the deployed function fails the check exactly as it would fail in AWS. Regions with the
 compute foundation also get a ``foundation`` check that reads the network, the group and the buckets back from
 the emulator: what was deployed, not what was asked for.
+
+The handler runs in this process with boto3's ordinary configuration chain (it is the function's own code), so
+while it runs the process environment points every client it builds at the emulator and at nothing else: the
+per-service endpoint variables, the user's AWS config and credentials files, profiles and proxies are set
+aside (``HANDLER_ENVIRONMENT_SET_ASIDE``) and restored afterwards.
 """
 
 from __future__ import annotations
@@ -35,12 +40,29 @@ BUCKET_TYPE = "aws:s3/bucket:Bucket"
 PAB_FLAGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
 # One handler run at a time: it reads its configuration from the process environment, logs to stdout.
 _ENV_LOCK = threading.Lock()
+HANDLER_ENVIRONMENT_SET_ASIDE = (
+    "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",  # would make boto3 ignore AWS_ENDPOINT_URL, i.e. call real AWS
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_DATA_PATH",
+    "AWS_USE_FIPS_ENDPOINT",
+    "AWS_USE_DUALSTACK_ENDPOINT",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+)
+"""Variables unset while the handler runs in-process, besides every ``AWS_ENDPOINT_URL_<SERVICE>``."""
 
 
 @dataclass
 class Deployment:
     graph: Graph
     seconds: float
+    clients: Clients | None = None
+    """The engine's clients, reusable by the post-deploy checks."""
 
     def per_region(self) -> Counter[str]:
         return Counter(r.region or "-" for r in self.graph.aws_resources())
@@ -72,7 +94,7 @@ def deploy(
         if engine.failures:
             raise engine.failures[0] from None
         raise
-    return Deployment(graph, time.perf_counter() - started)
+    return Deployment(graph, time.perf_counter() - started, engine.clients)
 
 
 def write_outputs(outputs: dict[str, Any], path: Path) -> None:
@@ -133,10 +155,15 @@ def find_function(clients: Clients, region: str) -> DeployedFunction:
 
 
 @contextmanager
-def _environment(variables: dict[str, str]) -> Iterator[None]:
+def _environment(variables: dict[str, str | None]) -> Iterator[None]:
+    """``os.environ`` with ``variables`` set (None: unset) for the time of the block."""
     saved = {k: os.environ.get(k) for k in variables}
-    os.environ.update(variables)
     try:
+        for key, value in variables.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
         yield
     finally:
         for key, value in saved.items():
@@ -144,6 +171,24 @@ def _environment(variables: dict[str, str]) -> Iterator[None]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+def handler_environment(emulator: Emulator, function: DeployedFunction) -> dict[str, str | None]:
+    """The process environment of an in-process invocation (None: unset): the function's, the emulator only."""
+    set_aside = [*HANDLER_ENVIRONMENT_SET_ASIDE, *(k for k in os.environ if k.startswith("AWS_ENDPOINT_URL_"))]
+    return {
+        **dict.fromkeys(set_aside),
+        **function.environment,
+        **emulator.environment(),
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        "NO_PROXY": "*",
+        "no_proxy": "*",
+        "AWS_REGION": function.region,
+        "AWS_DEFAULT_REGION": function.region,
+        "AWS_SESSION_TOKEN": "",
+        "AWS_LAMBDA_FUNCTION_NAME": function.name,
+    }
 
 
 @dataclass(frozen=True)
@@ -157,17 +202,9 @@ def invoke_handler(emulator: Emulator, function: DeployedFunction, event: dict[s
     """Run ``tapstack.handler.app.handler`` in-process as the deployed function, against the emulator."""
     from ..handler.app import handler
 
-    variables = {
-        **function.environment,
-        **emulator.environment(),
-        "AWS_REGION": function.region,
-        "AWS_DEFAULT_REGION": function.region,
-        "AWS_SESSION_TOKEN": "",
-        "AWS_LAMBDA_FUNCTION_NAME": function.name,
-    }
     context = LocalContext(function_name=function.name, invoked_function_arn=function.arn)
     logs = io.StringIO()
-    with _ENV_LOCK, _environment(variables), redirect_stdout(logs):
+    with _ENV_LOCK, _environment(handler_environment(emulator, function)), redirect_stdout(logs):
         response = dict(handler(event, context))
     return Invocation(response, logs.getvalue().splitlines())
 
@@ -269,9 +306,12 @@ def foundation_check(clients: Clients, graph: Graph, region: str) -> Check:
     return Check(region, "foundation", True, f"all {probes} checks passed")
 
 
-def post_deploy_checks(emulator: Emulator, graph: Graph) -> list[Check]:
-    """``validate`` in every region that has a migration function; ``foundation`` in every region with compute."""
-    clients = Clients(emulator)
+def post_deploy_checks(emulator: Emulator, graph: Graph, clients: Clients | None = None) -> list[Check]:
+    """``validate`` in every region that has a migration function; ``foundation`` in every region with compute.
+
+    Pass the deploy's ``clients`` (``Deployment.clients``) to reuse the ones it already built.
+    """
+    clients = clients or Clients(emulator)
     checks = [
         foundation_check(clients, graph, region)
         for region in sorted({str(g.region) for g in graph.of_type(GROUP_TYPE)})

@@ -3,8 +3,9 @@
 It is the real counterpart of ``synth.RecordingMocks``: same program, same runner, but each registration
 becomes AWS calls in the region of the resource's provider, and the ids, ARNs and attributes returned are the
 emulator's, so downstream resources are built from real values. The Pulumi runtime registers resources from
-several threads at once; boto3 clients are created under a lock and shared (clients themselves are
-thread-safe, their creation is not).
+several threads at once; boto3 clients are created once per (service, region) and shared (clients themselves
+are thread-safe), from the emulator's sealed session (``server.client``): they reach the emulator and nothing
+else, whatever the environment says.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import boto3
 import pulumi
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
@@ -25,7 +25,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from .. import runner
 from .adapters import INVOKES, RESOURCES
 from .adapters.base import AdapterError, Request
-from .server import DUMMY_ACCESS_KEY, DUMMY_SECRET_KEY, Emulator
+from .server import Emulator
 
 AWS_PROVIDER = "pulumi:providers:aws"
 
@@ -38,10 +38,7 @@ class Clients:
     """boto3 clients against the emulator, one per (service, region), created once under a lock."""
 
     def __init__(self, emulator: Emulator) -> None:
-        self._emulator = emulator
-        self._session = boto3.session.Session(
-            aws_access_key_id=DUMMY_ACCESS_KEY, aws_secret_access_key=DUMMY_SECRET_KEY
-        )
+        self.emulator = emulator
         # Path-style S3 addressing: the endpoint is an IP address, bucket subdomains cannot resolve.
         self._config = Config(s3={"addressing_style": "path"}, retries={"max_attempts": 2, "mode": "standard"})
         self._clients: dict[tuple[str, str], Any] = {}
@@ -51,13 +48,7 @@ class Clients:
         key = (service, region)
         with self._lock:
             if key not in self._clients:
-                self._clients[key] = self._session.client(
-                    service,
-                    region_name=region,
-                    endpoint_url=self._emulator.url,
-                    verify=str(self._emulator.ca_bundle) if self._emulator.ca_bundle else True,
-                    config=self._config,
-                )
+                self._clients[key] = self.emulator.client(service, region, self._config)
             return self._clients[key]
 
 

@@ -18,6 +18,17 @@ process serves (``Emulator.start``); an attached ``--endpoint`` server has what 
 - Reading a replication configuration back: moto stores every rule as written but answers
   ``DeleteMarkerReplication: Disabled``, an empty filter and no source selection for each, so a reader
   (the handler's own ``validate``) would see a configuration that was never written. AWS returns the rules.
+- Replication itself: moto stores a replication configuration but never copies an object, so a release would
+  wait for ever for its artifacts in the secondary regions. AWS replicates each new object version whose key
+  matches an enabled rule's filter to that rule's destination (same version id, replica KMS key, delete markers
+  only when the rule says so) and reports PENDING, COMPLETED and REPLICA; ``replication`` does the same, and
+  ``replication.set_delay`` holds it back for tests of a replication timeout.
+- IAM policy variables: moto matches a ``Resource`` such as ``.../fleet/heartbeats/${aws:userid}.json``
+  literally (as a regular expression, where ``$`` anchors), so it matches nothing and an instance could never
+  write its own heartbeat. AWS substitutes the caller's request context before matching, and for a role
+  session ``aws:userid`` is ``<role id>:<session name>`` (``<role id>:<instance id>`` on EC2); a variable the
+  request does not carry matches nothing
+  (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html).
 """
 
 from __future__ import annotations
@@ -26,10 +37,10 @@ import json
 import re
 import threading
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from .server import WsgiApp
+from . import replication
+from .wsgi import WsgiApp
 
 # Calls that name exactly one parameter in ``Name``.
 SSM_PARAMETER_ACTIONS = frozenset(
@@ -48,6 +59,43 @@ def transport_aware(app: WsgiApp) -> WsgiApp:
         return app(environ, start_response)
 
     return serve
+
+
+def wsgi(app: WsgiApp) -> WsgiApp:
+    """``app`` with every fix that needs to see the request: its transport, and what it wrote (replication)."""
+    return replication.after_each_request(transport_aware(app))
+
+
+def _replicating_put(original: Callable[..., Any]) -> Callable[..., Any]:
+    def put_object(backend: Any, bucket_name: str, key_name: str, *args: Any, **kwargs: Any) -> Any:
+        key = original(backend, bucket_name, key_name, *args, **kwargs)
+        replication.object_written(backend, bucket_name, key_name, str(key.version_id))
+        return key
+
+    return put_object
+
+
+def _replicating_delete(original: Callable[..., Any]) -> Callable[..., Any]:
+    def delete_object(
+        backend: Any, bucket_name: str, key_name: str, version_id: str | None = None, bypass: bool = False
+    ) -> Any:
+        success, meta = original(backend, bucket_name, key_name, version_id=version_id, bypass=bypass)
+        if success and version_id is None and meta.get("delete-marker") == "true":
+            replication.object_written(backend, bucket_name, key_name, str(meta["version-id"]), delete_marker=True)
+        return success, meta
+
+    return delete_object
+
+
+def _with_replication_status(original: property) -> property:
+    def response_dict(key: Any) -> dict[str, Any]:
+        headers: dict[str, Any] = original.fget(key)  # type: ignore[misc]
+        status = replication.status_of(key)
+        if status is not None:
+            headers["x-amz-replication-status"] = status
+        return headers
+
+    return property(response_dict)
 
 
 def _bool_condition(expected: Any, actual: str) -> bool:
@@ -159,14 +207,58 @@ def _get_bucket_replication(response: Any) -> Any:
     )
 
 
+_caller = threading.local()
+_USERID_VARIABLE = "${aws:userid}"
+
+
+def _user_id(access_key: Any) -> str | None:
+    """``aws:userid`` of the caller: ``<role id>:<session name>`` for a role session, the user's id for a user."""
+    from moto.core.exceptions import ServiceException
+
+    role_name = getattr(access_key, "_owner_role_name", None)
+    try:
+        if role_name is not None:
+            return f"{access_key.backend.get_role(role_name).id}:{access_key._session_name}"
+        return str(access_key.backend.get_user(access_key._owner_user_name).id)
+    except ServiceException:  # a principal IAM does not know has no aws:userid; the variable then matches nothing
+        return None
+
+
+def _with_caller(original: Callable[..., Any]) -> Callable[..., Any]:
+    """Remember who is asking while moto evaluates their policies, so policy variables can be resolved."""
+
+    def check_action_permitted(request: Any, resource: str) -> None:
+        _caller.userid = _user_id(request._access_key)
+        try:
+            original(request, resource)
+        finally:
+            _caller.userid = None
+
+    return check_action_permitted
+
+
+def _substituting_variables(original: Callable[..., bool]) -> Callable[..., bool]:
+    def check_element_matches(statement: Any, element: str, value: str) -> bool:
+        patterns = _listed(statement._statement.get(element, []))
+        if not any(isinstance(p, str) and _USERID_VARIABLE in p for p in patterns):
+            return original(statement, element, value)
+        userid = getattr(_caller, "userid", None)
+        resolved = [
+            p.replace(_USERID_VARIABLE, userid) for p in patterns if userid is not None or _USERID_VARIABLE not in p
+        ]
+        return any(_matches(p, value) for p in resolved)
+
+    return check_element_matches
+
+
 def install() -> None:
     """Apply the fixes to moto in this process (once)."""
     global _installed
     if _installed:
         return
-    from moto.iam.access_control import IAMPolicyStatement
+    from moto.iam.access_control import IAMPolicyStatement, IAMRequestBase
     from moto.iam.policy_conditions import CONDITION_OPERATIONS
-    from moto.s3.models import FakeBucket
+    from moto.s3.models import FakeBucket, FakeKey, S3Backend
     from moto.s3.responses import S3Response
     from moto.secretsmanager.responses import SecretsManagerResponse
     from moto.ssm.responses import SimpleSystemManagerResponse
@@ -178,8 +270,17 @@ def install() -> None:
         _log_permissions_enabled_policy
     )
     FakeBucket.get_permission = _bucket_permission  # type: ignore[method-assign,assignment]
+    S3Backend.put_object = _replicating_put(S3Backend.put_object)  # type: ignore[method-assign]
+    S3Backend.delete_object = _replicating_delete(S3Backend.delete_object)  # type: ignore[method-assign]
+    FakeKey.response_dict = _with_replication_status(FakeKey.response_dict)  # type: ignore[method-assign,assignment,arg-type]
     CONDITION_OPERATIONS["Bool"] = _bool_condition  # type: ignore[assignment]
     IAMPolicyStatement.is_action_permitted = _only_when_conditions_hold(  # type: ignore[method-assign]
         IAMPolicyStatement.is_action_permitted
+    )
+    IAMRequestBase.check_action_permitted = _with_caller(  # type: ignore[method-assign]
+        IAMRequestBase.check_action_permitted
+    )
+    IAMPolicyStatement._check_element_matches = _substituting_variables(  # type: ignore[method-assign]
+        IAMPolicyStatement._check_element_matches
     )
     _installed = True

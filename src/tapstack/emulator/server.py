@@ -7,6 +7,19 @@ Why TLS on loopback: every TapStack bucket carries a TLS-only policy (deny when 
 false), and the emulator evaluates it like AWS does (``moto_fidelity``). Over plain http the deployed buckets
 would refuse every object request, exactly as they would in AWS. The certificate is self-signed for 127.0.0.1,
 made at start, and handed to every client as its CA bundle (``AWS_CA_BUNDLE`` for the handler and the shell).
+
+The clients the emulator builds come from one sealed boto3 session (``client``): it reads no ``AWS_*``
+variable, no shared config or credentials file and no proxy setting, and each client names the emulator as
+its endpoint, so ``AWS_ENDPOINT_URL_<SERVICE>``, a profile's ``endpoint_url`` or ``HTTPS_PROXY`` cannot send
+a request elsewhere. Sharing the session also shares its loaded service models: a client costs ~12 ms
+instead of the ~70 ms of a fresh session.
+
+moto builds its routing lazily: a service's application on its first request, and each service's
+operation router (per protocol) on the first request that needs it, in whichever request thread comes first
+and without a lock. werkzeug compiles every URL rule with ``ast``, and CPython 3.11.7's ``ast`` is not safe
+to use from two threads at once (gh-106905: ``SystemError: AST constructor recursion depth mismatch``). So
+both are built for every service TapStack calls before the server answers anything (``warm_up``), and any
+build moto still does later (a service outside that list) happens under one process-wide lock.
 """
 
 from __future__ import annotations
@@ -18,24 +31,46 @@ import logging
 import os
 import secrets
 import shutil
+import signal
 import ssl
 import tempfile
 import threading
 import time
 import urllib.request
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from types import TracebackType
+from types import FrameType, TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
 from ..errors import TapStackError
+from . import moto_fidelity, replication
+from .wsgi import WsgiApp
 
 LOOPBACK = "127.0.0.1"
 # Every request to the emulator is signed with these; moto accepts any key until IAM enforcement is on.
 DUMMY_ACCESS_KEY = "testing"
 DUMMY_SECRET_KEY = "testing"
-WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+POLL_SECONDS = 0.05
+"""How often the serving thread looks for a stop request: ``stop()`` takes at most this long."""
+SERVICES = (
+    "autoscaling",
+    "cloudwatch",
+    "ec2",
+    "iam",
+    "kms",
+    "lambda",
+    "logs",
+    "s3",
+    "secretsmanager",
+    "sns",
+    "sqs",
+    "ssm",
+    "sts",
+)
+"""Every service TapStack, its handler, agent and tests call: routing and models prepared before serving."""
+_SIGNING_NAMES = {"cloudwatch": "monitoring"}
 
 
 class EmulatorError(TapStackError, RuntimeError):
@@ -119,6 +154,178 @@ def _in_account(app: WsgiApp, account_id: str) -> WsgiApp:
     return serve
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, delivered like Ctrl-C: every cleanup that runs on Ctrl-C (stop, key removal) runs on it too."""
+
+    exit_code = 128 + signal.SIGTERM
+
+
+@contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """While inside, SIGTERM raises ``Terminated`` in the main thread; the previous handler is restored after.
+
+    A supervisor, ``timeout`` or ``kill`` stops a local deploy with SIGTERM, whose default action ends the
+    process without unwinding: the emulator's TLS private key would stay in the temp folder. Raised as an
+    exception, it unwinds through ``Emulator.__exit__`` / ``stop()`` like Ctrl-C. Outside the main thread
+    (where Python cannot install handlers) it does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+# -- boto3 clients that reach the emulator and nothing else ------------------------------------------------
+
+_session_lock = threading.Lock()
+_session: Any | None = None
+
+
+def _sealed_session() -> Any:
+    """The process's one boto3 session that reads nothing from the environment or the user's AWS files."""
+    global _session
+    if _session is None:
+        import boto3
+        import botocore.session
+        from botocore.configprovider import BOTOCORE_DEFAUT_SESSION_VARIABLES
+
+        sealed = {
+            name: (None, None, default, convert)
+            for name, (_, _, default, convert) in BOTOCORE_DEFAUT_SESSION_VARIABLES.items()
+        }
+        sealed["config_file"] = sealed["credentials_file"] = (None, None, os.devnull, None)
+        sealed["ignore_configured_endpoint_urls"] = (None, None, True, None)
+        core = botocore.session.Session(session_vars=sealed)
+        _session = boto3.session.Session(
+            aws_access_key_id=DUMMY_ACCESS_KEY, aws_secret_access_key=DUMMY_SECRET_KEY, botocore_session=core
+        )
+    return _session
+
+
+def client(service: str, region: str, endpoint: str, ca_bundle: Path | None, config: Any | None = None) -> Any:
+    """A boto3 client of ``service`` that talks to ``endpoint`` (a loopback emulator) and only to it.
+
+    Thread-safe: botocore sessions are not safe to create clients from concurrently, clients are.
+    """
+    from botocore.config import Config
+
+    sealed = Config(proxies={}, ignore_configured_endpoint_urls=True)
+    with _session_lock:
+        return _sealed_session().client(
+            service,
+            region_name=region,
+            endpoint_url=check_loopback(endpoint),
+            verify=str(ca_bundle) if ca_bundle else True,
+            config=sealed.merge(config) if config is not None else sealed,
+        )
+
+
+# -- moto, prepared once per process -----------------------------------------------------------------------
+
+_routing_lock = threading.RLock()
+"""Held around every werkzeug routing build of moto in this process: one ``ast`` user at a time."""
+_apps: dict[str, Any] = {}
+_warm_up_lock = threading.Lock()
+_warm_up: threading.Thread | None = None
+_ready = threading.Event()
+
+
+def _build_app(backend: str) -> Any:
+    """moto's application of one service, built (routing compiled) once per process, one build at a time."""
+    from moto.moto_server.werkzeug_app import create_backend_app
+
+    with _routing_lock:
+        if backend not in _apps:
+            _apps[backend] = create_backend_app(backend)  # type: ignore[arg-type]
+        return _apps[backend]
+
+
+def _routers_under_lock() -> None:
+    """moto builds each service's operation router on first use, in a request thread: serialize those builds."""
+    from moto.core.routing import ServiceOperationRouter
+
+    original = ServiceOperationRouter._get_router
+    if getattr(original, "serialized", False):
+        return
+
+    def get_router(router: Any, protocol: str) -> Any:
+        with _routing_lock:
+            return original(router, protocol)
+
+    get_router.serialized = True  # type: ignore[attr-defined]
+    ServiceOperationRouter._get_router = get_router  # type: ignore[method-assign,assignment]
+
+
+def _build_operation_routers(service: str) -> None:
+    from moto.core.routing import get_router_class, get_service_router
+
+    router = get_service_router(service)
+    model = router._service_model
+    for protocol in {str(model.protocol), *model.metadata.get("protocols", [])}:
+        if get_router_class(model.service_name, protocol) is not None:
+            router._get_router(protocol)
+
+
+def _prepare() -> None:
+    from moto.core.config import default_user_config
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    # The program attaches the AWS managed policy AmazonSSMManagedInstanceCore: moto only knows AWS
+    # managed policies when told to load them, before its IAM backend is first used.
+    default_user_config["iam"]["load_aws_managed_policies"] = True
+    moto_fidelity.install()
+    probe = DomainDispatcherApplication(_build_app)
+    backends = {probe.get_backend_for_host("moto_api")}
+    for service in SERVICES:
+        backends.add(probe.get_backend_for_host(f"{_SIGNING_NAMES.get(service, service)}.us-east-1.amazonaws.com"))
+    for backend in sorted(filter(None, backends)):
+        _build_app(backend)
+    _routers_under_lock()
+    for service in SERVICES:
+        _build_operation_routers(service)
+    for service in SERVICES:  # loads each service model into the shared session; no request is sent
+        client(service, "us-east-1", f"http://{LOOPBACK}:9", None)
+    _ready.set()
+
+
+def warm_up() -> None:
+    """Start preparing moto (imports, service routing, client models) in a background thread, once.
+
+    Call it early (before synthesizing the program) so that the ~2 s this takes overlaps other work;
+    ``Emulator.start`` waits for it, or does the work itself when nobody called this.
+    """
+    global _warm_up
+    with _warm_up_lock:
+        if _warm_up is None:
+            _warm_up = threading.Thread(target=_prepare, name="tapstack-emulator-warm-up", daemon=True)
+            _warm_up.start()
+
+
+def _prepared() -> None:
+    warm_up()
+    assert _warm_up is not None
+    _warm_up.join()
+    if not _ready.is_set():  # the background preparation failed: do it here, where its error reaches the caller
+        _prepare()
+
+
+def _dispatcher() -> WsgiApp:
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    _prepared()
+    dispatcher = DomainDispatcherApplication(_build_app)
+    dispatcher.app_instances.update(_apps)
+    return dispatcher
+
+
 class Emulator:
     """A running emulator endpoint. ``start()`` owns the server it starts; ``attach()`` never stops one.
 
@@ -143,28 +350,20 @@ class Emulator:
         return self._server is not None
 
     @classmethod
-    def start(cls, timeout: float = 10.0, tls: bool = True) -> Emulator:
+    def start(cls, timeout: float = 10.0, tls: bool = True, replication_delay: float = 0.0) -> Emulator:
         """moto in threads of this process, on a free loopback port chosen by the OS (no port races).
 
         ``tls=False`` serves plain http, where the TLS-only bucket policies refuse every object request: it
-        exists to show that they do. Emulators started in one process share their state.
+        exists to show that they do. ``replication_delay`` holds each S3 replication back by that many
+        seconds (tests of a release's replication timeout). Emulators started in one process share their
+        moto, each in an account of its own.
         """
-        from moto.core.config import default_user_config
-        from moto.moto_server.werkzeug_app import (
-            DomainDispatcherApplication,
-            MotoRequestHandler,
-            create_backend_app,
-        )
+        from moto.moto_server.werkzeug_app import MotoRequestHandler
         from werkzeug.serving import make_server
 
-        from . import moto_fidelity
-
-        # The program attaches the AWS managed policy AmazonSSMManagedInstanceCore: moto only knows AWS
-        # managed policies when told to load them, before its IAM backend is first used.
-        default_user_config["iam"]["load_aws_managed_policies"] = True
         # One access-log line per request would bury the progress display.
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        moto_fidelity.install()
+        dispatcher = _dispatcher()
         workdir = cert = context = None
         if tls:
             workdir = Path(tempfile.mkdtemp(prefix="tapstack-emulator-"))
@@ -172,11 +371,14 @@ class Emulator:
             context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             context.load_cert_chain(cert, key)
         account_id = str(secrets.randbelow(9 * 10**11) + 10**11)
-        app = _in_account(moto_fidelity.transport_aware(DomainDispatcherApplication(create_backend_app)), account_id)
+        replication.set_delay(account_id, replication_delay)
+        app = _in_account(moto_fidelity.wsgi(dispatcher), account_id)
         server = make_server(LOOPBACK, 0, app, threaded=True, request_handler=MotoRequestHandler, ssl_context=context)
         emulator = cls(f"{'https' if tls else 'http'}://{LOOPBACK}:{server.server_port}", cert, account_id)
         emulator._server, emulator._workdir = server, workdir
-        emulator._thread = threading.Thread(target=server.serve_forever, name="tapstack-emulator", daemon=True)
+        emulator._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": POLL_SECONDS}, name="tapstack-emulator", daemon=True
+        )
         emulator._thread.start()
         try:
             emulator._wait_until_answering(timeout)
@@ -213,6 +415,10 @@ class Emulator:
             shutil.rmtree(self._workdir, ignore_errors=True)
             self._workdir = None
 
+    def client(self, service: str, region: str, config: Any | None = None) -> Any:
+        """A boto3 client that reaches this emulator only, whatever the environment says (see ``client``)."""
+        return client(service, region, self.url, self.ca_bundle, config)
+
     def environment(self) -> dict[str, str]:
         """What an AWS SDK in this process or a shell needs to talk to the emulator, and only to it."""
         env = {
@@ -243,8 +449,11 @@ class Emulator:
             # Not form-encoded (urllib's default): moto reads the raw body.
             headers={"Content-Type": "application/octet-stream"},
         )
-        context = ssl.create_default_context(cafile=self.ca_bundle) if self.url.startswith("https:") else None
-        with urllib.request.urlopen(request, timeout=timeout, context=context) as response:
+        handlers: list[urllib.request.BaseHandler] = [urllib.request.ProxyHandler({})]  # never via a proxy
+        if self.url.startswith("https:"):
+            context = ssl.create_default_context(cafile=self.ca_bundle)
+            handlers.append(urllib.request.HTTPSHandler(context=context))
+        with urllib.request.build_opener(*handlers).open(request, timeout=timeout) as response:
             return json.loads(response.read() or b"{}")
 
     def _wait_until_answering(self, timeout: float) -> None:
