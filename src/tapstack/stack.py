@@ -88,6 +88,7 @@ class TapStack(pulumi.ComponentResource):
         key = RegionKey(
             f"{code}-key",
             RegionKeyArgs(
+                region=region,
                 alias_name=f"alias/{cfg.name(NameKind.KMS_ALIAS, 'key', region)}",
                 account_id=self.account_id,
                 partition=self.partition,
@@ -99,6 +100,7 @@ class TapStack(pulumi.ComponentResource):
         notifications = Notifications(
             f"{code}-notify",
             NotificationsArgs(
+                region=region,
                 alarm_topic_name=cfg.name(NameKind.SNS_TOPIC, "alarms", region),
                 deployment_topic_name=(
                     cfg.name(NameKind.SNS_TOPIC, "deployments", region) if cfg.features.migration else None
@@ -147,6 +149,7 @@ class TapStack(pulumi.ComponentResource):
                 flow_log_role_name=cfg.name(NameKind.IAM_ROLE, "flowlogs", region),
                 log_retention_days=cfg.log_retention_days,
                 account_id=self.account_id,
+                partition=self.partition,
             ),
             opts,
         )
@@ -182,6 +185,8 @@ class TapStack(pulumi.ComponentResource):
                 asg_name=cfg.name(NameKind.ASG, "app", region),
                 account_id=self.account_id,
                 partition=self.partition,
+                deployment_bucket_name=self._bucket_name("deploy", region) if cfg.features.migration else None,
+                deployment_bucket_arn=self._bucket_arn("deploy", region) if cfg.features.migration else None,
             ),
             opts,
         )
@@ -258,6 +263,8 @@ class TapStack(pulumi.ComponentResource):
                 },
                 metric_namespace=f"TapStack/{cfg.environment_suffix}",
                 account_id=self.account_id,
+                asg_name=cfg.name(NameKind.ASG, "app", region) if cfg.features.compute else "",
+                fleet_grace_seconds=cfg.health_check_grace_period_seconds,
             ),
             opts,
         )

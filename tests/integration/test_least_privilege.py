@@ -24,8 +24,9 @@ from tests.integration.conftest import PRIMARY, SECONDARY, Deployed
 ClientFor = Callable[[str, str], Any]
 
 
-def _assume(deployed: Deployed, role_arn: str) -> ClientFor:
-    credentials = deployed.aws("sts").assume_role(RoleArn=role_arn, RoleSessionName="least-privilege")["Credentials"]
+def _assume(deployed: Deployed, role_arn: str, session: str = "least-privilege") -> ClientFor:
+    """Clients acting as a session of the role; EC2 names an instance role's session after the instance."""
+    credentials = deployed.aws("sts").assume_role(RoleArn=role_arn, RoleSessionName=session)["Credentials"]
     session = boto3.session.Session(
         aws_access_key_id=credentials["AccessKeyId"],
         aws_secret_access_key=credentials["SecretAccessKey"],
@@ -46,22 +47,38 @@ def _assume(deployed: Deployed, role_arn: str) -> ClientFor:
     return client
 
 
+INSTANCES = ("i-0aaaaaaaaaaaaaaa1", "i-0bbbbbbbbbbbbbbb2")
+
+
 @dataclass
 class Enforced:
     roles: dict[str, ClientFor]
     """Clients acting as the primary region's instance role and migration role."""
+    instances: dict[str, ClientFor]
+    """Clients acting as the instance role on two instances (sessions named after them, as on EC2)."""
     environments: dict[str, dict[str, str]]
     """Each region's function environment, read before enforcement (our own calls are refused after)."""
+    release: dict[str, str]
+    """What a release left in the primary deployment bucket before enforcement: keys and a version id."""
 
 
 @pytest.fixture
-def enforced(deployed: Deployed) -> Iterator[Enforced]:
-    """The deployed roles, with IAM enforced until the test ends."""
+def enforced(deployed: Deployed, unique: str) -> Iterator[Enforced]:
+    """The deployed roles, with IAM enforced until the test ends; a release's objects written beforehand."""
+    bucket = deployed.out(PRIMARY, "deployment_bucket")
+    s3 = deployed.aws("s3")
+    manifest = f"artifacts/lp-{unique}/manifest.json"
+    version = s3.put_object(Bucket=bucket, Key=manifest, Body=b'{"release": "lp"}')["VersionId"]
+    heartbeat = f"fleet/heartbeats/AROAOTHERROLE00000000:i-0ccccccccccccccc3-{unique}.json"
+    s3.put_object(Bucket=bucket, Key=heartbeat, Body=b"{}")
     roles = {key: _assume(deployed, deployed.out(PRIMARY, key)) for key in ("instance_role_arn", "migration_role_arn")}
+    instances = {i: _assume(deployed, deployed.out(PRIMARY, "instance_role_arn"), i) for i in INSTANCES}
     environments = {region: deployed.function(region).environment for region in (PRIMARY, SECONDARY)}
     deployed.emulator.enforce_iam(True)
     try:
-        yield Enforced(roles, environments)
+        yield Enforced(
+            roles, instances, environments, {"manifest": manifest, "version": version, "heartbeat": heartbeat}
+        )
     finally:
         deployed.emulator.enforce_iam(False)
 
@@ -115,8 +132,8 @@ def test_the_migration_role_writes_only_its_regions_deployment_bucket(
     lambda_role = enforced.roles["migration_role_arn"]
     s3 = lambda_role("s3", PRIMARY)
     own = deployed.out(PRIMARY, "deployment_bucket")
-    s3.put_object(Bucket=own, Key=f"probe/{unique}.json", Body=b"{}")
-    assert s3.get_object(Bucket=own, Key=f"probe/{unique}.json")["Body"].read() == b"{}"
+    s3.put_object(Bucket=own, Key=f"migrations/{unique}/probe.json", Body=b"{}")
+    assert s3.get_object(Bucket=own, Key=f"migrations/{unique}/probe.json")["Body"].read() == b"{}"
     data = deployed.out(PRIMARY, "data_bucket")
     assert _denied(lambda: s3.put_object(Bucket=data, Key=f"{unique}.json", Body=b"{}")) == "AccessDenied"
     secondary = lambda_role("s3", SECONDARY)
@@ -174,3 +191,93 @@ def test_plain_http_requests_are_refused_by_the_tls_only_bucket_policies(deploye
         _denied(lambda: s3.put_object(Bucket=bucket, Key=f"{unique}.txt", Body=b"x"))
     # The same request over TLS is allowed.
     deployed.aws("s3").put_object(Bucket=bucket, Key=f"{unique}.txt", Body=b"x")
+
+
+def test_the_migration_role_writes_its_control_prefixes_and_never_a_release(
+    deployed: Deployed, enforced: Enforced, unique: str
+) -> None:
+    """``artifacts/`` replicates to every region: a function that could write there could replace a release."""
+    s3 = enforced.roles["migration_role_arn"]("s3", PRIMARY)
+    bucket = deployed.out(PRIMARY, "deployment_bucket")
+    for prefix in ("releases/", "migrations/", "rollbacks/", "locks/"):
+        s3.put_object(Bucket=bucket, Key=f"{prefix}probe-{unique}.json", Body=b"{}")
+    manifest = enforced.release["manifest"]
+    assert s3.get_object(Bucket=bucket, Key=manifest)["Body"].read() == b'{"release": "lp"}'
+    assert s3.get_object(Bucket=bucket, Key=manifest, VersionId=enforced.release["version"])["VersionId"]
+    assert s3.get_object(Bucket=bucket, Key=enforced.release["heartbeat"])["Body"].read() == b"{}"
+    assert s3.list_objects_v2(Bucket=bucket, Prefix="fleet/heartbeats/")["KeyCount"] >= 1
+    refused = {
+        "new artifact": partial(s3.put_object, Bucket=bucket, Key=f"artifacts/lp-{unique}/app.tar.gz", Body=b"x"),
+        "overwritten manifest": partial(s3.put_object, Bucket=bucket, Key=manifest, Body=b"{}"),
+        "deleted manifest": partial(s3.delete_object, Bucket=bucket, Key=manifest),
+        "deleted manifest version": partial(
+            s3.delete_object, Bucket=bucket, Key=manifest, VersionId=enforced.release["version"]
+        ),
+        "deleted own record": partial(s3.delete_object, Bucket=bucket, Key=f"migrations/probe-{unique}.json"),
+        "deleted lock": partial(s3.delete_object, Bucket=bucket, Key=f"locks/probe-{unique}.json"),
+        "heartbeat": partial(s3.put_object, Bucket=bucket, Key=f"fleet/heartbeats/{unique}.json", Body=b"{}"),
+        "another prefix": partial(s3.put_object, Bucket=bucket, Key=f"probe/{unique}.json", Body=b"{}"),
+    }
+    assert {what: _denied(call) for what, call in refused.items()} == {what: "AccessDenied" for what in refused}
+
+
+def test_the_migration_role_reads_its_regions_fleet(deployed: Deployed, enforced: Enforced) -> None:
+    asg = enforced.environments[PRIMARY]["TAPSTACK_ASG_NAME"]
+    assert asg == deployed.out(PRIMARY, "asg_name")
+    autoscaling = enforced.roles["migration_role_arn"]("autoscaling", PRIMARY)
+    (group,) = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[asg])["AutoScalingGroups"]
+    assert group["AutoScalingGroupName"] == asg
+    assert int(enforced.environments[PRIMARY]["TAPSTACK_FLEET_GRACE_SECONDS"]) > 0
+    instance = enforced.roles["instance_role_arn"]("autoscaling", PRIMARY)
+    _denied(lambda: instance.describe_auto_scaling_groups(AutoScalingGroupNames=[asg]))
+
+
+def test_each_instance_writes_exactly_its_own_heartbeat(deployed: Deployed, enforced: Enforced) -> None:
+    bucket = deployed.out(PRIMARY, "deployment_bucket")
+    first, second = (enforced.instances[i] for i in INSTANCES)
+    ids = {i: enforced.instances[i]("sts", PRIMARY).get_caller_identity()["UserId"] for i in INSTANCES}
+    assert all(user_id.startswith("AROA") and user_id.endswith(":" + i) for i, user_id in ids.items())
+    own, other = (f"fleet/heartbeats/{ids[i]}.json" for i in INSTANCES)
+    first("s3", PRIMARY).put_object(Bucket=bucket, Key=own, Body=b'{"health": "healthy"}')
+    first("s3", PRIMARY).put_object(Bucket=bucket, Key=own, Body=b'{"health": "unhealthy"}')  # every cycle
+    second("s3", PRIMARY).put_object(Bucket=bucket, Key=other, Body=b'{"health": "healthy"}')
+    assert _denied(lambda: first("s3", PRIMARY).put_object(Bucket=bucket, Key=other, Body=b"{}")) == "AccessDenied"
+    assert _denied(lambda: second("s3", PRIMARY).put_object(Bucket=bucket, Key=own, Body=b"{}")) == "AccessDenied"
+    assert _denied(lambda: first("s3", PRIMARY).delete_object(Bucket=bucket, Key=own)) == "AccessDenied"
+    forged = f"fleet/heartbeats/{ids[INSTANCES[0]]}.json.extra"
+    assert _denied(lambda: first("s3", PRIMARY).put_object(Bucket=bucket, Key=forged, Body=b"{}")) == "AccessDenied"
+
+
+def test_the_instance_role_reads_the_release_and_nothing_else_of_the_deployment_bucket(
+    deployed: Deployed, enforced: Enforced, unique: str
+) -> None:
+    s3 = enforced.instances[INSTANCES[0]]("s3", PRIMARY)
+    bucket = deployed.out(PRIMARY, "deployment_bucket")
+    manifest, version = enforced.release["manifest"], enforced.release["version"]
+    assert s3.get_object(Bucket=bucket, Key=manifest, VersionId=version)["Body"].read() == b'{"release": "lp"}'
+    try:  # the pointer exists once a migration ran; either way the instance may read it
+        s3.get_object(Bucket=bucket, Key="releases/current.json")
+    except ClientError as missing:
+        assert missing.response["Error"]["Code"] == "NoSuchKey"
+    refused = {
+        "another instance's heartbeat": partial(s3.get_object, Bucket=bucket, Key=enforced.release["heartbeat"]),
+        "the lock": partial(s3.get_object, Bucket=bucket, Key="locks/release-pointer.json"),
+        "a migration record": partial(s3.get_object, Bucket=bucket, Key=f"migrations/{unique}/metadata.json"),
+        "the listing": partial(s3.list_objects_v2, Bucket=bucket),
+        "a new pointer": partial(s3.put_object, Bucket=bucket, Key="releases/current.json", Body=b"{}"),
+        "a replaced artifact": partial(s3.put_object, Bucket=bucket, Key=manifest, Body=b"{}"),
+        "a deleted artifact": partial(s3.delete_object, Bucket=bucket, Key=manifest),
+        "a deleted artifact version": partial(s3.delete_object, Bucket=bucket, Key=manifest, VersionId=version),
+        "a rollback record": partial(s3.put_object, Bucket=bucket, Key=f"rollbacks/{unique}.json", Body=b"{}"),
+    }
+    assert {what: _denied(call) for what, call in refused.items()} == {what: "AccessDenied" for what in refused}
+    other_region = enforced.instances[INSTANCES[0]]("s3", SECONDARY)
+    replica = deployed.out(SECONDARY, "deployment_bucket")
+    user_id = enforced.instances[INSTANCES[0]]("sts", PRIMARY).get_caller_identity()["UserId"]
+    elsewhere = {
+        "the other region's release": partial(other_region.get_object, Bucket=replica, Key=manifest),
+        "the other region's heartbeat": partial(
+            other_region.put_object, Bucket=replica, Key=f"fleet/heartbeats/{user_id}.json", Body=b"{}"
+        ),
+    }
+    assert {what: _denied(call) for what, call in elsewhere.items()} == {what: "AccessDenied" for what in elsewhere}

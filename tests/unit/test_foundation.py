@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import json
 
 import pytest
 
+from tapstack.agent.userdata import render_user_data
 from tapstack.graph import Graph
+from tapstack.lib.regions import region_code
 from tests.conftest import Synth, as_list, policy, statements
 
 A_ONLY = {"features": {"compute": True, "migration": False}}
@@ -147,6 +150,56 @@ def test_instance_role_has_ssm_core_and_exactly_its_own_resources(foundation: Gr
     assert by_sid["UseRegionKeyThroughS3"]["Condition"] == {
         "StringEquals": {"kms:ViaService": ["s3.us-east-1.amazonaws.com"]}
     }
+    assert set(by_sid) == {
+        "ListDataBucket",
+        "ReadWriteDataObjects",
+        "WriteOwnLogs",
+        "PutOwnMetrics",
+        "UseRegionKeyThroughS3",
+    }
+    trust = next(
+        policy(r, "assumeRolePolicy") for r in foundation.of_type("aws:iam/role:Role") if r.name == "use1-app-role"
+    )
+    assert statements(trust)[0]["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
+
+
+def test_without_the_migration_platform_instances_get_no_agent_and_no_deployment_bucket_access(
+    foundation: Graph,
+) -> None:
+    (lt,) = foundation.of_type("aws:ec2/launchTemplate:LaunchTemplate")
+    assert "userData" not in lt.inputs, "the agent follows a deployment bucket; without one there is nothing to run"
+
+
+def test_launch_template_installs_the_agent_for_its_regions_deployment_bucket(platform: Graph) -> None:
+    templates = platform.of_type("aws:ec2/launchTemplate:LaunchTemplate")
+    assert len(templates) == 3
+    for lt in templates:
+        code = region_code(lt.region)
+        expected = render_user_data(region=lt.region, bucket=f"tapstack-deploy-{code}-123456789012-dev")
+        assert base64.b64decode(lt.inputs["userData"]).decode() == expected
+
+
+def test_instance_role_reads_releases_and_writes_only_its_own_heartbeat(platform: Graph) -> None:
+    for code in ("use1", "usw2", "euw1"):
+        app_policy = next(
+            p for p in platform.of_type("aws:iam/rolePolicy:RolePolicy") if p.name == f"{code}-app-policy"
+        )
+        deploy = f"arn:aws:s3:::tapstack-deploy-{code}-123456789012-dev"
+        by_sid = {s["Sid"]: s for s in statements(policy(app_policy))}
+        assert by_sid["ReadCurrentRelease"] == {
+            "Sid": "ReadCurrentRelease",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:GetObjectVersion"],
+            "Resource": [f"{deploy}/releases/current.json", f"{deploy}/artifacts/*"],
+        }
+        assert by_sid["WriteOwnHeartbeat"] == {
+            "Sid": "WriteOwnHeartbeat",
+            "Effect": "Allow",
+            "Action": ["s3:PutObject"],
+            "Resource": [f"{deploy}/fleet/heartbeats/${{aws:userid}}.json"],
+        }
+        on_deploy = [s for s in by_sid.values() if any(deploy in r for r in as_list(s["Resource"]))]
+        assert [s["Sid"] for s in on_deploy] == ["ReadCurrentRelease", "WriteOwnHeartbeat"]
 
 
 def test_no_allow_statement_anywhere_has_a_wildcard_action(platform: Graph) -> None:

@@ -77,7 +77,10 @@ def test_migration_only_stack_has_no_network_or_compute(synth: Synth) -> None:
     g = synth(features={"compute": False, "migration": True})
     types = {r.type for r in g.aws_resources()}
     assert "aws:ec2/vpc:Vpc" not in types and "aws:autoscaling/group:Group" not in types
-    assert "aws:lambda/function:Function" in types
+    (fn,) = g.of_type("aws:lambda/function:Function")
+    assert fn.inputs["environment"]["variables"]["TAPSTACK_ASG_NAME"] == "", "no fleet to check without compute"
+    sids = [s["Sid"] for s in statements(policy(by_name(g, "use1-migration-policy")))]
+    assert "DescribeFleet" not in sids, "no Auto Scaling permission without a group"
 
 
 def test_config_parameter_is_a_secure_string_with_the_settings(platform: Graph) -> None:
@@ -111,7 +114,11 @@ def test_lambda_environment_carries_names_and_arns_only(platform: Graph) -> None
             "TAPSTACK_SECRET_ARN",
             "TAPSTACK_TOPIC_ARN",
             "TAPSTACK_REPLICA_BUCKETS",
+            "TAPSTACK_ASG_NAME",
+            "TAPSTACK_FLEET_GRACE_SECONDS",
         }
+        assert env["TAPSTACK_ASG_NAME"] == f"tapstack-app-{region_code(fn.region)}-dev"
+        assert env["TAPSTACK_FLEET_GRACE_SECONDS"] == "300"
         assert TOKEN not in json.dumps(env)
         assert env["TAPSTACK_SECRET_ARN"].startswith(f"arn:aws:secretsmanager:{fn.region}:")
         primary = fn.region == "us-east-1"
@@ -136,7 +143,28 @@ def test_lambda_role_statements_are_concrete_and_regional(platform: Graph) -> No
         doc = policy(by_name(platform, f"{code}-migration-policy"))
         by_sid = {s["Sid"]: s for s in statements(doc)}
         bucket = f"arn:aws:s3:::tapstack-deploy-{code}-123456789012-dev"
-        assert by_sid["ReadWriteDeploymentObjects"]["Resource"] == [bucket + "/*"]
+        control = [f"{bucket}/{prefix}/*" for prefix in ("releases", "migrations", "rollbacks", "locks")]
+        assert by_sid["WriteControlObjects"] == {
+            "Sid": "WriteControlObjects",
+            "Effect": "Allow",
+            "Action": ["s3:PutObject"],
+            "Resource": control,
+        }
+        assert by_sid["ReadReleasesAndHeartbeats"] == {
+            "Sid": "ReadReleasesAndHeartbeats",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:GetObjectVersion"],
+            "Resource": [f"{bucket}/artifacts/*", f"{bucket}/fleet/heartbeats/*", *control],
+        }
+        assert by_sid["DescribeFleet"] == {
+            "Sid": "DescribeFleet",
+            "Effect": "Allow",
+            "Action": ["autoscaling:DescribeAutoScalingGroups"],
+            "Resource": ["*"],
+        }
+        s3_actions = sorted(a for st in doc["Statement"] for a in as_list(st["Action"]) if a.startswith("s3:"))
+        assert not [a for a in s3_actions if "Delete" in a], "the function never deletes: the lock is a document"
+        assert len(doc["Statement"]) == 10
         assert by_sid["ReadMigrationConfig"]["Resource"] == [
             f"arn:aws:ssm:{region}:123456789012:parameter/tapstack/dev/{code}/migration/config"
         ]
@@ -171,6 +199,12 @@ def test_key_policy_names_the_roles_and_grants_kms_star_only_to_root(platform: G
     for st in doc["Statement"]:
         if "kms:*" in st["Action"]:
             assert st["Principal"] == {"AWS": "arn:aws:iam::123456789012:root"} and "Condition" not in st
+    cloudwatch = next(s for s in doc["Statement"] if s["Sid"] == "AllowCloudWatchAlarmsToPublishEncrypted")
+    assert cloudwatch["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert cloudwatch["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": "123456789012"},
+        "ArnLike": {"aws:SourceArn": "arn:aws:cloudwatch:us-west-2:123456789012:alarm:*"},
+    }
     users = next(s for s in doc["Statement"] if s["Sid"] == "AllowStackRolesToUseKey")
     assert sorted(users["Condition"]["ArnEquals"]["aws:PrincipalArn"]) == [
         "arn:aws:iam::123456789012:role/tapstack-instance-usw2-dev",
@@ -185,7 +219,10 @@ def test_topic_policies_allow_only_this_account(platform: Graph) -> None:
             principal = st["Principal"]
             assert principal in ({"AWS": "arn:aws:iam::123456789012:root"}, {"Service": "cloudwatch.amazonaws.com"})
             if "Service" in principal:
-                assert st["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
+                assert st["Condition"] == {
+                    "StringEquals": {"aws:SourceAccount": "123456789012"},
+                    "ArnLike": {"aws:SourceArn": f"arn:aws:cloudwatch:{tp.region}:123456789012:alarm:*"},
+                }
 
 
 def test_names_are_unique_and_within_limits_for_a_long_suffix_everywhere(synth: Synth) -> None:
@@ -238,3 +275,31 @@ def test_failed_replies_are_counted_from_the_logs_and_alarmed(platform: Graph) -
         assert alarm.inputs["namespace"] == metric["namespace"] == "TapStack/dev"
         assert alarm.inputs["name"] == f"tapstack-failed-replies-{code}-dev"
         assert (alarm.inputs["threshold"], alarm.inputs["comparisonOperator"]) == (0, "GreaterThanThreshold")
+
+
+def test_every_trust_policy_is_limited_to_this_accounts_requests(platform: Graph) -> None:
+    """No confused deputy: each service may assume its role only for this account (and resource, where sent)."""
+    trusts = {r.inputs["name"]: policy(r, "assumeRolePolicy") for r in platform.of_type("aws:iam/role:Role")}
+    assert len(trusts) == 10
+    account = {"StringEquals": {"aws:SourceAccount": "123456789012"}}
+    for name, doc in trusts.items():
+        (st,) = statements(doc)
+        service = st["Principal"]["Service"]
+        expected = {
+            "ec2.amazonaws.com": account,
+            "lambda.amazonaws.com": account,
+            "vpc-flow-logs.amazonaws.com": {
+                **account,
+                "ArnLike": {"aws:SourceArn": f"arn:aws:ec2:{_region_of(name)}:123456789012:vpc-flow-log/*"},
+            },
+            "s3.amazonaws.com": {
+                **account,
+                "ArnLike": {"aws:SourceArn": "arn:aws:s3:::tapstack-deploy-use1-123456789012-dev"},
+            },
+        }[service]
+        assert (st["Action"], st["Condition"]) == (["sts:AssumeRole"], expected), name
+
+
+def _region_of(role_name: str) -> str:
+    code = role_name.split("-")[-2]
+    return {"use1": "us-east-1", "usw2": "us-west-2", "euw1": "eu-west-1"}[code]

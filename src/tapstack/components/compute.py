@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
+from ..agent.userdata import render_user_data
 from ..lib import iam
 from .base import RegionalComponent
 
@@ -37,6 +39,14 @@ class ComputeArgs:
     asg_name: str
     account_id: pulumi.Input[str]
     partition: pulumi.Input[str]
+    deployment_bucket_name: pulumi.Input[str] | None = None
+    """The region's deployment bucket, when the migration platform is on: the agent follows its releases."""
+    deployment_bucket_arn: pulumi.Input[str] | None = None
+
+
+def user_data(region: str, bucket: str) -> str:
+    """The launch template's user data: cloud-init that installs the release agent for this region's bucket."""
+    return base64.b64encode(render_user_data(region=region, bucket=bucket).encode()).decode()
 
 
 class Compute(RegionalComponent):
@@ -64,7 +74,7 @@ class Compute(RegionalComponent):
         self.role = aws.iam.Role(
             f"{name}-role",
             name=args.role_name,
-            assume_role_policy=iam.assume_role_policy("ec2.amazonaws.com"),
+            assume_role_policy=iam.assume_role_policy("ec2.amazonaws.com", args.account_id),
             opts=self.child(),
         )
         aws.iam.RolePolicyAttachment(
@@ -73,7 +83,11 @@ class Compute(RegionalComponent):
             policy_arn=pulumi.Output.format("arn:{0}:iam::aws:policy/{1}", args.partition, SSM_CORE_POLICY),
             opts=self.child(),
         )
-        statements = iam.instance_statements(args.data_bucket_arn, self.log_group.arn, args.metric_namespace)
+        if (args.deployment_bucket_name is None) != (args.deployment_bucket_arn is None):
+            raise ValueError("deployment_bucket_name and deployment_bucket_arn go together")
+        statements = iam.instance_statements(
+            args.data_bucket_arn, self.log_group.arn, args.metric_namespace, args.deployment_bucket_arn
+        )
         if args.kms_key_arn is not None:
             statements += iam.instance_key_statements(args.kms_key_arn, args.region)
         self.role_policy = aws.iam.RolePolicy(
@@ -83,6 +97,11 @@ class Compute(RegionalComponent):
             f"{name}-profile", name=args.profile_name, role=self.role.name, opts=self.child()
         )
         ami = aws.ssm.get_parameter_output(name=AMI_PARAMETER, opts=self.invoke())
+        agent = (
+            None
+            if args.deployment_bucket_name is None
+            else pulumi.Output.from_input(args.deployment_bucket_name).apply(lambda b: user_data(args.region, b))
+        )
         self.launch_template = aws.ec2.LaunchTemplate(
             f"{name}-lt",
             name=args.launch_template_name,
@@ -109,6 +128,7 @@ class Compute(RegionalComponent):
                 )
             ],
             monitoring=aws.ec2.LaunchTemplateMonitoringArgs(enabled=True),
+            user_data=agent,
             update_default_version=True,
             opts=self.child(),
         )

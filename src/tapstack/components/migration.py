@@ -23,6 +23,8 @@ FAILED_REPLIES_METRIC = "MigrationFailedReplies"
 HANDLER_DIR = Path(__file__).resolve().parent.parent / "handler"
 HANDLER_PACKAGE = "handler"
 RUNTIME = "python3.12"
+ENV_ASG_NAME = "TAPSTACK_ASG_NAME"
+ENV_FLEET_GRACE_SECONDS = "TAPSTACK_FLEET_GRACE_SECONDS"
 
 
 def handler_files() -> dict[str, Path]:
@@ -57,6 +59,10 @@ class MigrationFunctionArgs:
     """Physical alarm names by key: lambda-errors, lambda-throttles, failed-replies."""
     metric_namespace: str
     account_id: pulumi.Input[str]
+    asg_name: str
+    """The region's Auto Scaling group (the fleet the ``fleet`` check reads); empty when compute is off."""
+    fleet_grace_seconds: int
+    """How long a new instance may go without a healthy heartbeat before the fleet check counts it."""
     timeout_seconds: int = 60
     memory_mb: int = 256
 
@@ -85,6 +91,7 @@ class MigrationFunction(RegionalComponent):
             log_group_arn=self.log_group.arn,
             key_arn=args.kms_key_arn,
             read_replication=args.is_primary,
+            reads_fleet=bool(args.asg_name),
         )
         self.role_policy = aws.iam.RolePolicy(
             f"{name}-policy", role=self.role.id, policy=iam.to_json(statements), opts=self.child()
@@ -111,6 +118,8 @@ class MigrationFunction(RegionalComponent):
                     "TAPSTACK_SECRET_ARN": args.secret_arn,
                     "TAPSTACK_TOPIC_ARN": args.deployment_topic_arn,
                     "TAPSTACK_REPLICA_BUCKETS": replicas,
+                    ENV_ASG_NAME: args.asg_name,
+                    ENV_FLEET_GRACE_SECONDS: str(args.fleet_grace_seconds),
                 }
             ),
             opts=self.child(depends_on=[self.log_group, self.role_policy]),

@@ -26,6 +26,7 @@ class NetworkArgs:
     flow_log_role_name: str
     log_retention_days: int
     account_id: pulumi.Input[str]
+    partition: pulumi.Input[str]
 
 
 def _pick_az(names: Sequence[str], index: int, region: str) -> str:
@@ -171,7 +172,11 @@ class Network(RegionalComponent):
         role = aws.iam.Role(
             f"{name}-flow-logs-role",
             name=args.flow_log_role_name,
-            assume_role_policy=iam.assume_role_policy("vpc-flow-logs.amazonaws.com", args.account_id),
+            assume_role_policy=iam.assume_role_policy(
+                iam.FLOW_LOGS,
+                args.account_id,
+                iam.source_arn_pattern(iam.FLOW_LOGS, args.partition, args.region, args.account_id),
+            ),
             opts=self.child(),
         )
         policy = aws.iam.RolePolicy(

@@ -13,6 +13,7 @@ from .base import RegionalComponent
 
 @dataclass
 class NotificationsArgs:
+    region: str
     alarm_topic_name: str
     deployment_topic_name: str | None
     kms_key_arn: pulumi.Input[str]
@@ -44,7 +45,7 @@ class Notifications(RegionalComponent):
         aws.sns.TopicPolicy(
             f"{resource_name}-policy",
             arn=topic.arn,
-            policy=iam.topic_policy(topic.arn, args.account_id, args.partition, allow_cloudwatch),
+            policy=iam.topic_policy(topic.arn, args.account_id, args.partition, args.region, allow_cloudwatch),
             opts=self.child(),
         )
         if args.email:

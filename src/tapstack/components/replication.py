@@ -46,7 +46,7 @@ class Replication(RegionalComponent):
         self.role = aws.iam.Role(
             f"{name}-role",
             name=args.role_name,
-            assume_role_policy=iam.assume_role_policy("s3.amazonaws.com", args.account_id),
+            assume_role_policy=iam.assume_role_policy("s3.amazonaws.com", args.account_id, args.source.arn),
             opts=self.child(),
         )
         statements = iam.replication_statements(

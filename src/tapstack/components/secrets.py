@@ -14,6 +14,7 @@ from .base import RegionalComponent
 
 @dataclass
 class RegionKeyArgs:
+    region: str
     alias_name: str
     account_id: pulumi.Input[str]
     partition: pulumi.Input[str]
@@ -30,7 +31,7 @@ class RegionKey(RegionalComponent):
             description=f"TapStack region key ({args.alias_name})",
             enable_key_rotation=True,
             deletion_window_in_days=30,
-            policy=iam.key_policy(args.account_id, args.partition, args.user_role_arns),
+            policy=iam.key_policy(args.account_id, args.partition, args.region, args.user_role_arns),
             opts=self.child(),
         )
         self.alias = aws.kms.Alias(

@@ -21,7 +21,51 @@ UNSCOPED_ACTIONS: dict[str, str] = {
         "PutMetricData has no resource-level permissions; TapStack narrows it with a cloudwatch:namespace "
         "condition instead"
     ),
+    "autoscaling:DescribeAutoScalingGroups": (
+        "Auto Scaling Describe* actions have no resource-level permissions; the migration function reads only "
+        "the group named in its environment (the fleet check)"
+    ),
 }
+
+# The deployment bucket's layout (the release-path contract; the handler's records.py names the same keys).
+ARTIFACTS_PREFIX = "artifacts/"
+"""Release content: the only replicated prefix, written by `tapstack release`, never by the function."""
+CONTROL_PREFIXES = ("releases/", "migrations/", "rollbacks/", "locks/")
+"""The function's own regional state: the pointer, migration and rollback records, the release lock."""
+HEARTBEAT_PREFIX = "fleet/heartbeats/"
+POINTER_KEY = "releases/current.json"
+OWN_HEARTBEAT_KEY = HEARTBEAT_PREFIX + "${aws:userid}.json"
+"""IAM substitutes the caller's ``aws:userid``; for an instance role that is ``<role id>:<instance id>``
+(https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html), so each instance may
+write exactly the key the agent names after its own sts:GetCallerIdentity UserId."""
+
+# Which service principals send aws:SourceArn with their requests, and the ARN pattern TapStack pins it to
+# ({partition}, {region}, {account} filled in). The confused-deputy guard (TAP012) requires aws:SourceArn
+# for these and aws:SourceAccount for every service principal.
+SOURCE_ARN_PATTERNS: dict[str, str] = {
+    # VPC Flow Logs assume the delivery role for a flow log of this account and region.
+    "vpc-flow-logs.amazonaws.com": "arn:{partition}:ec2:{region}:{account}:vpc-flow-log/*",
+    # CloudWatch publishes alarm actions (SNS) and encrypts them (KMS) on behalf of an alarm.
+    "cloudwatch.amazonaws.com": "arn:{partition}:cloudwatch:{region}:{account}:alarm:*",
+    # S3 replication assumes its role for the source bucket; server access logging writes for the source bucket.
+    "s3.amazonaws.com": "",
+    "logging.s3.amazonaws.com": "",
+}
+"""An empty pattern: the source ARN is a specific bucket, passed by the caller."""
+WITHOUT_SOURCE_ARN: dict[str, str] = {
+    "ec2.amazonaws.com": (
+        "EC2 assumes an instance profile's role for the instance it launched; the request carries no "
+        "aws:SourceArn, and passing the role at launch already needs iam:PassRole in this account"
+    ),
+    "lambda.amazonaws.com": (
+        "Lambda assumes an execution role for a function of the account that passed it (iam:PassRole); its "
+        "documented aws:SourceArn is the invoking resource in a function's resource policy, not the function "
+        "whose role it assumes"
+    ),
+}
+
+CLOUDWATCH = "cloudwatch.amazonaws.com"
+FLOW_LOGS = "vpc-flow-logs.amazonaws.com"
 
 Statement = dict[str, Any]
 
@@ -61,16 +105,33 @@ def to_json(statements: Sequence[Statement]) -> pulumi.Output[str]:
     return pulumi.Output.json_dumps(document(statements))
 
 
-def assume_role_policy(service: str, account_id: Any | None = None) -> pulumi.Output[str]:
-    """Trust policy for one AWS service; with an account id it also blocks the confused deputy."""
+def confused_deputy_conditions(account_id: Any, source_arn: Any | None = None) -> dict[str, Any]:
+    """The service may act only for this account (and, where it says which resource it acts for, that one)."""
+    conditions: dict[str, Any] = {"StringEquals": {"aws:SourceAccount": account_id}}
+    if source_arn is not None:
+        conditions["ArnLike"] = {"aws:SourceArn": source_arn}
+    return conditions
+
+
+def source_arn_pattern(service: str, partition: Any, region: str, account_id: Any) -> pulumi.Output[str]:
+    """The documented aws:SourceArn of a service that acts for resources of one account and region."""
+    pattern = SOURCE_ARN_PATTERNS[service]
+    if not pattern:
+        raise ValueError(f"{service} acts for one named resource: pass its ARN, not a pattern")
+    return pulumi.Output.format(pattern.format(partition="{0}", region=region, account="{1}"), partition, account_id)
+
+
+def assume_role_policy(service: str, account_id: Any, source_arn: Any | None = None) -> pulumi.Output[str]:
+    """Trust policy for one AWS service, limited to this account's (and resource's) requests: no confused deputy."""
+    if source_arn is None and service in SOURCE_ARN_PATTERNS:
+        raise ValueError(f"{service} sends aws:SourceArn: pass the ARN (pattern) its trust must be limited to")
     st: Statement = {
         "Sid": "TrustService",
         "Effect": "Allow",
         "Principal": {"Service": service},
         "Action": ["sts:AssumeRole"],
+        "Condition": confused_deputy_conditions(account_id, source_arn),
     }
-    if account_id is not None:
-        st["Condition"] = {"StringEquals": {"aws:SourceAccount": account_id}}
     return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": [st]})
 
 
@@ -94,9 +155,17 @@ def flow_log_statements(log_group_arn: Any) -> list[Statement]:
     ]
 
 
-def instance_statements(data_bucket_arn: Any, log_group_arn: Any, metric_namespace: str) -> list[Statement]:
-    """The application instance: its data bucket, its own log group, metrics in its own namespace."""
-    return [
+def keys(bucket_arn: Any, *patterns: str) -> list[pulumi.Output[str]]:
+    """Object ARNs of a bucket under the given keys or key patterns (``prefix/*``)."""
+    return [pulumi.Output.concat(bucket_arn, "/", pattern) for pattern in patterns]
+
+
+def instance_statements(
+    data_bucket_arn: Any, log_group_arn: Any, metric_namespace: str, deployment_bucket_arn: Any | None = None
+) -> list[Statement]:
+    """The application instance: its data bucket, its own log group, metrics in its own namespace, and (when the
+    region has a deployment bucket) what the release agent reads plus its own heartbeat, nothing else there."""
+    statements = [
         statement("ListDataBucket", ["s3:ListBucket"], [data_bucket_arn]),
         statement("ReadWriteDataObjects", ["s3:GetObject", "s3:PutObject"], [objects(data_bucket_arn)]),
         statement(
@@ -110,6 +179,23 @@ def instance_statements(data_bucket_arn: Any, log_group_arn: Any, metric_namespa
             "*",
             conditions={"StringEquals": {"cloudwatch:namespace": metric_namespace}},
         ),
+    ]
+    if deployment_bucket_arn is not None:
+        statements += agent_statements(deployment_bucket_arn)
+    return statements
+
+
+def agent_statements(deployment_bucket_arn: Any) -> list[Statement]:
+    """The release agent reads the pointer and the version-pinned manifest and artifacts, and writes one key:
+    its own heartbeat. No list, no delete, no other prefix: an instance cannot tamper with a release, the
+    migration state or another instance's heartbeat."""
+    return [
+        statement(
+            "ReadCurrentRelease",
+            ["s3:GetObject", "s3:GetObjectVersion"],
+            keys(deployment_bucket_arn, POINTER_KEY, ARTIFACTS_PREFIX + "*"),
+        ),
+        statement("WriteOwnHeartbeat", ["s3:PutObject"], keys(deployment_bucket_arn, OWN_HEARTBEAT_KEY)),
     ]
 
 
@@ -156,7 +242,7 @@ def root_admin_statement(account_id: Any, partition: Any) -> Statement:
     }
 
 
-def key_policy(account_id: Any, partition: Any, user_role_arns: Sequence[Any]) -> pulumi.Output[str]:
+def key_policy(account_id: Any, partition: Any, region: str, user_role_arns: Sequence[Any]) -> pulumi.Output[str]:
     """Root administration, the stack's own roles as users, and CloudWatch (alarms publish to encrypted topics).
 
     In a key policy ``Resource: "*"`` means "this key", so it is scoped by construction. Roles are named
@@ -176,10 +262,12 @@ def key_policy(account_id: Any, partition: Any, user_role_arns: Sequence[Any]) -
         {
             "Sid": "AllowCloudWatchAlarmsToPublishEncrypted",
             "Effect": "Allow",
-            "Principal": {"Service": "cloudwatch.amazonaws.com"},
+            "Principal": {"Service": CLOUDWATCH},
             "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
             "Resource": "*",
-            "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+            "Condition": confused_deputy_conditions(
+                account_id, source_arn_pattern(CLOUDWATCH, partition, region, account_id)
+            ),
         },
     ]
     return pulumi.Output.json_dumps(document(statements))
@@ -189,7 +277,9 @@ def account_root(account_id: Any, partition: Any) -> pulumi.Output[str]:
     return pulumi.Output.format("arn:{0}:iam::{1}:root", partition, account_id)
 
 
-def topic_policy(topic_arn: Any, account_id: Any, partition: Any, allow_cloudwatch: bool) -> pulumi.Output[str]:
+def topic_policy(
+    topic_arn: Any, account_id: Any, partition: Any, region: str, allow_cloudwatch: bool
+) -> pulumi.Output[str]:
     """Only this account's principals (and, for the alarm topic, CloudWatch on its behalf) may publish."""
     statements: list[Statement] = [
         {
@@ -205,10 +295,12 @@ def topic_policy(topic_arn: Any, account_id: Any, partition: Any, allow_cloudwat
             {
                 "Sid": "CloudWatchAlarmsPublish",
                 "Effect": "Allow",
-                "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                "Principal": {"Service": CLOUDWATCH},
                 "Action": ["sns:Publish"],
                 "Resource": topic_arn,
-                "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+                "Condition": confused_deputy_conditions(
+                    account_id, source_arn_pattern(CLOUDWATCH, partition, region, account_id)
+                ),
             }
         )
     return pulumi.Output.json_dumps(document(statements))
@@ -220,10 +312,7 @@ def log_delivery_statement(log_bucket_arn: Any, source_bucket_arns: Sequence[Any
         "S3ServerAccessLogsDelivery",
         ["s3:PutObject"],
         [pulumi.Output.concat(log_bucket_arn, "/access-logs/*")],
-        conditions={
-            "ArnLike": {"aws:SourceArn": list(source_bucket_arns)},
-            "StringEquals": {"aws:SourceAccount": account_id},
-        },
+        conditions=confused_deputy_conditions(account_id, list(source_bucket_arns)),
         principal={"Service": "logging.s3.amazonaws.com"},
     )
 
@@ -238,14 +327,25 @@ def lambda_statements(
     log_group_arn: Any,
     key_arn: Any | None,
     read_replication: bool,
+    reads_fleet: bool,
 ) -> list[Statement]:
-    """Exactly the calls the migration handler makes, each on the one resource it makes it on."""
+    """Exactly the calls the migration handler makes, each on the one resource it makes it on.
+
+    It writes only its control prefixes: ``artifacts/`` replicates to every region, so a function that could
+    write there could replace a release everywhere. It never deletes (the lock is released by a conditional put).
+    """
     bucket_actions = ["s3:ListBucket", "s3:GetBucketVersioning", "s3:GetEncryptionConfiguration"]
     if read_replication:
         bucket_actions.append("s3:GetReplicationConfiguration")
+    control = [prefix + "*" for prefix in CONTROL_PREFIXES]
     statements = [
         statement("InspectDeploymentBucket", bucket_actions, [bucket_arn]),
-        statement("ReadWriteDeploymentObjects", ["s3:GetObject", "s3:PutObject"], [objects(bucket_arn)]),
+        statement(
+            "ReadReleasesAndHeartbeats",
+            ["s3:GetObject", "s3:GetObjectVersion"],
+            keys(bucket_arn, ARTIFACTS_PREFIX + "*", HEARTBEAT_PREFIX + "*", *control),
+        ),
+        statement("WriteControlObjects", ["s3:PutObject"], keys(bucket_arn, *control)),
         statement("ReadMigrationConfig", ["ssm:GetParameter"], [parameter_arn]),
         statement("ReadMigrationSecret", ["secretsmanager:GetSecretValue"], [secret_arn]),
         statement("NotifyDeployments", ["sns:Publish", "sns:GetTopicAttributes"], [topic_arn]),
@@ -254,6 +354,8 @@ def lambda_statements(
         ),
         statement("Tracing", ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], "*"),
     ]
+    if reads_fleet:
+        statements.append(statement("DescribeFleet", ["autoscaling:DescribeAutoScalingGroups"], "*"))
     if key_arn is not None:
         statements.append(
             statement(

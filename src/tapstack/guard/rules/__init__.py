@@ -1,4 +1,4 @@
-"""The rule catalogue: TAP001-TAP011, in id order."""
+"""The rule catalogue: TAP001-TAP012, in id order."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from ..model import Rule
 from .alarms import alarms_notify
 from .compute import private_compute
 from .deprecations import current_api
+from .deputy import no_confused_deputy
 from .iam import least_privilege
 from .naming import scoped_names
 from .network import network_controls
@@ -28,6 +29,7 @@ RULES: tuple[Rule, ...] = tuple(
             secrets_stay_secret,
             replicated_deployments,
             retention_and_encryption,
+            no_confused_deputy,
         ),
         key=lambda r: r.id,
     )
