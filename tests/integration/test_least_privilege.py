@@ -227,6 +227,10 @@ def test_the_migration_role_reads_its_regions_fleet(deployed: Deployed, enforced
     autoscaling = enforced.roles["migration_role_arn"]("autoscaling", PRIMARY)
     (group,) = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[asg])["AutoScalingGroups"]
     assert group["AutoScalingGroupName"] == asg
+    ids = [i["InstanceId"] for i in group["Instances"]]
+    ec2 = enforced.roles["migration_role_arn"]("ec2", PRIMARY)
+    launched = [i for r in ec2.describe_instances(InstanceIds=ids)["Reservations"] for i in r["Instances"]]
+    assert sorted(i["InstanceId"] for i in launched) == sorted(ids) and ids
     assert int(enforced.environments[PRIMARY]["TAPSTACK_FLEET_GRACE_SECONDS"]) > 0
     instance = enforced.roles["instance_role_arn"]("autoscaling", PRIMARY)
     _denied(lambda: instance.describe_auto_scaling_groups(AutoScalingGroupNames=[asg]))

@@ -159,7 +159,7 @@ def test_lambda_role_statements_are_concrete_and_regional(platform: Graph) -> No
         assert by_sid["DescribeFleet"] == {
             "Sid": "DescribeFleet",
             "Effect": "Allow",
-            "Action": ["autoscaling:DescribeAutoScalingGroups"],
+            "Action": ["autoscaling:DescribeAutoScalingGroups", "ec2:DescribeInstances"],
             "Resource": ["*"],
         }
         s3_actions = sorted(a for st in doc["Statement"] for a in as_list(st["Action"]) if a.startswith("s3:"))

@@ -10,6 +10,7 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 
+from ..handler.settings import ENV_ASG_NAME, ENV_FLEET_GRACE_SECONDS
 from ..lib import iam
 from ..lib.naming import lambda_log_group_name
 from .base import RegionalComponent
@@ -23,8 +24,6 @@ FAILED_REPLIES_METRIC = "MigrationFailedReplies"
 HANDLER_DIR = Path(__file__).resolve().parent.parent / "handler"
 HANDLER_PACKAGE = "handler"
 RUNTIME = "python3.12"
-ENV_ASG_NAME = "TAPSTACK_ASG_NAME"
-ENV_FLEET_GRACE_SECONDS = "TAPSTACK_FLEET_GRACE_SECONDS"
 
 
 def handler_files() -> dict[str, Path]:

@@ -25,6 +25,10 @@ UNSCOPED_ACTIONS: dict[str, str] = {
         "Auto Scaling Describe* actions have no resource-level permissions; the migration function reads only "
         "the group named in its environment (the fleet check)"
     ),
+    "ec2:DescribeInstances": (
+        "EC2 Describe* actions have no resource-level permissions; the fleet check reads only the launch times "
+        "of its group's InService instances"
+    ),
 }
 
 # The deployment bucket's layout (the release-path contract; the handler's records.py names the same keys).
@@ -355,7 +359,9 @@ def lambda_statements(
         statement("Tracing", ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], "*"),
     ]
     if reads_fleet:
-        statements.append(statement("DescribeFleet", ["autoscaling:DescribeAutoScalingGroups"], "*"))
+        statements.append(
+            statement("DescribeFleet", ["autoscaling:DescribeAutoScalingGroups", "ec2:DescribeInstances"], "*")
+        )
     if key_arn is not None:
         statements.append(
             statement(
