@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
-from .conftest import Inject, Region, body
+from .conftest import REGION, Inject, Region, body
 
 POINTER = "releases/current.json"
 LOCK = "locks/release-pointer.json"
@@ -267,3 +269,130 @@ def test_rolling_back_when_the_pointer_was_deleted_out_of_band_is_409(aws: Regio
     response = aws.invoke({"action": "rollback", "migration_id": "m-002"})
     assert response["statusCode"] == 409
     assert "no release is current" in body(response)["message"]
+
+
+RECORD = "migrations/m-001/metadata.json"
+
+
+def finishing_and_releasing(aws: Region, record: str, outage: dict[str, bool]) -> Any:
+    """During the outage: the finishing write of ``record`` and the lock's release both fail."""
+
+    def hit(params: dict[str, Any]) -> bool:
+        finishing = params.get("Key") == record and "IfMatch" in params
+        releasing = params.get("Key") == LOCK and b'"released"' in params.get("Body", b"")
+        return outage["on"] and (finishing or releasing)
+
+    return hit
+
+
+def events_of(aws: Region, migration_id: str) -> list[str]:
+    return [n["event"] for n in aws.notifications() if n["migration_id"] == migration_id]
+
+
+def test_a_record_left_in_progress_after_the_pointer_moved_is_completed_by_the_replay(
+    aws: Region, fail: Inject
+) -> None:
+    manifest, outage = aws.release("r1"), {"on": True}
+    fail("s3", "PutObject", aws_error("InternalError", "PutObject"), when=finishing_and_releasing(aws, RECORD, outage))
+    first = migrate(aws, "m-001", manifest)
+    assert first["statusCode"] == 500
+    assert body(first)["message"].startswith("release r1 is current, but recording the outcome")
+    assert (aws.doc(RECORD)["state"], aws.doc(LOCK)["state"]) == ("in_progress", "held")
+    assert events_of(aws, "m-001") == ["migration.started"]
+    outage["on"] = False
+    replay = migrate(aws, "m-001", manifest)
+    result = body(replay)
+    assert (replay["statusCode"], result["outcome"]) == (200, "noop")
+    assert result["result"]["notification"].startswith("finish: sent (late")
+    assert aws.doc(RECORD)["state"] == "succeeded"
+    assert events_of(aws, "m-001") == ["migration.started", "migration.succeeded"]
+
+
+def test_status_completes_a_record_the_pointer_proves_finished_and_sends_the_missed_notification_once(
+    aws: Region, fail: Inject
+) -> None:
+    outage = {"on": True}
+    fail("s3", "PutObject", aws_error("InternalError", "PutObject"), when=finishing_and_releasing(aws, RECORD, outage))
+    migrate(aws, "m-001", aws.release("r1"))
+    outage["on"] = False
+    first = body(aws.invoke({"action": "status", "migration_id": "m-001"}))
+    assert first["result"]["record"]["state"] == "succeeded"
+    assert first["result"]["completed_late"] == ["migration finish: sent"]
+    again = body(aws.invoke({"action": "status", "migration_id": "m-001"}))
+    assert "completed_late" not in again["result"]
+    assert aws.doc(RECORD)["state"] == "succeeded"
+    assert events_of(aws, "m-001") == ["migration.started", "migration.succeeded"]
+
+
+def test_the_next_migration_completes_a_record_left_behind_before_moving_the_pointer_on(
+    aws: Region, fail: Inject
+) -> None:
+    outage = {"on": True}
+    fail("s3", "PutObject", aws_error("InternalError", "PutObject"), when=finishing_and_releasing(aws, RECORD, outage))
+    migrate(aws, "m-001", aws.release("r1"))
+    outage["on"] = False
+    aws.put_json(LOCK, {"state": "released", "owner": "migrate m-001"})  # its lock expired meanwhile
+    assert migrate(aws, "m-002", aws.release("r2"))["statusCode"] == 200
+    assert aws.doc(RECORD)["state"] == "succeeded"
+    assert events_of(aws, "m-001") == ["migration.started", "migration.succeeded"]
+
+
+def test_a_rollback_left_in_progress_after_the_pointer_moved_is_completed_by_its_retry(
+    aws: Region, fail: Inject
+) -> None:
+    migrate(aws, "m-001", aws.release("r1"))
+    migrate(aws, "m-002", aws.release("r2"))
+    undo, outage = "rollbacks/m-002/rollback.json", {"on": True}
+    fail("s3", "PutObject", aws_error("InternalError", "PutObject"), when=finishing_and_releasing(aws, undo, outage))
+    first = aws.invoke({"action": "rollback", "migration_id": "m-002"})
+    assert first["statusCode"] == 500
+    assert body(first)["message"].startswith("release r1 is current again, but recording the outcome")
+    assert aws.doc(undo)["state"] == "in_progress"
+    outage["on"] = False
+    retried = aws.invoke({"action": "rollback", "migration_id": "m-002"})
+    result = body(retried)
+    assert (retried["statusCode"], result["outcome"]) == (200, "noop")
+    assert "already rolled back" in result["message"]
+    assert aws.doc(undo)["state"] == "succeeded"
+    assert [e for e in events_of(aws, "m-002") if e.startswith("rollback")] == [
+        "rollback.started",
+        "rollback.succeeded",
+    ]
+
+
+def test_an_artifact_overwritten_during_the_promotion_is_pinned_at_the_version_verified(
+    aws: Region, fail: Inject
+) -> None:
+    manifest = aws.release("r1", count=1)
+
+    def overwrite(_: dict[str, Any]) -> None:
+        aws.put("artifacts/r1/part-0.bin", b"swapped in after verification")
+
+    fail("s3", "PutObject", None, when=is_pointer, before=overwrite)
+    assert migrate(aws, "m-001", manifest)["statusCode"] == 200
+    pinned = aws.doc(POINTER)["artifacts"][0]
+    latest = aws.s3.head_object(Bucket=aws.bucket, Key=pinned["key"])["VersionId"]
+    assert pinned["version_id"] != latest
+    stored = aws.s3.get_object(Bucket=aws.bucket, Key=pinned["key"], VersionId=pinned["version_id"])
+    assert hashlib.sha256(stored["Body"].read()).hexdigest() == pinned["sha256"]
+
+
+def test_a_bucket_without_versioning_cannot_pin_a_release_and_nothing_is_written(
+    aws: Region, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plain = aws.bucket + "-plain"
+    aws.s3.create_bucket(Bucket=plain, CreateBucketConfiguration={"LocationConstraint": REGION})
+    data = b"r1"
+    aws.s3.put_object(Bucket=plain, Key="artifacts/r1/app.tar.gz", Body=data)
+    doc = {
+        "release": "r1",
+        "artifacts": [{"key": "artifacts/r1/app.tar.gz", "sha256": hashlib.sha256(data).hexdigest()}],
+    }
+    aws.s3.put_object(Bucket=plain, Key="manifests/r1.json", Body=json.dumps(doc).encode())
+    monkeypatch.setenv("TAPSTACK_DEPLOYMENT_BUCKET", plain)
+    response = migrate(aws, "m-001", "manifests/r1.json")
+    assert response["statusCode"] == 500
+    assert "has no S3 version id" in body(response)["message"]
+    assert "enable versioning on the deployment bucket" in body(response)["message"]
+    listed = aws.s3.list_objects_v2(Bucket=plain)["Contents"]
+    assert {o["Key"] for o in listed} == {"artifacts/r1/app.tar.gz", "manifests/r1.json"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from .conftest import Region, body
@@ -111,3 +112,45 @@ def test_extra_manifest_fields_are_accepted(aws: Region) -> None:
     aws.put("artifacts/r9/a.bin", b"a")
     response = migrate(aws, "m-009", "manifests/r9.json")
     assert response["statusCode"] == 200, body(response)["message"]
+
+
+def test_the_pointer_and_the_record_pin_each_artifact_to_the_version_that_was_verified(aws: Region) -> None:
+    manifest = aws.release("r1", count=2)
+    migrate(aws, "m-001", manifest)
+    latest = {
+        key: aws.s3.head_object(Bucket=aws.bucket, Key=key)["VersionId"]
+        for key in ("artifacts/r1/part-0.bin", "artifacts/r1/part-1.bin")
+    }
+    pointer, record = aws.doc(POINTER), aws.doc("migrations/m-001/metadata.json")
+    assert {a["key"]: a["version_id"] for a in pointer["artifacts"]} == latest
+    assert pointer["artifacts"] == record["artifacts"]
+    manifest_version = aws.s3.head_object(Bucket=aws.bucket, Key=manifest)["VersionId"]
+    assert pointer["manifest_version_id"] == record["manifest_version_id"] == manifest_version
+    for artifact in pointer["artifacts"]:
+        stored = aws.s3.get_object(Bucket=aws.bucket, Key=artifact["key"], VersionId=artifact["version_id"])
+        assert hashlib.sha256(stored["Body"].read()).hexdigest() == artifact["sha256"]
+
+
+def test_an_artifact_overwritten_after_promotion_does_not_change_what_the_pointer_pins(aws: Region) -> None:
+    migrate(aws, "m-001", aws.release("r1", count=1))
+    pinned = aws.doc(POINTER)["artifacts"][0]
+    aws.put(pinned["key"], b"replaced after the release was promoted")
+    assert aws.doc(POINTER)["artifacts"][0] == pinned
+    stored = aws.s3.get_object(Bucket=aws.bucket, Key=pinned["key"], VersionId=pinned["version_id"])
+    assert hashlib.sha256(stored["Body"].read()).hexdigest() == pinned["sha256"]
+
+
+def test_a_rolled_back_id_migrated_again_is_a_409_naming_the_rollback(aws: Region) -> None:
+    migrate(aws, "m-001", aws.release("r1"))
+    migrate(aws, "m-002", aws.release("r2"))
+    assert aws.invoke({"action": "rollback", "migration_id": "m-002"})["statusCode"] == 200
+    versions = aws.versions()
+    response = migrate(aws, "m-002", "manifests/r2.json")
+    result = body(response)
+    assert response["statusCode"] == 409
+    assert (result["outcome"], result["field"]) == ("conflict", "migration_id")
+    assert "rollback m-002 restored release r1" in result["message"]
+    assert "release r2 is not current" in result["message"]
+    assert result["result"]["rollback"]["state"] == "succeeded"
+    assert aws.doc(POINTER)["release"] == "r1"
+    assert aws.versions() == versions

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import ast
+import copy
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from typing import Any
 
+import boto3
+import botocore
 import pytest
+
+from tapstack.handler import clients
+
+from .conftest import Region, body
 
 PACKAGE = Path(__file__).resolve().parents[2] / "src" / "tapstack" / "handler"
 ALLOWED = set(sys.stdlib_module_names) | {"boto3", "botocore"}
@@ -42,3 +50,37 @@ def test_the_archive_imports_as_the_top_level_handler_package(tmp_path: Path) ->
     )
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "[]"
+
+
+def _session_without_conditional_writes() -> boto3.session.Session:
+    """A session whose S3 model is botocore's minus IfNoneMatch/IfMatch on PutObject: an older botocore."""
+    session = boto3.session.Session()
+    loader = session._session.get_component("data_loader")
+    original = loader.load_service_model
+
+    def load(service_name: str, type_name: str, api_version: str | None = None) -> Any:
+        model = original(service_name, type_name, api_version)
+        if service_name == "s3" and type_name == "service-2":
+            model = copy.deepcopy(model)
+            for member in ("IfNoneMatch", "IfMatch"):
+                model["shapes"]["PutObjectRequest"]["members"].pop(member)
+        return model
+
+    loader.load_service_model = load
+    return session
+
+
+def test_a_botocore_without_s3_conditional_writes_is_a_500_naming_its_version_and_the_fix(
+    aws: Region, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(clients, "_session", _session_without_conditional_writes())
+    monkeypatch.setattr(clients, "_clients", {})
+    monkeypatch.setattr(botocore, "__version__", "1.34.131")
+    manifest = aws.release("r1")
+    versions = aws.versions()
+    response = aws.invoke({"action": "migrate", "migration_id": "m-001", "manifest_key": manifest})
+    message = body(response)["message"]
+    assert response["statusCode"] == 500
+    assert "runs on botocore 1.34.131, whose S3 PutObject lacks IfNoneMatch and IfMatch" in message
+    assert "package botocore>=1.35.69" in message
+    assert aws.versions() == versions

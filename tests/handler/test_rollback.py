@@ -113,3 +113,15 @@ def test_a_migration_after_a_rollback_records_the_restored_release_as_previous(a
     migrate(aws, "m-003", "r3")
     previous = aws.doc("migrations/m-003/metadata.json")["previous"]
     assert (previous["release"], previous["restored_by"]) == ("r1", "rollback m-002")
+
+
+def test_rollback_restores_the_recorded_pointer_exactly_with_its_pinned_versions(aws: Region) -> None:
+    migrate(aws, "m-001", aws.release("r1"))
+    before = aws.doc(POINTER)
+    for part in range(3):
+        aws.put(f"artifacts/r1/part-{part}.bin", b"uploaded over r1 after it was promoted")
+    migrate(aws, "m-002", aws.release("r2"))
+    rollback(aws, "m-002")
+    restored = aws.doc(POINTER)
+    assert {k: v for k, v in restored.items() if k not in ("restored_at", "restored_by")} == before
+    assert restored["artifacts"] == aws.doc("migrations/m-001/metadata.json")["artifacts"]

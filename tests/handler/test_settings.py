@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+
+from tapstack.handler import settings
 
 from .conftest import REGION, Region, body
 
@@ -63,3 +67,34 @@ def test_a_bad_request_is_reported_as_such_even_when_misconfigured(
     response = aws.invoke({"action": "rollback"})
     assert response["statusCode"] == 400
     assert body(response)["field"] == "migration_id"
+
+
+def test_a_group_without_a_grace_period_is_a_500_naming_the_missing_variable(
+    aws: Region, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TAPSTACK_ASG_NAME", "tapstack-app-dev-euw1")
+    monkeypatch.delenv("TAPSTACK_FLEET_GRACE_SECONDS", raising=False)
+    response = aws.invoke({"action": "validate"})
+    assert response["statusCode"] == 500
+    assert "TAPSTACK_ASG_NAME is set but environment variable TAPSTACK_FLEET_GRACE_SECONDS" in body(response)["message"]
+
+
+@pytest.mark.parametrize("value", ["5m", "-1", "86401", "3.5"])
+def test_a_malformed_grace_period_is_a_500_naming_it(aws: Region, monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("TAPSTACK_ASG_NAME", "tapstack-app-dev-euw1")
+    monkeypatch.setenv("TAPSTACK_FLEET_GRACE_SECONDS", value)
+    response = aws.invoke({"action": "status"})
+    assert response["statusCode"] == 500
+    assert (
+        f"TAPSTACK_FLEET_GRACE_SECONDS is {value!r}; expected whole seconds from 0 to 86400"
+        in body(response)["message"]
+    )
+
+
+def test_every_variable_the_function_reads_is_declared_once_in_the_environment_contract() -> None:
+    names = {value for key, value in vars(settings).items() if key.startswith("ENV_")}
+    assert names == set(settings.ENVIRONMENT)
+    assert {"TAPSTACK_ASG_NAME", "TAPSTACK_FLEET_GRACE_SECONDS"} <= names
+    package = Path(settings.__file__).parent
+    elsewhere = [p.name for p in package.glob("*.py") if p.name != "settings.py" and '"TAPSTACK_' in p.read_text()]
+    assert elsewhere == [], "variable names are spelled out only in settings.py"

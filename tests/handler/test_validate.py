@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -163,3 +164,49 @@ def test_validate_never_returns_or_logs_the_secret(aws: Region, capsys: pytest.C
     assert SECRET_VALUE not in json.dumps(response)
     assert SECRET_VALUE not in capsys.readouterr().out
     assert REGION in json.dumps(response)
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"prefix": "logs/"}, "filters prefix 'logs/', which does not cover artifacts/"),
+        ({"prefix": "artifacts/v1/"}, "filters prefix 'artifacts/v1/', which does not cover artifacts/"),
+        ({"markers": "Disabled"}, "delete-marker replication is Disabled"),
+        ({"rtc": False}, "Replication Time Control is not set"),
+        (
+            {"prefix": "logs/", "rtc": False},
+            "filters prefix 'logs/', which does not cover artifacts/; Replication Time Control is not set",
+        ),
+    ],
+    ids=["other-prefix", "narrower-prefix", "no-delete-markers", "no-rtc", "prefix-and-rtc"],
+)
+def test_a_rule_that_does_not_carry_releases_as_required_fails_naming_what(
+    aws: Region, change: dict[str, Any], expected: str
+) -> None:
+    aws.set_replication([replication_rule(0, aws.replicas[0]), replication_rule(1, aws.replicas[1], **change)])
+    status, failed = failing(aws)
+    assert status == 503
+    assert failed == {"replication_to_secondaries": f"{aws.replicas[1]}: rule to-{aws.replicas[1]} {expected}"}
+
+
+def test_a_rule_selecting_by_tag_does_not_cover_every_release(aws: Region) -> None:
+    tagged = replication_rule(1, aws.replicas[1])
+    tagged["Filter"] = {"And": {"Prefix": "artifacts/", "Tags": [{"Key": "replicate", "Value": "yes"}]}}
+    aws.set_replication([replication_rule(0, aws.replicas[0]), tagged])
+    _, failed = failing(aws)
+    assert "filters by tag or size" in failed["replication_to_secondaries"]
+
+
+@pytest.mark.parametrize("selection", [{"Prefix": ""}, {"Prefix": "art"}, {}], ids=["empty-prefix", "shorter", "none"])
+def test_a_rule_whose_filter_covers_artifacts_passes(aws: Region, selection: dict[str, str]) -> None:
+    rules = [replication_rule(i, name) for i, name in enumerate(aws.replicas)]
+    rules[1]["Filter"] = selection
+    aws.set_replication(rules)
+    status, failed = failing(aws)
+    assert (status, failed) == (200, {})
+
+
+def test_one_good_rule_among_bad_ones_covers_its_secondary(aws: Region) -> None:
+    rules = [replication_rule(i, name) for i, name in enumerate(aws.replicas)]
+    aws.set_replication([*rules, {**replication_rule(2, aws.replicas[1], prefix="logs/"), "ID": "logs"}])
+    assert failing(aws) == (200, {})
