@@ -3,52 +3,46 @@
 from __future__ import annotations
 
 import argparse
-import time
-from collections import Counter
-from pathlib import Path
-from typing import Any
 
-from rich.markup import escape
-from rich.table import Table
+from .args import add_config_args, path
 
-from ..guard.engine import Report, evaluate
-from ..guard.model import Context, Severity, Violation
-from ..guard.rules import RULES, RULES_BY_ID
-from ..guard.suppressions import Suppression, load
-from .common import add_config_args, console, print_json, synthesize
+TYPE_CHECKING = False  # see args.py: typing stays unloaded when the CLI starts
+if TYPE_CHECKING:
+    from typing import Any
 
-SEVERITY_STYLE = {
-    Severity.CRITICAL: "bold red",
-    Severity.HIGH: "red",
-    Severity.MEDIUM: "yellow",
-    Severity.LOW: "cyan",
-}
+    from ..guard.engine import Report
+    from ..guard.model import Severity, Violation
+
+SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan"}
+"""Severity value -> rich style, lowest last; also the choices of --severity (a test keeps it equal to Severity)."""
 
 
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("check", help="run the guard rules TAP001-TAP011 on the graph; exit 1 on violations")
-    add_config_args(p, graph=True)
-    p.add_argument(
+def register(parser: argparse.ArgumentParser) -> None:
+    add_config_args(parser, graph=True)
+    parser.add_argument(
         "--severity",
-        choices=[s.value for s in Severity],
-        default=Severity.LOW.value,
+        choices=list(SEVERITY_STYLE),
+        default="low",
         help="report and fail on violations at or above this severity (default: low, i.e. all)",
     )
-    p.add_argument(
+    parser.add_argument(
         "--suppressions",
-        type=Path,
+        type=path,
         help="YAML/JSON file of {rule, resource, reason} entries (see docs/guard-rules.md)",
     )
-    p.set_defaults(func=run)
-
-
-def _load_suppressions(path: Path | None) -> list[Suppression]:
-    return [] if path is None else load(path, RULES_BY_ID)
 
 
 def run(args: argparse.Namespace) -> int:
+    import time
+
+    from ..guard.engine import evaluate
+    from ..guard.model import Context, Severity
+    from ..guard.rules import RULES, RULES_BY_ID
+    from ..guard.suppressions import load
+    from .common import console, print_json, synthesize
+
     threshold = Severity(args.severity)
-    suppressions = _load_suppressions(args.suppressions)
+    suppressions = [] if args.suppressions is None else load(args.suppressions, RULES_BY_ID)
     started = time.perf_counter()
     graph = synthesize(args)
     report = evaluate(graph, context=Context.for_graph(graph), suppressions=suppressions)
@@ -77,6 +71,8 @@ def _as_json(
     below: int,
     seconds: float,
 ) -> dict[str, Any]:
+    from collections import Counter
+
     counts = Counter(v.rule for v in shown)
     muted = Counter(s.violation.rule for s in report.suppressed)
     return {
@@ -104,6 +100,13 @@ def _as_json(
 
 
 def _print(report: Report, threshold: Severity, shown: list[Violation], below: int) -> None:
+    from collections import Counter
+
+    from rich.markup import escape
+    from rich.table import Table
+
+    from .common import console
+
     counts = Counter(v.rule for v in shown)
     muted = Counter(s.violation.rule for s in report.suppressed)
     summary = Table(title="guard rules", title_justify="left")
@@ -113,7 +116,7 @@ def _print(report: Report, threshold: Severity, shown: list[Violation], below: i
     summary.add_column("violations", justify="right", no_wrap=True)
     summary.add_column("suppressed", justify="right", no_wrap=True)
     for r in report.rules:
-        status = f"[{SEVERITY_STYLE[r.severity]}]{counts[r.id]}[/]" if counts[r.id] else "[green]0[/]"
+        status = f"[{SEVERITY_STYLE[r.severity.value]}]{counts[r.id]}[/]" if counts[r.id] else "[green]0[/]"
         summary.add_row(r.id, r.title, r.severity.value, status, str(muted[r.id] or ""))
     console.print(summary)
     for r in report.rules:
@@ -133,7 +136,7 @@ def _print(report: Report, threshold: Severity, shown: list[Violation], below: i
             problem = escape(v.message)
             if v.remediation != r.remediation:
                 problem += f"\n[dim]fix: {escape(v.remediation)}[/]"
-            table.add_row(f"[{SEVERITY_STYLE[v.severity]}]{v.severity.value}[/]", escape(v.name), problem)
+            table.add_row(f"[{SEVERITY_STYLE[v.severity.value]}]{v.severity.value}[/]", escape(v.name), problem)
         console.print(table)
     if below:
         console.print(f"[dim]{below} violation(s) below {threshold.value} not shown (use --severity low)[/]")

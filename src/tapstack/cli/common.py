@@ -1,4 +1,7 @@
-"""What every CLI command shares: where the stack comes from, how errors reach the user, the console."""
+"""What every command shares once it runs: where the stack comes from, how errors reach the user, the console.
+
+Imported by a command's ``run``, never at CLI start (see ``args.py`` for what parsing needs).
+"""
 
 from __future__ import annotations
 
@@ -17,29 +20,12 @@ from ..graph import Graph
 if TYPE_CHECKING:
     from ..emulator.server import Emulator
 
-DEFAULT_OUTPUTS = Path("outputs/flat-outputs.json")
-
 console = Console(stderr=False, highlight=False)
 err_console = Console(stderr=True, highlight=False)
 
 
 class CommandError(TapStackError):
     """A failure the user can act on: printed as one line, exit code 2, no traceback."""
-
-
-def add_config_args(parser: argparse.ArgumentParser, graph: bool = False) -> None:
-    parser.add_argument("--config", type=Path, help="stack file (Pulumi.<stack>.yaml); defaults apply without it")
-    parser.add_argument(
-        "--set",
-        dest="sets",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help='override one config key (repeatable), e.g. --set regions=\'["us-east-1","eu-west-1"]\'',
-    )
-    if graph:
-        parser.add_argument("--graph", type=Path, help="read a graph.json written by `tapstack synth --out`")
-    parser.add_argument("--json", action="store_true", help="machine-readable output on stdout")
 
 
 def settings_from_args(args: argparse.Namespace) -> stackfile.StackSettings:

@@ -3,22 +3,17 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from rich.markup import escape
+from .args import add_config_args, path
 
-from .. import diagram
-from .common import add_config_args, console, print_json, synthesize, write_file
-
+FORMATS = ("svg", "png", "dot")
 SUFFIX_FORMATS = {".svg": "svg", ".png": "png", ".dot": "dot", ".gv": "dot"}
 
 
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    d = sub.add_parser("diagram", help="draw the architecture (regions, VPC tiers, data flows) with Graphviz")
-    add_config_args(d, graph=True)
-    d.add_argument("--out", type=Path, required=True, help="file to write (format from its suffix by default)")
-    d.add_argument("--format", choices=diagram.FORMATS, help="svg (default), png, or dot (needs no Graphviz)")
-    d.set_defaults(func=run)
+def register(parser: argparse.ArgumentParser) -> None:
+    add_config_args(parser, graph=True)
+    parser.add_argument("--out", type=path, required=True, help="file to write (format from its suffix by default)")
+    parser.add_argument("--format", choices=FORMATS, help="svg (default), png, or dot (needs no Graphviz)")
 
 
 def _format(args: argparse.Namespace) -> str:
@@ -28,6 +23,11 @@ def _format(args: argparse.Namespace) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from rich.markup import escape
+
+    from .. import diagram
+    from .common import console, print_json, synthesize, write_file
+
     fmt = _format(args)
     graph = synthesize(args)
     data = diagram.render(graph, fmt)

@@ -3,26 +3,30 @@
 from __future__ import annotations
 
 import argparse
-import json
-from pathlib import Path
-from typing import Any
 
-from .common import DEFAULT_OUTPUTS, CommandError, emulator_at, err_console, print_json
+from .args import DEFAULT_OUTPUTS, path
+
+TYPE_CHECKING = False  # see args.py: typing stays unloaded when the CLI starts
+if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Any
 
 ACTIONS = ("validate", "migrate", "rollback", "status")
 
 
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    inv = sub.add_parser("invoke", help="run the migration handler against a kept emulator, as the deployed function")
-    inv.add_argument("action", choices=ACTIONS)
-    inv.add_argument("--endpoint", required=True, help="the emulator, as printed by `tapstack up --local --keep`")
-    inv.add_argument("--region", help="region of the function (default: primary_region from --outputs)")
-    inv.add_argument("--payload", default="{}", help='extra event fields as JSON, e.g. \'{"migration_id": "m-1"}\'')
-    inv.add_argument("--outputs", type=Path, default=DEFAULT_OUTPUTS, help="read primary_region from here")
-    inv.set_defaults(func=run)
+def register(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("action", choices=ACTIONS)
+    parser.add_argument("--endpoint", required=True, help="the emulator, as printed by `tapstack up --local --keep`")
+    parser.add_argument("--region", help="region of the function (default: primary_region from --outputs)")
+    parser.add_argument("--payload", default="{}", help='extra event fields as JSON, e.g. \'{"migration_id": "m-1"}\'')
+    parser.add_argument("--outputs", type=path, default=DEFAULT_OUTPUTS, help="read primary_region from here")
 
 
 def _primary_region(outputs: Path) -> str:
+    import json
+
+    from .common import CommandError
+
     try:
         region = json.loads(outputs.read_text()).get("primary_region")
     except (OSError, json.JSONDecodeError):
@@ -33,8 +37,11 @@ def _primary_region(outputs: Path) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    import json
+
     from ..emulator.deploy import find_function, invoke_handler
     from ..emulator.engine import Clients
+    from .common import CommandError, emulator_at, err_console, print_json
 
     try:
         payload: Any = json.loads(args.payload)

@@ -3,58 +3,38 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import asdict
-from pathlib import Path
 
-from rich.markup import escape
+from .args import add_config_args, path
 
-from .. import diagram, report
-from ..graph import Graph
-from ..guard.engine import evaluate
-from ..guard.model import Context
-from ..guard.model import Violation as GuardViolation
-from ..guard.rules import RULES_BY_ID
-from ..guard.suppressions import load
-from .common import CommandError, add_config_args, console, print_json, settings_from_args, synthesize, write_file
+TYPE_CHECKING = False  # see args.py: typing stays unloaded when the CLI starts
+if TYPE_CHECKING:
+    from ..report import LocalResults
 
 
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    r = sub.add_parser("report", help="write one self-contained HTML report: summary, diagram, guard, IAM")
-    add_config_args(r, graph=True)
-    r.add_argument("--out", type=Path, required=True, help="HTML file to write")
-    r.add_argument(
+def register(parser: argparse.ArgumentParser) -> None:
+    add_config_args(parser, graph=True)
+    parser.add_argument("--out", type=path, required=True, help="HTML file to write")
+    parser.add_argument(
         "--local",
         action="store_true",
         help="also deploy into the embedded emulator and include its outputs and post-deploy checks",
     )
-    r.add_argument("--suppressions", type=Path, help="accepted guard findings, as for `tapstack check --suppressions`")
-    r.set_defaults(func=run)
-
-
-def _violation(v: GuardViolation) -> report.Violation:
-    return report.Violation(v.rule, v.severity.value, v.name, v.message, v.remediation)
-
-
-def guard_results(graph: Graph, suppressions: Path | None = None) -> report.GuardResults:
-    """Every guard rule over the graph, exactly as `tapstack check` judges it (same suppressions)."""
-    accepted = load(suppressions, RULES_BY_ID) if suppressions is not None else []
-    result = evaluate(graph, context=Context.for_graph(graph), suppressions=accepted)
-    return report.GuardResults(
-        violations=[_violation(v) for v in result.violations],
-        suppressed=[(_violation(s.violation), s.suppression.reason) for s in result.suppressed],
-        rules=[(r.id, r.title) for r in result.rules],
+    parser.add_argument(
+        "--suppressions", type=path, help="accepted guard findings, as for `tapstack check --suppressions`"
     )
 
 
-def local_results(args: argparse.Namespace) -> report.LocalResults:
+def local_results(args: argparse.Namespace) -> LocalResults:
     """Deploy into a fresh emulator and run the post-deploy checks, as `tapstack up --local` does.
 
     A failed deploy is a result to show, not a crash: the report still tells what the program is.
     """
     # boto3 and moto load only when a local deploy is asked for: every other report stays quick.
+    from .. import report
     from ..emulator.deploy import deploy, post_deploy_checks
     from ..emulator.engine import DeployError
     from ..emulator.server import Emulator, EmulatorError
+    from .common import settings_from_args
 
     settings = settings_from_args(args)
     try:
@@ -77,6 +57,13 @@ def local_results(args: argparse.Namespace) -> report.LocalResults:
 
 
 def run(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from rich.markup import escape
+
+    from .. import diagram, report
+    from .common import CommandError, console, print_json, synthesize, write_file
+
     if args.local and args.graph:
         raise CommandError("--local deploys the configured program: use --config/--set, not --graph")
     graph = synthesize(args)
@@ -86,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
         svg = diagram.render(graph, "svg").decode()
     except diagram.GraphvizMissing as err:
         svg_error = str(err)
-    guard = guard_results(graph, args.suppressions)
+    guard = report.guard_results(graph, args.suppressions)
     local = local_results(args) if args.local else None
     write_file(args.out, report.render_html(graph, svg=svg, svg_error=svg_error, guard=guard, local=local).encode())
     failed = bool(local and (local.error or not all(c.passed for c in local.checks)))

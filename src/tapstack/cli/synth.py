@@ -5,22 +5,21 @@ from __future__ import annotations
 import argparse
 import time
 from collections import Counter
-from pathlib import Path
 
-from rich.table import Table
-
-from ..graph import short_type
-from .common import add_config_args, console, print_json, synthesize
+from .args import add_config_args, path
 
 
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("synth", help="run the program under mocks and print/write the resource graph")
-    add_config_args(p)
-    p.add_argument("--out", type=Path, help="write the graph as JSON (input of check, diagram)")
-    p.set_defaults(func=run)
+def register(parser: argparse.ArgumentParser) -> None:
+    add_config_args(parser)
+    parser.add_argument("--out", type=path, help="write the graph as JSON (input of check, diagram)")
 
 
 def run(args: argparse.Namespace) -> int:
+    from rich.table import Table
+
+    from ..graph import short_type
+    from .common import console, print_json, synthesize
+
     started = time.perf_counter()
     graph = synthesize(args)
     seconds = time.perf_counter() - started

@@ -6,55 +6,41 @@ boto3 and moto are imported when a command runs, not when the CLI starts: every 
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import signal
-import threading
-import time
-from pathlib import Path
-from typing import TYPE_CHECKING
 
-from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Column, Table
+from .args import DEFAULT_OUTPUTS, add_config_args, path
 
-from ..graph import short_type
-from .common import (
-    DEFAULT_OUTPUTS,
-    CommandError,
-    add_config_args,
-    console,
-    emulator_at,
-    err_console,
-    print_json,
-    settings_from_args,
-)
-
+TYPE_CHECKING = False  # see args.py: typing stays unloaded when the CLI starts
 if TYPE_CHECKING:
+    from rich.table import Table
+
     from ..emulator.deploy import Check
     from ..emulator.engine import Event
     from ..emulator.server import Emulator
 
 
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    up = sub.add_parser("up", help="deploy the program into the embedded AWS emulator (--local) and check it")
-    up.add_argument("--local", action="store_true", help="deploy into moto on 127.0.0.1 (the only mode here)")
-    add_config_args(up)
-    up.add_argument("--endpoint", help="deploy into an emulator already serving on loopback instead of a new one")
-    up.add_argument("--keep", action="store_true", help="keep the emulator serving after the deploy (Ctrl-C stops)")
-    up.add_argument(
+def register(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--local", action="store_true", help="deploy into moto on 127.0.0.1 (the only mode here)")
+    add_config_args(parser)
+    parser.add_argument("--endpoint", help="deploy into an emulator already serving on loopback instead of a new one")
+    parser.add_argument("--keep", action="store_true", help="keep the emulator serving after the deploy (Ctrl-C stops)")
+    parser.add_argument(
         "--outputs",
-        type=Path,
+        type=path,
         default=DEFAULT_OUTPUTS,
         help=f"stack outputs file (default {DEFAULT_OUTPUTS})",
     )
-    up.add_argument("--show-secrets", action="store_true", help="write secret outputs in clear, not '[secret]'")
-    up.set_defaults(func=run)
+    parser.add_argument("--show-secrets", action="store_true", help="write secret outputs in clear, not '[secret]'")
 
 
 class _Progress:
     """Resources done / total and the resource being created; fed from the runtime's worker threads."""
 
     def __init__(self, total: int, enabled: bool) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        from rich.table import Column
+
+        from .common import console
+
         self._bar = Progress(
             TextColumn("[bold]deploying[/]"),
             BarColumn(bar_width=30),
@@ -78,6 +64,10 @@ class _Progress:
     def __call__(self, event: Event) -> None:
         if not event.type.startswith("aws:"):
             return
+        from rich.markup import escape
+
+        from ..graph import short_type
+
         if event.kind == "start":  # rich's Progress is thread-safe
             self._bar.update(self._task, description=escape(f"{event.name} ({short_type(event.type)}, {event.region})"))
         else:
@@ -85,6 +75,9 @@ class _Progress:
 
 
 def _summary_table(per_region: dict[str, int], checks: list[Check]) -> Table:
+    from rich.markup import escape
+    from rich.table import Table
+
     table = Table(title="local deploy")
     table.add_column("region")
     table.add_column("resources", justify="right")
@@ -102,6 +95,13 @@ def _summary_table(per_region: dict[str, int], checks: list[Check]) -> Table:
 
 
 def run(args: argparse.Namespace) -> int:
+    import dataclasses
+    import time
+
+    from rich.markup import escape
+
+    from .common import CommandError, console, emulator_at, err_console, print_json, settings_from_args
+
     if not args.local:
         raise CommandError(
             "real deployments use the Pulumi CLI: `pulumi up` from the repository root (see README); "
@@ -167,9 +167,16 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _serve(emulator: Emulator) -> None:
+    import gc
+    import signal
+    import threading
+
+    from .common import console
+
     if not emulator.owned:
         console.print(f"the emulator at {emulator.url} is served by another process; nothing to keep here")
         return
+    gc.enable()  # the entry point turned it off for a bounded run; serving is not one
     console.print(f"emulator serving at {emulator.url} (Ctrl-C stops it); in another shell:")
     for key, value in emulator.environment().items():
         console.print(f"export {key}={value}")

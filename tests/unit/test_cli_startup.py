@@ -1,0 +1,57 @@
+"""What `tapstack` loads before a command runs: parsing and --help must not pay for pulumi, boto3, moto or rich."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from tapstack import cli, diagram
+from tapstack.cli import check
+from tapstack.cli import diagram as diagram_command
+from tapstack.guard.model import Severity
+
+HEAVY = ("pulumi", "pulumi_aws", "boto3", "botocore", "moto", "rich", "yaml", "graphviz")
+
+
+def _modules_loaded_by(argv: list[str]) -> set[str]:
+    """Top-level packages imported by the CLI for ``argv`` (parsing only: --help and argument errors exit there)."""
+    code = (
+        "import sys\nfrom tapstack.cli import main\n"
+        f"try:\n    main({argv!r})\nexcept SystemExit:\n    pass\n"
+        "print('MODULES', *sorted({m.split('.')[0] for m in sys.modules}))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    line = next(line for line in done.stdout.splitlines() if line.startswith("MODULES "))
+    return set(line.split()[1:])
+
+
+@pytest.mark.parametrize(
+    "argv", [["--help"], ["synth", "--help"], ["check", "--bogus"], ["up", "--help"], ["report", "--help"]]
+)
+def test_parsing_and_help_load_none_of_the_heavy_libraries(argv: list[str]) -> None:
+    assert _modules_loaded_by(argv) & set(HEAVY) == set()
+
+
+def test_every_listed_command_parses_to_its_own_module_run() -> None:
+    for name in cli.COMMANDS:
+        args = cli.build_parser([name]).parse_args(
+            [name, *(["validate"] if name == "invoke" else [])]
+            + (
+                ["--endpoint", "https://127.0.0.1:1"]
+                if name == "invoke"
+                else ["--out", "x"]
+                if name in ("diagram", "report")
+                else []
+            )
+        )
+        assert args.func.__module__ == f"tapstack.cli.{name}"
+
+
+def test_check_offers_exactly_the_guard_severities() -> None:
+    assert set(check.SEVERITY_STYLE) == {s.value for s in Severity}
+
+
+def test_diagram_offers_exactly_the_formats_the_library_renders() -> None:
+    assert diagram_command.FORMATS == diagram.FORMATS
