@@ -201,7 +201,7 @@ def aws(moto_world: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Region]:
     }
     for key, value in environment.items():
         monkeypatch.setenv(key, value)
-    region = Region(
+    world = Region(
         s3=s3,
         ssm=ssm,
         sns=sns,
@@ -213,9 +213,9 @@ def aws(moto_world: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Region]:
         topic_arn=topic_arn,
         queue_url=queue_url,
     )
-    region.set_replication([replication_rule(i, name) for i, name in enumerate(replicas)])
-    with _replication_as_aws_returns_it(region):
-        yield region
+    world.set_replication([replication_rule(i, name) for i, name in enumerate(replicas)])
+    with _replication_as_aws_returns_it(world):
+        yield world
 
 
 @contextlib.contextmanager

@@ -73,7 +73,7 @@ def _session_without_conditional_writes() -> boto3.session.Session:
 def test_a_botocore_without_s3_conditional_writes_is_a_500_naming_its_version_and_the_fix(
     aws: Region, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(clients, "_session", _session_without_conditional_writes())
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", _session_without_conditional_writes())
     monkeypatch.setattr(clients, "_clients", {})
     monkeypatch.setattr(botocore, "__version__", "1.34.131")
     manifest = aws.release("r1")

@@ -25,27 +25,27 @@ _CONFIG = Config(
 _CONDITIONAL_WRITES = ("IfNoneMatch", "IfMatch")
 _lock = threading.Lock()
 _clients: dict[tuple[object, ...], Any] = {}
-_session: boto3.session.Session | None = None
 
 
 def client(service: str, region: str) -> Any:
     """A cached client for this region and the current endpoint overrides.
 
-    A session loads botocore's data files and a client builds its endpoint rules: together 100-300 ms, so
-    one session serves the whole container and warm invocations reuse the clients. The key includes the
+    A session loads botocore's data files (endpoints, service models) and a client builds its endpoint
+    rules: together 100-300 ms. So the process's one boto3 session (``boto3.DEFAULT_SESSION``, which anything
+    else in the process that uses boto3 shares, and whose loaded models it shares) creates them, once per
+    container, and warm invocations reuse the clients. The key includes the
     ``AWS_ENDPOINT_URL*`` variables (which boto3 honours by itself) because the local emulator runs the
     handler in-process and may point them at a different endpoint between calls. Creation happens under a
     lock because botocore sessions are not safe to create clients from concurrently.
     """
-    global _session
     endpoints = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("AWS_ENDPOINT_URL")))
     key = (service, region, endpoints)
     with _lock:
         found = _clients.get(key)
         if found is None:
-            if _session is None:
-                _session = boto3.session.Session()
-            found = _session.client(service, region_name=region, config=_CONFIG)
+            session = boto3.DEFAULT_SESSION or boto3.session.Session()
+            boto3.DEFAULT_SESSION = session
+            found = session.client(service, region_name=region, config=_CONFIG)
             if service == "s3":
                 require_conditional_writes(found)
             _clients[key] = found
