@@ -50,6 +50,16 @@ def test_services_that_send_no_source_arn_need_only_the_account(builder: GraphBu
     assert check("TAP012", builder.graph()) == []
 
 
+def test_an_ec2_trust_needs_no_source_account_but_a_key_grant_to_ec2_does(builder: GraphBuilder) -> None:
+    role(builder, service_grant("ec2.amazonaws.com"))
+    assert check("TAP012", builder.graph()) == []
+    topic_policy(builder, service_grant("ec2.amazonaws.com", Sid="Ec2Publish"))
+    assert messages("TAP012", builder.graph()) == [
+        "policy: statement 'Ec2Publish' lets ec2.amazonaws.com act without aws:SourceAccount in its resource "
+        "policy: the service could be made to act here for another account's resources"
+    ]
+
+
 def test_a_service_that_names_its_source_also_needs_aws_source_arn(builder: GraphBuilder) -> None:
     topic_policy(builder, service_grant("cloudwatch.amazonaws.com", ACCOUNT_ONLY, Sid="Alarms"))
     assert messages("TAP012", builder.graph()) == [

@@ -68,6 +68,16 @@ WITHOUT_SOURCE_ARN: dict[str, str] = {
     ),
 }
 
+TRUST_WITHOUT_SOURCE_ACCOUNT: dict[str, str] = {
+    "ec2.amazonaws.com": (
+        "EC2 obtains an instance profile's credentials without aws:SourceAccount in the request (AWS lists no "
+        "confused-deputy keys for it; scanners such as Prowler exempt ec2.amazonaws.com), and a positive "
+        "condition on an absent key denies: instances would silently get no credentials. Only this account can "
+        "attach the profile (iam:PassRole), which is what keeps another account's EC2 out"
+    ),
+}
+"""Trust policies that must not carry aws:SourceAccount, each with the reason; TAP012 accepts exactly these."""
+
 CLOUDWATCH = "cloudwatch.amazonaws.com"
 FLOW_LOGS = "vpc-flow-logs.amazonaws.com"
 
@@ -134,8 +144,9 @@ def assume_role_policy(service: str, account_id: Any, source_arn: Any | None = N
         "Effect": "Allow",
         "Principal": {"Service": service},
         "Action": ["sts:AssumeRole"],
-        "Condition": confused_deputy_conditions(account_id, source_arn),
     }
+    if service not in TRUST_WITHOUT_SOURCE_ACCOUNT:
+        st["Condition"] = confused_deputy_conditions(account_id, source_arn)
     return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": [st]})
 
 

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ...graph import Graph
-from ...lib.iam import SOURCE_ARN_PATTERNS
+from ...lib.iam import SOURCE_ARN_PATTERNS, TRUST_WITHOUT_SOURCE_ACCOUNT
 from ..facts import items
 from ..model import Context, Finding, Scope, Severity, rule
 from .iam import Document, Kind, documents
@@ -74,6 +74,8 @@ def _document_findings(doc: Document) -> Iterator[Finding]:
         bound = _bound_keys(statement)
         for service in _service_principals(statement):
             if bound & _equivalents(service):
+                continue
+            if doc.kind == Kind.TRUST and service in TRUST_WITHOUT_SOURCE_ACCOUNT:
                 continue
             required = [SOURCE_ACCOUNT, SOURCE_ARN] if service in SOURCE_ARN_PATTERNS else [SOURCE_ACCOUNT]
             absent = [key for key in required if key not in bound]
