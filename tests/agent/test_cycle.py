@@ -17,6 +17,7 @@ import pytest
 from tapstack.agent import fetch
 from tapstack.agent.cycle import run_once
 from tapstack.agent.heartbeat import HeartbeatUndelivered
+from tapstack.agent.state import State
 from tests.agent.conftest import APP, BROKEN, BUCKET, INSTANCE_ID, POINTER, Instance, pack_dir, pack_files
 
 
@@ -191,16 +192,18 @@ def test_an_unreadable_pointer_is_reported_while_the_installed_release_keeps_ser
     assert instance.serving() == "1.0.0"
 
 
-def test_a_manifest_without_an_app_section_is_refused(instance: Instance) -> None:
-    instance.publish("1.0.0", pack_dir(APP))
-    manifest = "artifacts/1.0.0/manifest.json"
-    instance.upload(manifest, b'{"release": "1.0.0", "artifacts": []}')
-    instance.s3.put_object(
-        Bucket=BUCKET, Key=POINTER, Body=b'{"release": "1.0.0", "manifest_key": "%s"}' % manifest.encode()
-    )
+def test_a_manifest_without_an_app_section_is_refused_and_remembered(instance: Instance) -> None:
+    pointer = instance.publish("1.0.0", pack_dir(APP))
+    bare = {"release": "1.0.0", "artifacts": [{"key": a["key"], "sha256": a["sha256"]} for a in pointer["artifacts"]]}
+    version = instance.upload("artifacts/1.0.0/bare.json", json.dumps(bare).encode())
+    moved = {**pointer, "manifest_key": "artifacts/1.0.0/bare.json", "manifest_version_id": version}
+    instance.s3.put_object(Bucket=BUCKET, Key=POINTER, Body=json.dumps(moved).encode())
     beat = instance.run()
     assert (beat.release, beat.health) == (None, "unhealthy")
-    assert "has no app section" in beat.reason
+    assert beat.reason.startswith(f"release 1.0.0 refused: manifest s3://{BUCKET}/artifacts/1.0.0/bare.json (version")
+    assert "has no app section" in beat.reason and instance.service.restarts == []
+    remembered = State.load(instance.config.root).failed
+    assert remembered is not None and remembered.release == "1.0.0" and beat.reason.startswith(remembered.reason)
 
 
 @pytest.mark.parametrize(
@@ -236,7 +239,7 @@ def test_a_pointer_without_pinned_versions_is_refused(instance: Instance) -> Non
     instance.publish("1.0.0", pack_dir(APP), pin=False)
     beat = instance.run()
     assert (beat.release, beat.health) == (None, "unhealthy")
-    assert beat.reason.startswith("cannot follow the release pointer: release 1.0.0: the pointer pins no artifact")
+    assert beat.reason.startswith("release 1.0.0 refused: the pointer pins no artifact versions")
     assert instance.service.restarts == []
 
 

@@ -18,7 +18,7 @@ from .config import AgentConfig
 from .errors import Refused
 from .heartbeat import HEALTHY, NONE, UNHEALTHY, Heartbeat, HeartbeatUndelivered, utc_now, write
 from .install import prune, stage, switch, unlink_current
-from .pointer import Plan, read_plan
+from .pointer import Plan, read_pointer, resolve
 from .s3util import describe
 from .service import Service, ServiceError
 from .state import Failed, Installed, State
@@ -61,15 +61,24 @@ def _join(first: str, second: str) -> str:
 
 def _converge(config: AgentConfig, s3: Any, state: State, service: Service) -> Outcome:
     try:
-        plan = read_plan(s3, config.bucket)
+        pointer = read_pointer(s3, config.bucket)
     except Refused as exc:
         return _serve(config, state, service, failure=f"cannot follow the release pointer: {exc.reason}")
-    if plan is None:
+    if pointer is None:
         return _serve(config, state, service)
-    if state.failed is not None and state.failed.fingerprint == plan.fingerprint:
+    if state.failed is not None and state.failed.fingerprint == pointer.fingerprint:
         return _serve(config, state, service, failure=state.failed.reason)
     current = state.current
-    if current is not None and (plan.fingerprint == state.converged or plan.digest == current.digest):
+    if current is not None and pointer.fingerprint == state.converged:
+        return _serve(config, state, service)
+    try:
+        plan = resolve(s3, config.bucket, pointer)
+    except Refused as exc:
+        reason = f"release {pointer.release} refused: {exc.reason}"
+        if exc.permanent:
+            state.failed = Failed(pointer.fingerprint, pointer.release, reason)
+        return _serve(config, state, service, failure=reason)
+    if current is not None and plan.digest == current.digest:
         state.converged, state.failed = plan.fingerprint, None
         return _serve(config, state, service)
     return _install(config, s3, state, service, plan)

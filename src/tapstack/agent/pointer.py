@@ -76,7 +76,6 @@ class Plan:
     artifacts: tuple[Artifact, ...]
     app: App
     fingerprint: str
-    """sha256 of the pointer document: a new promotion (or a rollback) is a new fingerprint."""
 
     @property
     def digest(self) -> str:
@@ -117,33 +116,48 @@ def _pinned(items: Any) -> tuple[Artifact, ...] | None:
     return tuple(pinned)
 
 
-def read_plan(s3: Any, bucket: str) -> Plan | None:
-    """The promoted release, None before the first promotion; Refused when it cannot be followed."""
+@dataclass(frozen=True)
+class Pointer:
+    doc: dict[str, Any]
+    release: str
+    fingerprint: str
+    """sha256 of the document: a new promotion (or a rollback) is a new fingerprint."""
+
+
+def read_pointer(s3: Any, bucket: str) -> Pointer | None:
+    """The pointer, None before the first promotion; Refused when it cannot be read or names no release.
+
+    Read alone first: on a converged instance an unchanged fingerprint ends the question, one GET per pass.
+    """
     found = _read_json(s3, bucket, POINTER_KEY, None, "the release pointer")
     if found is None:
         return None
-    pointer, raw = found
-    if not isinstance(pointer, dict) or not isinstance(pointer.get("release"), str) or not pointer["release"]:
+    doc, raw = found
+    if not isinstance(doc, dict) or not isinstance(doc.get("release"), str) or not doc["release"]:
         raise Refused(f"the release pointer s3://{bucket}/{POINTER_KEY} names no release")
-    if not isinstance(pointer.get("manifest_key"), str):
-        raise Refused(f"the release pointer s3://{bucket}/{POINTER_KEY} names no manifest_key")
-    release, manifest_key = pointer["release"], pointer["manifest_key"]
-    manifest_version = pointer.get("manifest_version_id")
-    manifest_version = manifest_version if isinstance(manifest_version, str) and manifest_version else None
-    where = f"manifest s3://{bucket}/{manifest_key}" + (f" (version {manifest_version})" if manifest_version else "")
-    loaded = _read_json(s3, bucket, manifest_key, manifest_version, "manifest")
-    if loaded is None:
-        raise Refused(f"release {release}: {where} does not exist")
-    manifest = loaded[0]
-    if not isinstance(manifest, dict):
-        raise Refused(f"release {release}: {where} is not a JSON object")
-    if manifest.get("release") != release:
-        raise Refused(f"release {release}: {where} is for release {manifest.get('release')!r}")
-    app = App.from_json(manifest.get("app"), where)
-    pinned = _pinned(pointer.get("artifacts"))
+    return Pointer(doc, doc["release"], hashlib.sha256(raw).hexdigest())
+
+
+def resolve(s3: Any, bucket: str, pointer: Pointer) -> Plan:
+    """The pointer's release with its manifest's app section; Refused naming what is wrong with either."""
+    manifest_key = pointer.doc.get("manifest_key")
+    if not isinstance(manifest_key, str) or not manifest_key:
+        raise Refused("the pointer names no manifest_key")
+    pinned = _pinned(pointer.doc.get("artifacts"))
     if pinned is None:
         raise Refused(
-            f"release {release}: the pointer pins no artifact versions (each artifact needs key, sha256 and "
-            "version_id): the agent installs only what the migration verified"
+            "the pointer pins no artifact versions (each artifact needs key, sha256 and version_id): "
+            "the agent installs only what the migration verified"
         )
-    return Plan(release, pinned, app, hashlib.sha256(raw).hexdigest())
+    version = pointer.doc.get("manifest_version_id")
+    version = version if isinstance(version, str) and version else None
+    where = f"manifest s3://{bucket}/{manifest_key}" + (f" (version {version})" if version else "")
+    loaded = _read_json(s3, bucket, manifest_key, version, "manifest")
+    if loaded is None:
+        raise Refused(f"{where} does not exist")
+    manifest = loaded[0]
+    if not isinstance(manifest, dict):
+        raise Refused(f"{where} is not a JSON object")
+    if manifest.get("release") != pointer.release:
+        raise Refused(f"{where} is for release {manifest.get('release')!r}")
+    return Plan(pointer.release, pinned, App.from_json(manifest.get("app"), where), pointer.fingerprint)
