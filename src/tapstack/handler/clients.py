@@ -23,29 +23,40 @@ _CONFIG = Config(
     max_pool_connections=ARTIFACT_WORKERS + 4,
 )
 _CONDITIONAL_WRITES = ("IfNoneMatch", "IfMatch")
+_CREDENTIALS = {
+    "aws_access_key_id": "AWS_ACCESS_KEY_ID",
+    "aws_secret_access_key": "AWS_SECRET_ACCESS_KEY",
+    "aws_session_token": "AWS_SESSION_TOKEN",
+}
+_SHAPING = ("AWS_CONFIG_FILE", "AWS_PROFILE", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", *_CREDENTIALS.values())
 _lock = threading.Lock()
 _clients: dict[tuple[object, ...], Any] = {}
 
 
 def client(service: str, region: str) -> Any:
-    """A cached client for this region and the current endpoint overrides.
+    """A cached client for this region, endpoint overrides and identity.
 
     A session loads botocore's data files (endpoints, service models) and a client builds its endpoint
     rules: together 100-300 ms. So the process's one boto3 session (``boto3.DEFAULT_SESSION``, which anything
     else in the process that uses boto3 shares, and whose loaded models it shares) creates them, once per
-    container, and warm invocations reuse the clients. The key includes the
-    ``AWS_ENDPOINT_URL*`` variables (which boto3 honours by itself) because the local emulator runs the
-    handler in-process and may point them at a different endpoint between calls. Creation happens under a
-    lock because botocore sessions are not safe to create clients from concurrently.
+    container, and warm invocations reuse the clients. The key includes the variables that decide where a
+    client sends its requests and as whom (``AWS_ENDPOINT_URL*``, the credentials), because the local
+    emulator runs the handler in-process and changes them between calls; credentials found in the
+    environment (as Lambda provides them) are given to each client, so a session that resolved an earlier
+    identity never lends it to a later one. Creation happens under a lock because botocore sessions are not
+    safe to create clients from concurrently.
     """
-    endpoints = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("AWS_ENDPOINT_URL")))
-    key = (service, region, endpoints)
+    shaping = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("AWS_ENDPOINT_URL")))
+    key = (service, region, shaping, tuple(os.environ.get(name, "") for name in _SHAPING))
     with _lock:
         found = _clients.get(key)
         if found is None:
             session = boto3.DEFAULT_SESSION or boto3.session.Session()
             boto3.DEFAULT_SESSION = session
-            found = session.client(service, region_name=region, config=_CONFIG)
+            identity = {arg: os.environ[name] for arg, name in _CREDENTIALS.items() if os.environ.get(name)}
+            if "aws_access_key_id" not in identity or "aws_secret_access_key" not in identity:
+                identity = {}  # not from the environment: the session's own chain (profile, instance role)
+            found = session.client(service, region_name=region, config=_CONFIG, **identity)
             if service == "s3":
                 require_conditional_writes(found)
             _clients[key] = found
