@@ -300,6 +300,7 @@ class _Run:
     # -- back ---------------------------------------------------------------------------------------------
 
     def rollback(self, why: str) -> None:
+        self.cancel.clear()  # the cancel stopped the wave's workers; the rollback's own waits must run
         started = time.perf_counter()
         for m in reversed(self.migrated):
             result = self.results[m.region]
@@ -462,7 +463,6 @@ class _Run:
             self.rollback(failure.message)
             return self.report("failed", self._failed_message(failure.message) + forced_note, **extra)
         except KeyboardInterrupt:
-            self.cancel.set()
             if not self.options.rollback:
                 left = ", ".join(m.region for m in self.migrated) or "none"
                 return self.report(
