@@ -12,6 +12,7 @@ PENDING / COMPLETED as S3 does; ``hold_replication`` stops it for the timeout te
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -176,7 +177,8 @@ class World:
             for key, value in self.functions[name].items():
                 env.setenv(key, value)
             env.setenv("AWS_REGION", self.functions[name]["TAPSTACK_REGION"])
-            reply = handler(event, LambdaContext())
+            with contextlib.redirect_stdout(io.StringIO()):  # the function's logs go to CloudWatch, not the caller
+                reply = handler(event, LambdaContext())
         return AWSResponse(request.url, 200, {"Content-Type": "application/json"}, _Raw(json.dumps(reply).encode()))
 
 

@@ -23,6 +23,7 @@ COMMANDS = {
     "check": "run the guard rules (TAP001...) on the graph; exit 1 on violations",
     "up": "deploy the program into the embedded AWS emulator (--local) and check it",
     "invoke": "run the migration handler against a kept emulator, as the deployed function",
+    "release": "package DIR and roll it out to every region: canary, waves, automatic rollback",
     "diagram": "draw the architecture (regions, VPC tiers, data flows) with Graphviz",
     "report": "write one self-contained HTML report: summary, diagram, guard, IAM",
 }

@@ -1,0 +1,179 @@
+"""`tapstack release DIR --version X`: package DIR and roll it out to every region of a deployed stack.
+
+Against real AWS (the default: your credentials, the stack's outputs file) or a kept emulator (``--endpoint``;
+the simulated fleet then runs in this process, one agent pass per instance between polls). The work is the
+``tapstack.release`` library's; this module parses, shows progress, prints the per-region table or ``--json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from .args import DEFAULT_OUTPUTS, path
+
+TYPE_CHECKING = False  # see args.py: typing stays unloaded when the CLI starts
+if TYPE_CHECKING:
+    from ..release import Event, ReleaseReport
+
+STATE_STYLE = {
+    "current": "green",
+    "already_current": "green",
+    "planned": "cyan",
+    "rolled_back": "yellow",
+    "migrated": "yellow",
+    "not_started": "dim",
+    "failed": "red",
+    "rollback_failed": "bold red",
+}
+
+
+def register(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("directory", type=path, metavar="DIR", help="the app directory (with tapstack-app.toml)")
+    parser.add_argument("--version", required=True, help="the release id, e.g. 1.0.0 (A-Z a-z 0-9 . _ -)")
+    parser.add_argument(
+        "--outputs",
+        type=path,
+        default=DEFAULT_OUTPUTS,
+        help=f"stack outputs: `pulumi stack output --json` or the emulator's (default {DEFAULT_OUTPUTS})",
+    )
+    parser.add_argument("--endpoint", help="a kept emulator (`tapstack up --local --keep`) instead of AWS")
+    parser.add_argument("--profile", help="AWS profile for the real-AWS target (default: the usual credential chain)")
+    parser.add_argument("--canary", metavar="REGION", help="the region to release first (default: the primary)")
+    parser.add_argument("--parallel", type=int, default=1, metavar="N", help="regions per wave after the canary")
+    parser.add_argument("--bake", type=float, default=300.0, metavar="SECONDS", help="watch time per wave (300)")
+    parser.add_argument(
+        "--replication-timeout", type=float, default=900.0, metavar="SECONDS", help="replication wait bound (900)"
+    )
+    parser.add_argument(
+        "--converge-timeout", type=float, default=300.0, metavar="SECONDS", help="fleet convergence bound (300)"
+    )
+    parser.add_argument("--poll", type=float, default=5.0, metavar="SECONDS", help="seconds between checks (5)")
+    parser.add_argument("--force", action="store_true", help="start even if a stack alarm is already in ALARM")
+    parser.add_argument("--no-rollback", action="store_true", help="on failure or Ctrl-C leave migrated regions")
+    parser.add_argument("--dry-run", action="store_true", help="print the plan; upload and change nothing")
+    parser.add_argument("--json", action="store_true", help="machine-readable report on stdout")
+
+
+def _table(report: ReleaseReport) -> object:
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title=f"release {escape(report.version)} ({escape(report.target)})")
+    for column in ("region", "wave", "state", "fleet", "seconds", "detail"):
+        table.add_column(column, overflow="fold")
+    for r in report.regions:
+        style = STATE_STYLE.get(r.state, "")
+        wave = "canary" if r.wave == 0 else str(r.wave)
+        spent = f"{sum(r.seconds.values()):.1f}" if r.seconds else "-"
+        table.add_row(r.region, wave, f"[{style}]{r.state}[/]", r.fleet, spent, escape(r.detail))
+    return table
+
+
+def _print(report: ReleaseReport) -> None:
+    from rich.markup import escape
+
+    from .common import console
+
+    if report.outcome == "dry_run":
+        plan = report.plan
+        console.print(f"plan for release {escape(report.version)} ({escape(report.target)}):")
+        console.print(f"  upload to {plan['primary_bucket']}:")
+        for item in plan["objects"]:
+            todo = "upload" if item["key"] in report.uploaded else "already there"
+            console.print(f"    {item['key']}  {item['bytes']} bytes  sha256 {item['sha256'][:12]}...  ({todo})")
+        for index, wave in enumerate(plan["waves"]):
+            console.print(f"  wave {index}{' (canary)' if index == 0 else ''}: {', '.join(wave)}")
+        console.print(
+            f"  bake {plan['bake_seconds']:g}s per wave, converge within {plan['converge_timeout']:g}s, "
+            f"replication within {plan['replication_timeout']:g}s, rollback {'on' if plan['rollback'] else 'off'}"
+        )
+    else:
+        console.print(_table(report))
+    colour = "green" if report.ok else "red"
+    console.print(f"[{colour}]{report.outcome}[/]: {escape(report.message)}", soft_wrap=True)
+
+
+class _Progress:
+    """A one-line status that follows the release, and a log line per phase change (stderr when --json)."""
+
+    def __init__(self, enabled: bool) -> None:
+        from rich.console import Console
+
+        from .common import console
+
+        self.console: Console = console
+        self.enabled = enabled
+        self.phase: str | None = None
+        self.status = console.status("starting", spinner="dots") if enabled else None
+
+    def __call__(self, event: Event) -> None:
+        from rich.markup import escape
+
+        if not self.enabled or self.status is None:
+            return
+        where = f"{event.region}: " if event.region else ""
+        count = f" {event.done}/{event.total}" if event.total else ""
+        if event.phase != self.phase:
+            self.phase = event.phase
+            self.console.log(f"[bold]{event.phase}[/] {escape(where + event.message)}")
+        self.status.update(f"{event.phase}: {escape(where + event.message)}{count}")
+
+    def __enter__(self) -> _Progress:
+        if self.status is not None:
+            self.status.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.status is not None:
+            self.status.stop()
+
+
+def run(args: argparse.Namespace) -> int:
+    import dataclasses
+    import json
+    import time
+
+    from ..release import AwsTarget, EmulatorTarget, Options, StackOutputs, Target, package_dir, release
+    from .common import emulator_at, print_json
+
+    options = Options(
+        canary=args.canary,
+        parallel=args.parallel,
+        bake=args.bake,
+        replication_timeout=args.replication_timeout,
+        converge_timeout=args.converge_timeout,
+        poll=args.poll,
+        force=args.force,
+        rollback=not args.no_rollback,
+        dry_run=args.dry_run,
+    )
+    started = time.perf_counter()
+    package = package_dir(args.directory, args.version)
+    packaged = time.perf_counter() - started
+    outputs = StackOutputs.load(args.outputs)
+    fleet = None
+    target: Target
+    if args.endpoint:
+        from ..emulator.fleet import Fleet
+
+        emulator = emulator_at(args.endpoint)
+        if not args.dry_run:
+            # moto's IAM switch is process-wide: agents' passes may enforce it only while no wave runs in parallel.
+            fleet = Fleet.start(emulator, json.loads(args.outputs.read_text()), enforce_iam=args.parallel == 1)
+        target = EmulatorTarget(emulator, outputs, fleet)
+    else:
+        import boto3
+
+        target = AwsTarget(outputs, boto3.session.Session(profile_name=args.profile))
+    try:
+        with _Progress(enabled=not args.json) as progress:
+            report = release(target, package, options, on_event=progress)
+    finally:
+        if fleet is not None:
+            fleet.stop()
+    report.phases = {"package": round(packaged, 3), **report.phases}
+    if args.json:
+        print_json(dataclasses.asdict(report))
+    else:
+        _print(report)
+    return 0 if report.ok else 1

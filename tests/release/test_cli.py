@@ -1,0 +1,99 @@
+"""`tapstack release` as a user runs it: exit codes, the per-region table, --json, --dry-run, one-line errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from tapstack.cli import main
+from tests.release.conftest import REGIONS, World, write_app
+
+
+@pytest.fixture
+def cli(world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The CLI's AWS session is the world's (Invoke routed to the handler) and its clock the world's."""
+    monkeypatch.setattr(boto3.session, "Session", lambda **_: world.session)
+    monkeypatch.setattr("tapstack.release.orchestrate.SystemClock", lambda: world.clock)
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps(world.outputs))
+    return outputs
+
+
+def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(["release", *args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_release_json_reports_every_region_current_and_exits_zero(
+    world: World, cli: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    app = write_app(tmp_path / "app")
+    code, out, _ = _run(capsys, str(app), "--version", "1.0.0", "--outputs", str(cli), "--bake", "10", "--json")
+    report: dict[str, Any] = json.loads(out)
+    assert code == 0
+    assert report["outcome"] == "released"
+    assert [(r["region"], r["state"]) for r in report["regions"]] == [(r, "current") for r in REGIONS]
+    assert set(report["phases"]) >= {"package", "upload", "replication", "wave 0"}
+
+
+def test_a_failed_release_prints_the_table_and_exits_one(
+    world: World, cli: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world.broken.add("1.0.0")
+    app = write_app(tmp_path / "app")
+    code, out, _ = _run(capsys, str(app), "--version", "1.0.0", "--outputs", str(cli), "--bake", "10")
+    assert code == 1
+    assert "release 1.0.0 (AWS)" in out
+    assert "us-east-1" in out and "not_started" in out
+    assert "failed:" in out and "fleet unhealthy in us-east-1" in out
+
+
+def test_dry_run_prints_the_plan_and_exits_zero(
+    world: World, cli: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    app = write_app(tmp_path / "app")
+    code, out, _ = _run(capsys, str(app), "--version", "1.0.0", "--outputs", str(cli), "--dry-run", "--parallel", "2")
+    assert code == 0
+    assert "artifacts/1.0.0/app.tar.gz" in out and "(upload)" in out
+    assert "wave 0 (canary): us-east-1" in out and "wave 1: us-west-2, eu-west-1" in out
+    assert world.invocations == []
+
+
+@pytest.mark.parametrize(
+    ("make", "args", "error"),
+    [
+        (lambda d: d, ["--version", "1.0.0"], "does not exist"),
+        (lambda d: write_app(d), ["--version", "bad/version"], "is not a valid release id"),
+        (lambda d: write_app(d), ["--version", "1.0.0", "--parallel", "0"], "--parallel 0"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_two(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], make: Any, args: list[str], error: str
+) -> None:
+    app = make(tmp_path / "app")
+    code, _, err = _run(capsys, str(app), *args, "--outputs", str(tmp_path / "none.json"))
+    assert code == 2
+    assert error in err and err.count("\n") == 1
+
+
+def test_an_outputs_file_missing_keys_names_them(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(
+        json.dumps({"primary_region": "us-east-1", "regions": ["us-east-1"], "use1_deployment_bucket": "b"})
+    )
+    code, _, err = _run(capsys, str(write_app(tmp_path / "app")), "--version", "1.0.0", "--outputs", str(outputs))
+    assert code == 2
+    assert "lacks use1_function_name, use1_alarm_topic_arn" in err
+
+
+def test_a_missing_outputs_file_says_how_to_write_one(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = _run(
+        capsys, str(write_app(tmp_path / "app")), "--version", "1.0.0", "--outputs", str(tmp_path / "x.json")
+    )
+    assert code == 2
+    assert "pulumi stack output --json" in err
