@@ -85,7 +85,7 @@ class Region:
             akey = f"artifacts/{name}/part-{i}.bin"
             self.put(akey, data)
             artifacts.append({"key": akey, "sha256": hashlib.sha256(data).hexdigest()})
-        mkey = key or f"manifests/{name}.json"
+        mkey = key or f"artifacts/manifests/{name}.json"
         self.put_json(mkey, {"release": name, "artifacts": artifacts})
         return mkey
 

@@ -14,7 +14,7 @@ SHA_A = hashlib.sha256(b"a").hexdigest()
 A = {"key": "artifacts/a.bin", "sha256": SHA_A}
 
 
-def migrate(manifest_key: Any = "manifests/m.json", **extra: Any) -> dict[str, Any]:
+def migrate(manifest_key: Any = "artifacts/manifests/m.json", **extra: Any) -> dict[str, Any]:
     return {"action": "migrate", "migration_id": "m-001", "manifest_key": manifest_key, **extra}
 
 
@@ -24,9 +24,9 @@ def manifest(doc: Any) -> Callable[[Region], None]:
     def setup(aws: Region) -> None:
         aws.put("artifacts/a.bin", b"a")
         if isinstance(doc, bytes):
-            aws.put("manifests/m.json", doc)
+            aws.put("artifacts/manifests/m.json", doc)
         else:
-            aws.put_json("manifests/m.json", doc)
+            aws.put_json("artifacts/manifests/m.json", doc)
 
     return setup
 
@@ -115,11 +115,12 @@ CASES: list[tuple[str, Any, Callable[[Region], None], int, str, str]] = [
     ),
     ("key-empty", migrate(""), nothing, 400, "manifest_key", "manifest_key is empty"),
     ("key-not-string", migrate(["k"]), nothing, 400, "manifest_key", "must be a string"),
-    ("key-absolute", migrate("/manifests/m.json"), nothing, 400, "manifest_key", "starts with '/'"),
+    ("key-absolute", migrate("/artifacts/manifests/m.json"), nothing, 400, "manifest_key", "starts with '/'"),
     ("key-pointer", migrate("releases/current.json"), nothing, 400, "manifest_key", "handler's own records"),
     ("key-records", migrate("migrations/x/metadata.json"), nothing, 400, "manifest_key", "handler's own"),
     ("key-heartbeat", migrate("fleet/heartbeats/AROAX:i-0abc.json"), nothing, 400, "manifest_key", "fleet/"),
-    ("key-control-char", migrate("manifests/r1\x07.json"), nothing, 400, "manifest_key", "control char"),
+    ("key-outside-releases", migrate("manifests/m.json"), nothing, 400, "manifest_key", "outside artifacts/"),
+    ("key-control-char", migrate("artifacts/manifests/r1\x07.json"), nothing, 400, "manifest_key", "control char"),
     ("key-too-long", migrate("k" * 1025), nothing, 400, "manifest_key", "1024-byte key limit"),
     ("manifest-missing", migrate(), nothing, 404, "manifest_key", "does not exist"),
     ("manifest-not-json", migrate(), manifest(b"release: r1"), 400, "manifest_key", "not valid JSON"),
@@ -197,6 +198,14 @@ CASES: list[tuple[str, Any, Callable[[Region], None], int, str, str]] = [
         400,
         "manifest.artifacts[0].sha256",
         "must be 64 hex characters",
+    ),
+    (
+        "artifact-outside-releases",
+        migrate(),
+        manifest({"release": "r1", "artifacts": [{"key": "builds/a.bin", "sha256": SHA_A}]}),
+        400,
+        "manifest.artifacts[0].key",
+        "builds/a.bin' is outside artifacts/",
     ),
     (
         "artifact-duplicate",

@@ -388,11 +388,11 @@ def test_a_bucket_without_versioning_cannot_pin_a_release_and_nothing_is_written
         "release": "r1",
         "artifacts": [{"key": "artifacts/r1/app.tar.gz", "sha256": hashlib.sha256(data).hexdigest()}],
     }
-    aws.s3.put_object(Bucket=plain, Key="manifests/r1.json", Body=json.dumps(doc).encode())
+    aws.s3.put_object(Bucket=plain, Key="artifacts/manifests/r1.json", Body=json.dumps(doc).encode())
     monkeypatch.setenv("TAPSTACK_DEPLOYMENT_BUCKET", plain)
-    response = migrate(aws, "m-001", "manifests/r1.json")
+    response = migrate(aws, "m-001", "artifacts/manifests/r1.json")
     assert response["statusCode"] == 500
     assert "has no S3 version id" in body(response)["message"]
     assert "enable versioning on the deployment bucket" in body(response)["message"]
     listed = aws.s3.list_objects_v2(Bucket=plain)["Contents"]
-    assert {o["Key"] for o in listed} == {"artifacts/r1/app.tar.gz", "manifests/r1.json"}
+    assert {o["Key"] for o in listed} == {"artifacts/r1/app.tar.gz", "artifacts/manifests/r1.json"}

@@ -33,7 +33,7 @@ def test_a_live_lock_refuses_a_migration_and_nothing_is_written(aws: Region) -> 
     aws.release("r1")
     aws.put_json(LOCK, held("migrate m-other", datetime.now(UTC) + timedelta(minutes=1)))
     versions = aws.versions()
-    response = aws.invoke({"action": "migrate", "migration_id": "m-001", "manifest_key": "manifests/r1.json"})
+    response = aws.invoke({"action": "migrate", "migration_id": "m-001", "manifest_key": "artifacts/manifests/r1.json"})
     result = body(response)
     assert response["statusCode"] == 409
     assert result["message"].startswith("migrate m-other holds this region's release lock")

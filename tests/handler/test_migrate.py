@@ -25,7 +25,7 @@ def test_the_first_migration_makes_its_release_current(aws: Region) -> None:
     assert (pointer["release"], pointer["migration_id"], pointer["manifest_key"]) == (
         "r1",
         "m-001",
-        "manifests/r1.json",
+        "artifacts/manifests/r1.json",
     )
 
 
@@ -63,7 +63,7 @@ def test_the_same_id_twice_returns_the_recorded_result_and_promotes_nothing(aws:
     first = migrate(aws, "m-001", aws.release("r1"))
     migrate(aws, "m-002", aws.release("r2"))
     versions, published = aws.versions(), len(aws.notifications())
-    again = migrate(aws, "m-001", "manifests/r1.json")
+    again = migrate(aws, "m-001", "artifacts/manifests/r1.json")
     result = body(again)
     assert again["statusCode"] == 200
     assert result["outcome"] == "noop"
@@ -82,7 +82,7 @@ def test_reusing_an_id_for_another_manifest_is_a_conflict(aws: Region) -> None:
     result = body(response)
     assert response["statusCode"] == 409
     assert result["field"] == "migration_id"
-    assert "already used for manifest manifests/r1.json" in result["message"]
+    assert "already used for manifest artifacts/manifests/r1.json" in result["message"]
     assert aws.versions() == versions
 
 
@@ -96,7 +96,7 @@ def test_the_release_lock_is_given_back_after_a_migration(aws: Region) -> None:
 
 def test_extra_manifest_fields_are_accepted(aws: Region) -> None:
     aws.put_json(
-        "manifests/r9.json",
+        "artifacts/manifests/r9.json",
         {
             "release": "r9",
             "built_by": "ci",
@@ -110,7 +110,7 @@ def test_extra_manifest_fields_are_accepted(aws: Region) -> None:
         },
     )
     aws.put("artifacts/r9/a.bin", b"a")
-    response = migrate(aws, "m-009", "manifests/r9.json")
+    response = migrate(aws, "m-009", "artifacts/manifests/r9.json")
     assert response["statusCode"] == 200, body(response)["message"]
 
 
@@ -145,7 +145,7 @@ def test_a_rolled_back_id_migrated_again_is_a_409_naming_the_rollback(aws: Regio
     migrate(aws, "m-002", aws.release("r2"))
     assert aws.invoke({"action": "rollback", "migration_id": "m-002"})["statusCode"] == 200
     versions = aws.versions()
-    response = migrate(aws, "m-002", "manifests/r2.json")
+    response = migrate(aws, "m-002", "artifacts/manifests/r2.json")
     result = body(response)
     assert response["statusCode"] == 409
     assert (result["outcome"], result["field"]) == ("conflict", "migration_id")

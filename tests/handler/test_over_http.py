@@ -69,8 +69,8 @@ def test_a_secondary_migrates_once_over_http(region: Any) -> None:
         "release": "h1",
         "artifacts": [{"key": "artifacts/a.bin", "sha256": hashlib.sha256(data).hexdigest()}],
     }
-    region.put_object(Bucket=BUCKET, Key="manifests/h1.json", Body=json.dumps(manifest).encode())
-    event = {"action": "migrate", "migration_id": "h-001", "manifest_key": "manifests/h1.json"}
+    region.put_object(Bucket=BUCKET, Key="artifacts/manifests/h1.json", Body=json.dumps(manifest).encode())
+    event = {"action": "migrate", "migration_id": "h-001", "manifest_key": "artifacts/manifests/h1.json"}
     first, again = handler(event, None), handler(event, None)
     assert (first["statusCode"], first["body"]["outcome"]) == (200, "success"), first["body"]["message"]
     assert (again["statusCode"], again["body"]["outcome"]) == (200, "noop")

@@ -18,7 +18,9 @@ JSON = st.recursive(
 )
 IDS = st.from_regex(r"[A-Za-z0-9_-]{1,64}", fullmatch=True) | st.text(max_size=70) | JSON
 KEYS = (
-    st.sampled_from(["releases/current.json", "migrations/m/metadata.json", "manifests/none.json", "/abs", ""])
+    st.sampled_from(
+        ["releases/current.json", "migrations/m/metadata.json", "artifacts/manifests/none.json", "/abs", ""]
+    )
     | st.text(max_size=40)
     | JSON
 )

@@ -30,7 +30,7 @@ def _upload_release(deployed: Deployed, region: str, name: str) -> str:
         key = f"artifacts/{name}/{part}"
         s3.put_object(Bucket=bucket, Key=key, Body=body)
         artifacts.append({"key": key, "sha256": hashlib.sha256(body).hexdigest()})
-    manifest_key = f"manifests/{name}.json"
+    manifest_key = f"artifacts/manifests/{name}.json"
     manifest = {"release": name, "artifacts": artifacts}
     s3.put_object(Bucket=bucket, Key=manifest_key, Body=json.dumps(manifest).encode())
     return manifest_key
@@ -131,7 +131,7 @@ def test_the_same_migration_id_twice_promotes_once(deployed: Deployed, unique: s
 
 def test_a_bad_manifest_is_refused_and_nothing_is_written(deployed: Deployed, unique: str) -> None:
     s3, bucket = deployed.aws("s3"), deployed.out(PRIMARY, "deployment_bucket")
-    key = f"manifests/{unique}.json"
+    key = f"artifacts/manifests/{unique}.json"
     s3.put_object(Bucket=bucket, Key=key, Body=b'{"release": "r", "artifacts": [{"key": "missing", "sha256": "00"}]}')
     reply = _invoke(deployed, PRIMARY, action="migrate", migration_id=unique, manifest_key=key)
     assert (reply["statusCode"], reply["body"]["field"]) == (400, "manifest.artifacts[0].sha256")

@@ -8,7 +8,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from .outcomes import BadRequest
-from .records import CONTROL_KEYS, is_control_key
+from .records import CONTROL_KEYS, RELEASE_PREFIX, is_control_key
 from .settings import MAX_EVENT_BYTES, MAX_KEY_BYTES
 
 ACTIONS = ("validate", "migrate", "rollback", "status")
@@ -83,6 +83,12 @@ def check_key(value: object, field: str) -> str:
         raise BadRequest(
             f"{field} {shown(value)} is under the handler's own records ({CONTROL_KEYS}): "
             "point it at your release files",
+            field=field,
+        )
+    if not value.startswith(RELEASE_PREFIX):
+        raise BadRequest(
+            f"{field} {shown(value)} is outside {RELEASE_PREFIX}: releases live there, the one prefix that "
+            "replicates to every region and that the function and the instances may read",
             field=field,
         )
     return value

@@ -10,6 +10,8 @@ MIGRATIONS_PREFIX = "migrations/"
 ROLLBACKS_PREFIX = "rollbacks/"
 RECORD_NAME = "metadata.json"
 FLEET_PREFIX = "fleet/"
+RELEASE_PREFIX = "artifacts/"
+"""Manifests and artifacts: the replicated prefix, the only one the function and the instances read releases from."""
 HEARTBEAT_PREFIX = "fleet/heartbeats/"
 """Each instance's agent writes ``fleet/heartbeats/<aws:userid>.json`` (``AROA...:i-0123...``); never replicated."""
 CONTROL_PREFIXES = (MIGRATIONS_PREFIX, ROLLBACKS_PREFIX, "locks/", FLEET_PREFIX)
