@@ -2,26 +2,26 @@
 
 JSON form: ``{"stack", "resources": [{"urn", "type", "name", "region", "provider", "parent",
 "dependencies", "inputs", "outputs"}], "outputs"}`` with the engine's camelCase property names.
+
+Also the queries the libraries share over it: which resource an input value names (``References``), the
+statements of a policy document, and the one "one or many" reading of JSON fields (``as_list``).
 """
 
 from __future__ import annotations
 
 import json
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .resource_types import refined_key
+from .resource_types import short_type as short_type  # the graph's vocabulary, imported from here by the tools
+
 PROVIDER_PREFIX = "pulumi:providers:"
 SECRET_PLACEHOLDER = "[secret]"
 """What a secret output or input reads as in a graph written without ``--show-secrets``."""
-
-
-def short_type(token: str) -> str:
-    """``aws:s3/bucketPolicy:BucketPolicy`` -> ``s3:BucketPolicy``: what a reader scans for."""
-    _, module, name = token.split(":", 2)
-    return f"{module.split('/')[0]}:{name}"
 
 
 @dataclass
@@ -71,12 +71,6 @@ class Graph:
         """Custom AWS resources (not providers, not components)."""
         return [r for r in self.resources if r.custom and r.type.startswith("aws:")]
 
-    def find_by_id(self, resource_id: Any) -> Resource | None:
-        for r in self.resources:
-            if r.outputs.get("id") == resource_id:
-                return r
-        return None
-
     def counts(self) -> Counter[tuple[str, str]]:
         """Resources per (type, region), for the synth summary."""
         return Counter((r.type, r.region or "-") for r in self.aws_resources())
@@ -101,3 +95,108 @@ class Graph:
             return cls.from_dict(json.loads(path.read_text()))
         except json.JSONDecodeError as err:
             raise ValueError(f"{path}: not JSON ({err})") from None
+
+
+def as_list(value: Any) -> list[Any]:
+    """A field that AWS JSON allows as one value or a list (``Action``, ``Resource``), as a list; None is []."""
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def policy_statements(raw: Any) -> list[dict[str, Any]]:
+    """The statements of a policy document given as JSON text or already parsed; [] when unreadable."""
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            return []
+    if not isinstance(raw, dict):
+        return []
+    return [s for s in as_list(raw.get("Statement", [])) if isinstance(s, dict)]
+
+
+CONTEXT_KEYS = frozenset({"tags", "tagsAll", "environment", "code", "description"})
+"""Inputs that tell a resource about others without giving it any relation a reader should follow."""
+
+
+def _normalized(value: str) -> Iterator[str]:
+    """The forms under which a reference may name a resource: ``arn:...:bucket/*`` names the bucket."""
+    yield value
+    for suffix in ("/*", ":*"):
+        if value.endswith(suffix):
+            yield value[: -len(suffix)]
+    parts = value.split(":")
+    if len(parts) > 5 and parts[0] == "arn" and parts[2] == "s3" and "/" in value:
+        yield value.split("/", 1)[0]
+
+
+def _walk(value: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], str]]:
+    """Every string in an input with its key path; JSON strings are opened, and from a policy document only
+    ``Resource`` counts (principals and conditions name who may act, not what is acted on)."""
+    if isinstance(value, dict):
+        if "Statement" in value and path:
+            for st in as_list(value["Statement"]):
+                if isinstance(st, dict) and "Resource" in st:
+                    yield from _walk(st["Resource"], (*path, "Resource"))
+            return
+        for key, item in value.items():
+            if not path and key in CONTEXT_KEYS:
+                continue
+            yield from _walk(item, (*path, str(key)))
+    elif isinstance(value, list):
+        for item in value:
+            yield from _walk(item, path)
+    elif isinstance(value, str):
+        text = value.strip()
+        if text[:1] in ("{", "[") and text[-1:] in ("}", "]"):
+            try:
+                parsed = json.loads(text)
+            except ValueError:
+                parsed = None
+            if isinstance(parsed, dict | list):
+                yield from _walk(parsed, path)
+                return
+        yield path, value
+
+
+class References:
+    """Which resource each input value names: by id, ARN or name, narrowed by recorded dependencies."""
+
+    def __init__(self, resources: list[Resource]) -> None:
+        self.by_urn = {r.urn: r for r in resources}
+        self.index: dict[str, set[str]] = defaultdict(set)
+        # Inputs that state a resource's own name: a role and its instance profile may share it, and a
+        # resource naming itself is not a reference to its namesake.
+        self.own_keys: dict[str, set[str]] = defaultdict(set)
+        for r in resources:
+            key = refined_key(r.type)
+            borrowed = r.inputs.get(key) if key else None  # a topic policy's `arn` is the topic's
+            for attr in ("id", "arn", "name", "bucket"):
+                value = r.outputs.get(attr) or r.inputs.get(attr)
+                if isinstance(value, str) and value and value != borrowed:
+                    self.index[value].add(r.urn)
+                    if attr in r.inputs:
+                        self.own_keys[r.urn].add(attr)
+
+    def resolve(self, source: Resource, value: str) -> str | None:
+        for form in _normalized(value):
+            found = self.index.get(form, set()) - {source.urn}
+            if len(found) > 1:
+                deps = found & set(source.dependencies)
+                found = deps or found
+            if len(found) > 1:
+                found = {u for u in found if self.by_urn[u].region == source.region} or found
+            if len(found) == 1:
+                return next(iter(found))
+        return None
+
+    def of(self, source: Resource) -> list[tuple[tuple[str, ...], str]]:
+        refs: list[tuple[tuple[str, ...], str]] = []
+        for path, value in _walk(source.inputs):
+            if path[:1] and path[0] in self.own_keys[source.urn]:
+                continue
+            target = self.resolve(source, value)
+            if target is not None and (path, target) not in refs:
+                refs.append((path, target))
+        return refs

@@ -19,12 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from . import diagram
-from .graph import Graph, Resource, short_type
+from .graph import Graph, References, Resource, as_list, policy_statements, short_type
 from .guard.engine import evaluate
 from .guard.model import Context
 from .guard.model import Violation as GuardViolation
 from .guard.rules import RULES_BY_ID
 from .guard.suppressions import load
+from .resource_types import ROLE, ROLE_POLICY, ROLE_POLICY_ATTACHMENT
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
 SECTIONS = ("summary", "diagram", "guard", "iam", "outputs", "checks")
@@ -93,20 +94,20 @@ def iam_roles(graph: Graph, built: diagram.Diagram | None = None) -> list[RoleVi
     """Parse every role's trust policy, inline policies and managed attachments out of the graph."""
     built = built or diagram.build(graph)
     resources = graph.aws_resources()
-    refs = diagram.References(resources)
+    refs = References(resources)
     by_urn = {r.urn: r for r in resources}
     views: list[RoleView] = []
-    for role in graph.of_type(diagram.ROLE):
+    for role in graph.of_type(ROLE):
         attached = [
             r
             for r in resources
-            if r.type in (diagram.ROLE_POLICY, diagram.ROLE_POLICY_ATTACHMENT)
+            if r.type in (ROLE_POLICY, ROLE_POLICY_ATTACHMENT)
             and refs.resolve(r, str(r.inputs.get("role", ""))) == role.urn
         ]
         permissions: list[Permission] = []
-        for policy in (r for r in attached if r.type == diagram.ROLE_POLICY):
-            for i, st in enumerate(diagram.policy_statements(policy.inputs.get("policy"))):
-                targets = [_describe_arn(str(arn), policy, refs, by_urn) for arn in diagram.as_list(st.get("Resource"))]
+        for policy in (r for r in attached if r.type == ROLE_POLICY):
+            for i, st in enumerate(policy_statements(policy.inputs.get("policy"))):
+                targets = [_describe_arn(str(arn), policy, refs, by_urn) for arn in as_list(st.get("Resource"))]
                 condition = st.get("Condition")
                 permissions.append(
                     Permission(
@@ -126,7 +127,7 @@ def iam_roles(graph: Graph, built: diagram.Diagram | None = None) -> list[RoleVi
                 trusted=_trusted(role.inputs.get("assumeRolePolicy")),
                 used_by=used_by,
                 permissions=permissions,
-                managed=[str(r.inputs.get("policyArn")) for r in attached if r.type == diagram.ROLE_POLICY_ATTACHMENT],
+                managed=[str(r.inputs.get("policyArn")) for r in attached if r.type == ROLE_POLICY_ATTACHMENT],
             )
         )
     order = {region: i for i, region in enumerate(built.regions)}
@@ -136,23 +137,23 @@ def iam_roles(graph: Graph, built: diagram.Diagram | None = None) -> list[RoleVi
 def _actions(statement: dict[str, Any]) -> list[str]:
     """``NotAction`` grants everything else: shown as such, never as if it were the list of grants."""
     if "Action" in statement:
-        return [str(a) for a in diagram.as_list(statement["Action"])]
-    return [f"everything except {a}" for a in diagram.as_list(statement.get("NotAction"))]
+        return [str(a) for a in as_list(statement["Action"])]
+    return [f"everything except {a}" for a in as_list(statement.get("NotAction"))]
 
 
 def _trusted(raw: Any) -> list[str]:
     principals: list[str] = []
-    for st in diagram.policy_statements(raw):
+    for st in policy_statements(raw):
         principal = st.get("Principal")
         if isinstance(principal, dict):
             for kind, values in principal.items():
-                principals += [f"{kind}: {v}" for v in diagram.as_list(values)]
+                principals += [f"{kind}: {v}" for v in as_list(values)]
         elif principal is not None:
             principals.append(str(principal))
     return principals
 
 
-def _describe_arn(arn: str, source: Resource, refs: diagram.References, by_urn: dict[str, Resource]) -> str:
+def _describe_arn(arn: str, source: Resource, refs: References, by_urn: dict[str, Resource]) -> str:
     target = refs.resolve(source, arn)
     if target is None:
         return arn

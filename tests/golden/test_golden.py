@@ -1,4 +1,5 @@
-"""Every example synthesizes to exactly its committed golden graph (regenerate: ``python -m tests.golden --update``)."""
+"""Every example synthesizes to exactly its committed golden graph (regenerate: ``python -m tests.golden --update``),
+and every AWS type it registers is in the type registry."""
 
 from __future__ import annotations
 
@@ -8,12 +9,25 @@ from pathlib import Path
 
 import pytest
 
+from tapstack.graph import Graph
+from tapstack.resource_types import TYPES
+
 from . import ROOT, golden_path, snapshot, stack_files, synthesize
+
+_graphs: dict[Path, Graph] = {}
+
+
+def _synthesized(stack_file: Path) -> Graph:
+    """One synth per example per test run, shared by the tests below."""
+    if stack_file not in _graphs:
+        _graphs[stack_file] = synthesize(stack_file)
+    return _graphs[stack_file]
 
 
 def _first_difference(expected: str, actual: str) -> str:
+    """The first lines of a unified diff, each cut short: user data and policies are single long lines."""
     lines = difflib.unified_diff(expected.splitlines(), actual.splitlines(), "golden", "synthesized", lineterm="", n=2)
-    return "\n".join(list(lines)[:40])
+    return "\n".join(line[:160] + (" ..." if len(line) > 160 else "") for line in list(lines)[:40])
 
 
 @pytest.mark.parametrize("stack_file", stack_files(), ids=lambda p: p.parent.name)
@@ -21,7 +35,7 @@ def test_example_synthesizes_to_its_golden_graph_byte_for_byte(stack_file: Path)
     path = golden_path(stack_file)
     assert path.is_file(), f"no golden file for {stack_file.relative_to(ROOT)}: run `python -m tests.golden --update`"
     expected = path.read_text()
-    actual = snapshot(synthesize(stack_file))
+    actual = snapshot(_synthesized(stack_file))
     if actual != expected:
         urns_before = set(json.loads(expected)["urns"])
         urns_after = set(json.loads(actual)["urns"])
@@ -31,6 +45,12 @@ def test_example_synthesizes_to_its_golden_graph_byte_for_byte(stack_file: Path)
             f"{_first_difference(expected, actual)}\n"
             "If the change is intended, run `python -m tests.golden --update` and commit the new files."
         )
+
+
+@pytest.mark.parametrize("stack_file", stack_files(), ids=lambda p: p.parent.name)
+def test_every_aws_type_an_example_registers_is_in_the_type_registry(stack_file: Path) -> None:
+    missing = sorted({r.type for r in _synthesized(stack_file).aws_resources()} - set(TYPES))
+    assert missing == [], f"add these types to src/tapstack/resource_types.py (see docs/contributing.md): {missing}"
 
 
 def test_every_example_stack_file_has_a_golden_file_and_no_golden_file_is_orphaned() -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tapstack import diagram
+from tapstack import resource_types as types
 from tapstack.cli import main
 from tapstack.diagram import Diagram, Node
 from tapstack.graph import Graph
@@ -17,30 +18,30 @@ from tests.conftest import EXAMPLES, Synth, example_config
 
 # Resources that only refine or serve another one: never a box of their own.
 LOW_LEVEL = {
-    diagram.ROUTE_TABLE_ASSOCIATION,
-    diagram.ROUTE,
-    diagram.NETWORK_ACL,
-    diagram.NETWORK_ACL_RULE,
-    diagram.VPC_ENDPOINT,
-    diagram.ROLE,
-    diagram.ROLE_POLICY,
-    diagram.ROLE_POLICY_ATTACHMENT,
-    diagram.LAUNCH_TEMPLATE,
-    diagram.KMS_ALIAS,
-    "aws:iam/instanceProfile:InstanceProfile",
-    "aws:ec2/securityGroup:SecurityGroup",
-    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup",
-    "aws:ec2/eip:Eip",
-    "aws:sns/topicPolicy:TopicPolicy",
-    "aws:secretsmanager/secretVersion:SecretVersion",
-    "aws:s3/bucketPolicy:BucketPolicy",
-    "aws:s3/bucketVersioning:BucketVersioning",
-    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
-    "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
-    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
-    diagram.BUCKET_ENCRYPTION,
-    diagram.BUCKET_LOGGING,
-    diagram.BUCKET_REPLICATION,
+    types.ROUTE_TABLE_ASSOCIATION,
+    types.ROUTE,
+    types.NETWORK_ACL,
+    types.NETWORK_ACL_RULE,
+    types.VPC_ENDPOINT,
+    types.ROLE,
+    types.ROLE_POLICY,
+    types.ROLE_POLICY_ATTACHMENT,
+    types.LAUNCH_TEMPLATE,
+    types.KMS_ALIAS,
+    types.INSTANCE_PROFILE,
+    types.SECURITY_GROUP,
+    types.DEFAULT_SECURITY_GROUP,
+    types.EIP,
+    types.TOPIC_POLICY,
+    types.SECRET_VERSION,
+    types.BUCKET_POLICY,
+    types.BUCKET_VERSIONING,
+    types.BUCKET_PUBLIC_ACCESS_BLOCK,
+    types.BUCKET_OWNERSHIP_CONTROLS,
+    types.BUCKET_LIFECYCLE,
+    types.BUCKET_ENCRYPTION,
+    types.BUCKET_LOGGING,
+    types.BUCKET_REPLICATION,
 }
 
 
@@ -70,26 +71,28 @@ def test_one_region_is_a_handful_of_boxes_with_every_resource_folded_in(
     foundation: Graph, foundation_diagram: Diagram
 ) -> None:
     assert kinds(foundation_diagram) == {
-        diagram.SUBNET: 4,
-        diagram.ROUTE_TABLE: 3,  # public + one per NAT (per_az)
-        diagram.NAT_GATEWAY: 2,
-        diagram.INTERNET_GATEWAY: 1,
-        diagram.FLOW_LOG: 1,
-        diagram.LOG_GROUP: 2,
-        diagram.ASG: 1,
-        diagram.BUCKET: 2,
-        diagram.TOPIC: 1,
-        diagram.KMS_KEY: 1,
-        diagram.ALARM: 1,
+        types.SUBNET: 4,
+        types.ROUTE_TABLE: 3,  # public + one per NAT (per_az)
+        types.NAT_GATEWAY: 2,
+        types.INTERNET_GATEWAY: 1,
+        types.FLOW_LOG: 1,
+        types.LOG_GROUP: 2,
+        types.ASG: 1,
+        types.BUCKET: 2,
+        types.TOPIC: 1,
+        types.KMS_KEY: 1,
+        types.ALARM: 1,
     }
     drawn = [r.urn for n in foundation_diagram.nodes.values() for r in n.resources]
     drawn += [r.urn for v in foundation_diagram.vpcs.values() for r in (v.resource, *v.members)]
     assert sorted(drawn) == sorted(r.urn for r in foundation.aws_resources())
 
 
-def test_no_low_level_resource_type_is_a_box(platform_diagram: Diagram) -> None:
+def test_no_low_level_resource_type_is_a_box_and_every_box_type_has_a_registered_title(
+    platform_diagram: Diagram,
+) -> None:
     assert not LOW_LEVEL & set(kinds(platform_diagram))
-    assert set(kinds(platform_diagram)) <= set(diagram.TITLES)
+    assert [k for k in kinds(platform_diagram) if not types.TYPES[k].title] == []
 
 
 def test_one_cluster_per_region_primary_first_and_marked(platform_diagram: Diagram) -> None:
@@ -105,8 +108,8 @@ def test_one_cluster_per_region_primary_first_and_marked(platform_diagram: Diagr
 def test_every_region_has_the_same_boxes(platform_diagram: Diagram) -> None:
     first, *others = (kinds(platform_diagram, r) for r in platform_diagram.regions)
     assert all(k == first for k in others)
-    assert first[diagram.FUNCTION] == 1
-    assert first[diagram.ALARM] == 2  # compute alarms and Lambda alarms: one box each
+    assert first[types.FUNCTION] == 1
+    assert first[types.ALARM] == 2  # compute alarms and Lambda alarms: one box each
 
 
 @pytest.mark.parametrize(("example", "secondaries"), [("foundation", 0), ("two-region", 1), ("platform", 2)])
@@ -118,38 +121,38 @@ def test_replication_edges_run_from_the_primary_deploy_bucket_to_each_secondary(
     assert len(edges) == secondaries
     assert {d.nodes[e.src].region for e in edges} <= {d.primary}
     assert sorted(d.nodes[e.dst].region for e in edges) == sorted(d.regions[1:])
-    assert all(d.nodes[e.src].kind == d.nodes[e.dst].kind == diagram.BUCKET for e in edges)
+    assert all(d.nodes[e.src].kind == d.nodes[e.dst].kind == types.BUCKET for e in edges)
     assert all(e.label == "replication · RTC 15 min" for e in edges)
 
 
 def test_the_lambda_reaches_exactly_what_its_role_allows(platform_diagram: Diagram) -> None:
     for region in platform_diagram.regions:
-        (function,) = [n for n in platform_diagram.nodes_in(region) if n.kind == diagram.FUNCTION]
+        (function,) = [n for n in platform_diagram.nodes_in(region) if n.kind == types.FUNCTION]
         targets = {
             platform_diagram.nodes[e.dst].kind: e
             for e in platform_diagram.edges
             if e.src == function.id and e.kind == "access"
         }
-        assert set(targets) == {diagram.BUCKET, diagram.PARAMETER, diagram.SECRET, diagram.TOPIC, diagram.LOG_GROUP}
-        assert targets[diagram.PARAMETER].actions == {"ssm:GetParameter"}
-        assert targets[diagram.SECRET].actions == {"secretsmanager:GetSecretValue"}
-        assert "sns:Publish" in targets[diagram.TOPIC].actions
-        topic = platform_diagram.nodes[targets[diagram.TOPIC].dst]
+        assert set(targets) == {types.BUCKET, types.PARAMETER, types.SECRET, types.TOPIC, types.LOG_GROUP}
+        assert targets[types.PARAMETER].actions == {"ssm:GetParameter"}
+        assert targets[types.SECRET].actions == {"secretsmanager:GetSecretValue"}
+        assert "sns:Publish" in targets[types.TOPIC].actions
+        topic = platform_diagram.nodes[targets[types.TOPIC].dst]
         assert topic.details[0].startswith("tapstack-deployments-")
         assert all(platform_diagram.nodes[e.dst].region == region for e in targets.values())
 
 
 def test_alarms_notify_the_alarm_topic_and_watch_what_they_measure(platform_diagram: Diagram) -> None:
-    notified = edges_between(platform_diagram, diagram.ALARM, diagram.TOPIC, "notify")
+    notified = edges_between(platform_diagram, types.ALARM, types.TOPIC, "notify")
     assert len(notified) == 6
     assert all(t.details[0].startswith("tapstack-alarms-") and a.region == t.region for a, t in notified)
-    watched = Counter(t.kind for _, t in edges_between(platform_diagram, diagram.ALARM, diagram.ASG, "watch"))
-    watched += Counter(t.kind for _, t in edges_between(platform_diagram, diagram.ALARM, diagram.FUNCTION, "watch"))
-    assert watched == {diagram.ASG: 3, diagram.FUNCTION: 3}
+    watched = Counter(t.kind for _, t in edges_between(platform_diagram, types.ALARM, types.ASG, "watch"))
+    watched += Counter(t.kind for _, t in edges_between(platform_diagram, types.ALARM, types.FUNCTION, "watch"))
+    assert watched == {types.ASG: 3, types.FUNCTION: 3}
 
 
 def test_flow_log_delivers_to_its_log_group(platform_diagram: Diagram) -> None:
-    delivered = edges_between(platform_diagram, diagram.FLOW_LOG, diagram.LOG_GROUP, "logs")
+    delivered = edges_between(platform_diagram, types.FLOW_LOG, types.LOG_GROUP, "logs")
     assert len(delivered) == 3
     assert all("flowlogs" in group.details[0] for _, group in delivered)
 
@@ -157,20 +160,20 @@ def test_flow_log_delivers_to_its_log_group(platform_diagram: Diagram) -> None:
 def test_egress_path_private_subnet_route_table_nat_and_public_route_table_igw(foundation_diagram: Diagram) -> None:
     d = foundation_diagram
     out = {n.id: [d.nodes[e.dst] for e in d.edges if e.src == n.id] for n in d.nodes.values()}
-    for subnet in (n for n in d.nodes.values() if n.kind == diagram.SUBNET):
-        (table,) = [t for t in out[subnet.id] if t.kind == diagram.ROUTE_TABLE]
+    for subnet in (n for n in d.nodes.values() if n.kind == types.SUBNET):
+        (table,) = [t for t in out[subnet.id] if t.kind == types.ROUTE_TABLE]
         hops = {h.kind for h in out[table.id]}
-        assert hops == ({diagram.INTERNET_GATEWAY} if subnet.tier == "public" else {diagram.NAT_GATEWAY})
-    assert {n.tier for n in d.nodes.values() if n.kind == diagram.SUBNET} == {"public", "private"}
-    (asg,) = [n for n in d.nodes.values() if n.kind == diagram.ASG]
+        assert hops == ({types.INTERNET_GATEWAY} if subnet.tier == "public" else {types.NAT_GATEWAY})
+    assert {n.tier for n in d.nodes.values() if n.kind == types.SUBNET} == {"public", "private"}
+    (asg,) = [n for n in d.nodes.values() if n.kind == types.ASG]
     assert asg.tier == "private"
-    assert {n.tier for n in d.nodes.values() if n.kind == diagram.NAT_GATEWAY} == {"public"}
+    assert {n.tier for n in d.nodes.values() if n.kind == types.NAT_GATEWAY} == {"public"}
 
 
 def test_no_edge_touches_a_kms_key_the_key_counts_its_users(platform_diagram: Diagram) -> None:
-    keys = {n.id for n in platform_diagram.nodes.values() if n.kind == diagram.KMS_KEY}
+    keys = {n.id for n in platform_diagram.nodes.values() if n.kind == types.KMS_KEY}
     assert not [e for e in platform_diagram.edges if e.src in keys or e.dst in keys]
-    primary_key = next(n for n in platform_diagram.nodes_in("us-east-1") if n.kind == diagram.KMS_KEY)
+    primary_key = next(n for n in platform_diagram.nodes_in("us-east-1") if n.kind == types.KMS_KEY)
     assert primary_key.details[1:] == ["rotation on", "encrypts for 8 resources"]
 
 
@@ -188,14 +191,14 @@ def test_edges_come_from_data_not_names(synth: Synth) -> None:
 
 def test_without_nat_private_route_tables_have_no_default_route(synth: Synth) -> None:
     d = diagram.build(synth(natStrategy="none", features={"compute": True, "migration": False}))
-    assert kinds(d)[diagram.NAT_GATEWAY] == 0
-    private_tables = [n for n in d.nodes.values() if n.kind == diagram.ROUTE_TABLE and n.tier == "private"]
+    assert kinds(d)[types.NAT_GATEWAY] == 0
+    private_tables = [n for n in d.nodes.values() if n.kind == types.ROUTE_TABLE and n.tier == "private"]
     assert private_tables and all("0.0.0.0/0" not in " ".join(n.details) for n in private_tables)
 
 
 def test_labels_are_escaped_for_graphviz_html(foundation: Graph) -> None:
     evil = Graph.from_dict(foundation.to_dict())
-    bucket = next(r for r in evil.resources if r.type == diagram.BUCKET)
+    bucket = next(r for r in evil.resources if r.type == types.BUCKET)
     bucket.inputs["bucket"] = '<b>"&bucket'
     source = diagram.to_dot(diagram.build(evil)).source
     assert "&lt;b&gt;&quot;&amp;bucket" in source

@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 
-from tapstack import config, diagram
+from tapstack import config, diagram, resource_types
 from tapstack.graph import Graph
 from tapstack.handler.events import ACTIONS
 from tests.conftest import ROOT
@@ -94,7 +94,9 @@ def test_report_screenshot_is_committed() -> None:
 def test_runbook_explains_every_alarm_the_program_creates(platform: Graph) -> None:
     runbook = (DOCS / "runbook.md").read_text()
     suffix = re.compile(r"-(?:use1|usw2|euw1)-dev$")
-    kinds = {suffix.sub("", str(a.inputs["name"])).removeprefix("tapstack-") for a in platform.of_type(diagram.ALARM)}
+    kinds = {
+        suffix.sub("", str(a.inputs["name"])).removeprefix("tapstack-") for a in platform.of_type(resource_types.ALARM)
+    }
     assert kinds == {"cpu-high", "cpu-low", "in-service-low", "lambda-errors", "lambda-throttles", "failed-replies"}
     for kind in sorted(kinds):
         assert f"### `{kind}`" in runbook, f"the runbook has no section for alarm {kind}"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tapstack import diagram, report
+from tapstack import diagram, report, resource_types
 from tapstack.cli import main
 from tapstack.graph import Graph
 from tapstack.guard.rules import RULES
@@ -72,7 +72,7 @@ def test_self_contained_no_external_fetch_no_script(platform: Graph) -> None:
 def test_everything_from_the_stack_is_escaped(foundation: Graph) -> None:
     evil = Graph.from_dict(foundation.to_dict())
     evil.stack = EVIL
-    role = next(r for r in evil.resources if r.type == diagram.ROLE)
+    role = next(r for r in evil.resources if r.type == resource_types.ROLE)
     role.inputs["name"] = EVIL
     guard = report.GuardResults(violations=[report.Violation("TAP002", "high", EVIL, EVIL, EVIL)])
     local = report.LocalResults(
@@ -118,7 +118,7 @@ def test_the_real_guard_runs_on_the_example(platform: Graph) -> None:
 
 def test_iam_roles_with_trust_user_actions_and_resources(platform: Graph) -> None:
     roles = {r.name: r for r in report.iam_roles(platform)}
-    assert len(roles) == len(platform.of_type(diagram.ROLE)) == 10
+    assert len(roles) == len(platform.of_type(resource_types.ROLE)) == 10
     migration = roles["tapstack-migration-use1-dev"]
     assert migration.trusted == ["Service: lambda.amazonaws.com"]
     assert migration.used_by == "Lambda function tapstack-migration-use1-dev"
@@ -275,7 +275,7 @@ def test_a_failed_local_deploy_is_reported_and_the_emulator_stopped(
 
 def test_suppressions_are_shown_with_their_reason(foundation: Graph, tmp_path: Path) -> None:
     graph = Graph.from_dict(foundation.to_dict())
-    group = next(r for r in graph.resources if r.type == diagram.LOG_GROUP)
+    group = next(r for r in graph.resources if r.type == resource_types.LOG_GROUP)
     for props in (group.inputs, group.outputs):
         props.pop("retentionInDays", None)
     open_findings = [v for v in guard_results(graph).violations if v.resource == group.name]
@@ -314,7 +314,7 @@ def test_an_unwritable_out_is_one_line_error(
 
 def test_not_action_is_never_shown_as_a_grant(foundation: Graph) -> None:
     graph = Graph.from_dict(foundation.to_dict())
-    policy = next(r for r in graph.resources if r.type == diagram.ROLE_POLICY)
+    policy = next(r for r in graph.resources if r.type == resource_types.ROLE_POLICY)
     policy.inputs["policy"] = json.dumps(
         {"Statement": [{"Sid": "Wide", "Effect": "Allow", "NotAction": ["iam:*"], "Resource": "*"}]}
     )

@@ -2,7 +2,8 @@
 
 A name without the environment suffix collides with (or, worse, silently adopts) another stack's resource
 in the same account; a regional resource without its region code is indistinguishable across regions in
-every console, bill and alarm. Limits come from ``lib/naming.NameKind``, the same table the program uses.
+every console, bill and alarm. Which input holds each type's name, and its scope, come from the type registry
+(``resource_types``); limits from ``lib/naming.NameKind``, the same table the program uses.
 """
 
 from __future__ import annotations
@@ -10,44 +11,13 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from ...graph import Graph, Resource
-from ...lib.naming import NameKind, normalize
+from ...lib.naming import normalize
+from ...resource_types import GLOBAL_BUCKETS, Naming, lookup
 from ..facts import Index, is_unknown, region_code_of
 from ..model import Context, Finding, Scope, Severity, rule
 
-
-@dataclass(frozen=True)
-class NamedType:
-    prop: str
-    kind: NameKind
-    regional: bool
-    """Regional resources carry their region code; IAM names are global and only need to be unique."""
-    path_like: bool = False
-    """Log groups, parameters and aliases are ``/``-separated paths of normalized segments."""
-    namespace: str | None = None
-    """Types sharing one namespace (a bucket and a BucketV2); default: the type itself."""
-
-
-GLOBAL_BUCKETS = "s3 (global)"
-NAMED_TYPES: dict[str, NamedType] = {
-    "aws:s3/bucket:Bucket": NamedType("bucket", NameKind.BUCKET, regional=True, namespace=GLOBAL_BUCKETS),
-    "aws:s3/bucketV2:BucketV2": NamedType("bucket", NameKind.BUCKET, regional=True, namespace=GLOBAL_BUCKETS),
-    "aws:iam/role:Role": NamedType("name", NameKind.IAM_ROLE, regional=False),
-    "aws:iam/policy:Policy": NamedType("name", NameKind.IAM_POLICY, regional=False),
-    "aws:iam/instanceProfile:InstanceProfile": NamedType("name", NameKind.INSTANCE_PROFILE, regional=False),
-    "aws:lambda/function:Function": NamedType("name", NameKind.LAMBDA, regional=True),
-    "aws:cloudwatch/logGroup:LogGroup": NamedType("name", NameKind.LOG_GROUP, regional=True, path_like=True),
-    "aws:sns/topic:Topic": NamedType("name", NameKind.SNS_TOPIC, regional=True),
-    "aws:cloudwatch/metricAlarm:MetricAlarm": NamedType("name", NameKind.ALARM, regional=True),
-    "aws:ec2/launchTemplate:LaunchTemplate": NamedType("name", NameKind.LAUNCH_TEMPLATE, regional=True),
-    "aws:autoscaling/group:Group": NamedType("name", NameKind.ASG, regional=True),
-    "aws:ec2/securityGroup:SecurityGroup": NamedType("name", NameKind.SECURITY_GROUP, regional=True),
-    "aws:secretsmanager/secret:Secret": NamedType("name", NameKind.SECRET, regional=True),
-    "aws:kms/alias:Alias": NamedType("name", NameKind.KMS_ALIAS, regional=True, path_like=True),
-    "aws:ssm/parameter:Parameter": NamedType("name", NameKind.SSM_PARAMETER, regional=True, path_like=True),
-}
 _SEGMENT = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
 
@@ -62,7 +32,7 @@ def _tokens(name: str) -> str:
     return "-" + "-".join(t for t in re.split(r"[^a-z0-9]+", name.lower()) if t) + "-"
 
 
-def _normalized(name: str, named: NamedType) -> bool:
+def _normalized(name: str, named: Naming) -> bool:
     segments = name.split("/")
     if named.path_like:
         segments = [s for i, s in enumerate(segments) if s or i == 0]  # a leading "/" is fine
@@ -71,7 +41,7 @@ def _normalized(name: str, named: NamedType) -> bool:
 
 
 def _name_findings(
-    resource: Resource, name: str, named: NamedType, suffix: str | None, region: str | None
+    resource: Resource, name: str, named: Naming, suffix: str | None, region: str | None
 ) -> Iterator[Finding]:
     if not _normalized(name, named):
         fixed = "/".join(normalize(s) for s in name.split("/")) if named.path_like else normalize(name)
@@ -113,7 +83,8 @@ def scoped_names(graph: Graph, ctx: Context) -> Iterator[Finding]:
     index = Index(graph)
     seen: dict[tuple[str, ...], list[Resource]] = defaultdict(list)
     for resource in graph.aws_resources():
-        named = NAMED_TYPES.get(resource.type)
+        known = lookup(resource.type)
+        named = known.naming if known else None
         name = resource.prop(named.prop) if named else None
         if named is None or not isinstance(name, str) or is_unknown(name) or auto_named(resource, name):
             continue  # no name given, so Pulumi picks a unique one

@@ -1,0 +1,314 @@
+"""The one vocabulary of AWS resource types: what each type token means to synth, the diagram and the guard.
+
+Adding a resource to the program means adding its type here once; synth (the id and attributes a provider
+would return), the diagram (the box title, and whether the resource is folded into another one) and TAP008
+(which input holds its physical name, its length limit and scope) all read this table. A type the program
+registers, or an emulator adapter handles, that is missing here fails a test (tests/golden/test_golden.py,
+tests/unit/test_graph_types.py) instead of being skipped silently. Pure data and pure functions: no pulumi,
+no boto3, so ``check --graph`` and the CrossGuard pack load it for free.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .lib.naming import NameKind
+
+ACCOUNT_ID = "123456789012"
+"""The account synth pretends to deploy into (ARNs must have one to be checkable)."""
+PARTITION = "aws"
+
+VPC = "aws:ec2/vpc:Vpc"
+SUBNET = "aws:ec2/subnet:Subnet"
+ROUTE_TABLE = "aws:ec2/routeTable:RouteTable"
+ROUTE = "aws:ec2/route:Route"
+ROUTE_TABLE_ASSOCIATION = "aws:ec2/routeTableAssociation:RouteTableAssociation"
+INTERNET_GATEWAY = "aws:ec2/internetGateway:InternetGateway"
+NAT_GATEWAY = "aws:ec2/natGateway:NatGateway"
+EIP = "aws:ec2/eip:Eip"
+VPC_ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
+NETWORK_ACL = "aws:ec2/networkAcl:NetworkAcl"
+NETWORK_ACL_RULE = "aws:ec2/networkAclRule:NetworkAclRule"
+NETWORK_ACL_ASSOCIATION = "aws:ec2/networkAclAssociation:NetworkAclAssociation"
+DEFAULT_SECURITY_GROUP = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
+DEFAULT_NETWORK_ACL = "aws:ec2/defaultNetworkAcl:DefaultNetworkAcl"
+SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
+SECURITY_GROUP_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
+SECURITY_GROUP_INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+SECURITY_GROUP_EGRESS_RULE = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
+FLOW_LOG = "aws:ec2/flowLog:FlowLog"
+LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+LOG_METRIC_FILTER = "aws:cloudwatch/logMetricFilter:LogMetricFilter"
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+ASG = "aws:autoscaling/group:Group"
+BUCKET = "aws:s3/bucket:Bucket"
+BUCKET_V2 = "aws:s3/bucketV2:BucketV2"
+BUCKET_VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
+BUCKET_ENCRYPTION = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+BUCKET_PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+BUCKET_OWNERSHIP_CONTROLS = "aws:s3/bucketOwnershipControls:BucketOwnershipControls"
+BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
+BUCKET_LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+BUCKET_LOGGING = "aws:s3/bucketLogging:BucketLogging"
+BUCKET_REPLICATION = "aws:s3/bucketReplicationConfig:BucketReplicationConfig"
+FUNCTION = "aws:lambda/function:Function"
+LAMBDA_PERMISSION = "aws:lambda/permission:Permission"
+TOPIC = "aws:sns/topic:Topic"
+TOPIC_POLICY = "aws:sns/topicPolicy:TopicPolicy"
+TOPIC_SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
+PARAMETER = "aws:ssm/parameter:Parameter"
+SECRET = "aws:secretsmanager/secret:Secret"
+SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
+KMS_KEY = "aws:kms/key:Key"
+KMS_ALIAS = "aws:kms/alias:Alias"
+ROLE = "aws:iam/role:Role"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+ROLE_POLICY_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+INSTANCE_PROFILE = "aws:iam/instanceProfile:InstanceProfile"
+IAM_POLICY = "aws:iam/policy:Policy"
+
+
+def short_type(token: str) -> str:
+    """``aws:s3/bucketPolicy:BucketPolicy`` -> ``s3:BucketPolicy``: what a reader scans for."""
+    _, module, name = token.split(":", 2)
+    return f"{module.split('/')[0]}:{name}"
+
+
+def service(token: str) -> str:
+    """``aws:s3/bucket:Bucket`` -> ``s3``."""
+    parts = token.split(":")
+    return parts[1].split("/")[0] if len(parts) == 3 else parts[0]
+
+
+GLOBAL_BUCKETS = "s3 (global)"
+"""The name namespace buckets share across every region and type (a Bucket and a BucketV2 collide)."""
+
+
+@dataclass(frozen=True)
+class Naming:
+    """Which input holds a resource's physical name and what AWS accepts there (TAP008)."""
+
+    prop: str
+    kind: NameKind
+    regional: bool
+    """Regional resources carry their region code; IAM names are global and only need to be unique."""
+    path_like: bool = False
+    """Log groups, parameters and aliases are ``/``-separated paths of normalized segments."""
+    namespace: str | None = None
+    """Types sharing one namespace (a bucket and a BucketV2); default: the type itself."""
+
+
+StateFn = Callable[[str, str, str, str], tuple[str, dict[str, Any]]]
+"""(type token, logical name, physical name, region) -> (id, outputs a provider would add to the inputs)."""
+
+
+@dataclass(frozen=True)
+class ResourceType:
+    token: str
+    title: str | None = None
+    """The diagram's box title; None: the short type (``ec2:Eip``)."""
+    naming: Naming | None = None
+    """How TAP008 reads and judges the physical name; None: the type has no name worth judging."""
+    state: StateFn | None = None
+    """Synth's fake provider answer; None: id ``<name>-id`` and no attributes beyond the inputs."""
+    refines: str | None = None
+    """The input naming the resource this one only refines (a route -> its table): the diagram folds it in."""
+    serves: bool = False
+    """Exists to serve the one resource referencing it (a role, a launch template): folded into that one."""
+
+    @property
+    def short(self) -> str:
+        return short_type(self.token)
+
+
+def _plain(token: str, name: str, phys: str, region: str) -> tuple[str, dict[str, Any]]:
+    return f"{name}-id", {}
+
+
+def _bucket(token: str, name: str, phys: str, region: str) -> tuple[str, dict[str, Any]]:
+    return phys, {
+        "arn": f"arn:{PARTITION}:s3:::{phys}",
+        "bucket": phys,
+        "bucketDomainName": f"{phys}.s3.amazonaws.com",
+        "bucketRegionalDomainName": f"{phys}.s3.{region}.amazonaws.com",
+        "region": region,
+    }
+
+
+def _iam(kind: str) -> StateFn:
+    def state(token: str, name: str, phys: str, region: str) -> tuple[str, dict[str, Any]]:
+        arn = f"arn:{PARTITION}:iam::{ACCOUNT_ID}:{kind}/{phys}"
+        return phys, {"arn": arn, "name": phys, "uniqueId": f"AROA{name[:8]}"}
+
+    return state
+
+
+def _arn(service: str, resource: str, *, id_is_arn: bool = False) -> StateFn:
+    """A regional resource whose ARN ends in ``resource`` (``{phys}`` is its physical name)."""
+
+    def state(token: str, name: str, phys: str, region: str) -> tuple[str, dict[str, Any]]:
+        arn = f"arn:{PARTITION}:{service}:{region}:{ACCOUNT_ID}:{resource.format(phys=phys)}"
+        return (arn if id_is_arn else phys), {"arn": arn}
+
+    return state
+
+
+def _function(token: str, name: str, phys: str, region: str) -> tuple[str, dict[str, Any]]:
+    return phys, {
+        "arn": f"arn:{PARTITION}:lambda:{region}:{ACCOUNT_ID}:function:{phys}",
+        "invokeArn": f"arn:{PARTITION}:apigateway:{region}:lambda:path/functions/{phys}/invocations",
+    }
+
+
+def _kms_key(token: str, name: str, phys: str, region: str) -> tuple[str, dict[str, Any]]:
+    rid = f"{name}-0000-4000-8000-000000000000"[:36]
+    return rid, {"arn": f"arn:{PARTITION}:kms:{region}:{ACCOUNT_ID}:key/{rid}", "keyId": rid}
+
+
+def _ec2(token: str, name: str, phys: str, region: str) -> tuple[str, dict[str, Any]]:
+    """EC2 ids are a type prefix and hex (``vpc-0a1b...``); a VPC also brings its default SG, NACL and table."""
+    kind = token.split(":")[1].split("/")[1]
+    rid = f"{kind[:6]}-{hashlib.sha256(name.encode()).hexdigest()[:12]}"
+    out: dict[str, Any] = {
+        "arn": f"arn:{PARTITION}:ec2:{region}:{ACCOUNT_ID}:{kind.lower()}/{rid}",
+        "ownerId": ACCOUNT_ID,
+    }
+    if token == LAUNCH_TEMPLATE:
+        out["latestVersion"] = 1
+    if token == VPC:
+        out["defaultSecurityGroupId"] = f"sg-default-{rid}"
+        out["defaultNetworkAclId"] = f"acl-default-{rid}"
+        out["mainRouteTableId"] = f"rtb-main-{rid}"
+    return rid, out
+
+
+def _named(prop: str, kind: NameKind, *, regional: bool = True, path_like: bool = False) -> Naming:
+    return Naming(prop, kind, regional=regional, path_like=path_like)
+
+
+_BUCKET_NAME = Naming("bucket", NameKind.BUCKET, regional=True, namespace=GLOBAL_BUCKETS)
+
+_TYPES = (
+    # network
+    ResourceType(VPC, state=_ec2),
+    ResourceType(SUBNET, "subnet", state=_ec2),
+    ResourceType(ROUTE_TABLE, "route table", state=_ec2),
+    ResourceType(ROUTE, state=_ec2, refines="routeTableId"),
+    ResourceType(ROUTE_TABLE_ASSOCIATION, state=_ec2, refines="subnetId"),
+    ResourceType(INTERNET_GATEWAY, "internet gateway", state=_ec2),
+    ResourceType(NAT_GATEWAY, "NAT gateway", state=_ec2),
+    ResourceType(EIP, state=_ec2, serves=True),
+    ResourceType(VPC_ENDPOINT, state=_ec2, refines="vpcId"),
+    ResourceType(NETWORK_ACL, state=_ec2, refines="vpcId"),
+    ResourceType(NETWORK_ACL_RULE, state=_ec2, refines="networkAclId"),
+    ResourceType(NETWORK_ACL_ASSOCIATION, state=_ec2, refines="networkAclId"),
+    ResourceType(DEFAULT_SECURITY_GROUP, state=_ec2, refines="vpcId"),
+    ResourceType(DEFAULT_NETWORK_ACL, state=_ec2, refines="defaultNetworkAclId"),
+    ResourceType(SECURITY_GROUP, naming=_named("name", NameKind.SECURITY_GROUP), state=_ec2, serves=True),
+    ResourceType(SECURITY_GROUP_RULE, state=_ec2, refines="securityGroupId"),
+    ResourceType(SECURITY_GROUP_INGRESS_RULE, refines="securityGroupId"),
+    ResourceType(SECURITY_GROUP_EGRESS_RULE, refines="securityGroupId"),
+    ResourceType(FLOW_LOG, "VPC flow log", state=_ec2),
+    # compute
+    ResourceType(LAUNCH_TEMPLATE, naming=_named("name", NameKind.LAUNCH_TEMPLATE), state=_ec2, serves=True),
+    ResourceType(
+        ASG,
+        "Auto Scaling group",
+        naming=_named("name", NameKind.ASG),
+        state=_arn("autoscaling", "autoScalingGroup:uuid:autoScalingGroupName/{phys}"),
+    ),
+    # logs and alarms
+    ResourceType(
+        LOG_GROUP,
+        "log group",
+        naming=_named("name", NameKind.LOG_GROUP, path_like=True),
+        state=_arn("logs", "log-group:{phys}"),
+    ),
+    ResourceType(LOG_METRIC_FILTER, refines="logGroupName"),
+    ResourceType(
+        ALARM, "CloudWatch alarms", naming=_named("name", NameKind.ALARM), state=_arn("cloudwatch", "alarm:{phys}")
+    ),
+    # storage
+    ResourceType(BUCKET, "S3 bucket", naming=_BUCKET_NAME, state=_bucket),
+    ResourceType(BUCKET_V2, naming=_BUCKET_NAME, refines="bucket"),
+    ResourceType(BUCKET_VERSIONING, refines="bucket"),
+    ResourceType(BUCKET_ENCRYPTION, refines="bucket"),
+    ResourceType(BUCKET_PUBLIC_ACCESS_BLOCK, refines="bucket"),
+    ResourceType(BUCKET_OWNERSHIP_CONTROLS, refines="bucket"),
+    ResourceType(BUCKET_POLICY, refines="bucket"),
+    ResourceType(BUCKET_LIFECYCLE, refines="bucket"),
+    ResourceType(BUCKET_LOGGING, refines="bucket"),
+    ResourceType(BUCKET_REPLICATION, refines="bucket"),
+    # functions, messaging, configuration, keys
+    ResourceType(FUNCTION, "Lambda function", naming=_named("name", NameKind.LAMBDA), state=_function),
+    ResourceType(LAMBDA_PERMISSION, refines="function"),
+    ResourceType(
+        TOPIC,
+        "SNS topic",
+        naming=_named("name", NameKind.SNS_TOPIC),
+        state=_arn("sns", "{phys}", id_is_arn=True),
+    ),
+    ResourceType(TOPIC_POLICY, refines="arn"),
+    ResourceType(TOPIC_SUBSCRIPTION, refines="topic"),
+    ResourceType(
+        PARAMETER,
+        "SSM parameter",
+        naming=_named("name", NameKind.SSM_PARAMETER, path_like=True),
+        state=_arn("ssm", "parameter{phys}"),
+    ),
+    ResourceType(
+        SECRET,
+        "Secrets Manager secret",
+        naming=_named("name", NameKind.SECRET),
+        state=_arn("secretsmanager", "secret:{phys}-AbCdEf", id_is_arn=True),
+    ),
+    ResourceType(SECRET_VERSION, refines="secretId"),
+    ResourceType(KMS_KEY, "KMS key", state=_kms_key),
+    ResourceType(KMS_ALIAS, naming=_named("name", NameKind.KMS_ALIAS, path_like=True), refines="targetKeyId"),
+    # identity
+    ResourceType(ROLE, naming=_named("name", NameKind.IAM_ROLE, regional=False), state=_iam("role"), serves=True),
+    ResourceType(ROLE_POLICY, refines="role"),
+    ResourceType(ROLE_POLICY_ATTACHMENT, refines="role"),
+    ResourceType(
+        INSTANCE_PROFILE,
+        naming=_named("name", NameKind.INSTANCE_PROFILE, regional=False),
+        state=_iam("instance-profile"),
+        serves=True,
+    ),
+    ResourceType(IAM_POLICY, naming=_named("name", NameKind.IAM_POLICY, regional=False), state=_iam("policy")),
+)
+
+TYPES: dict[str, ResourceType] = {t.token: t for t in _TYPES}
+"""Type token -> what it means to the tools; every AWS type TapStack registers or emulates is here."""
+
+
+def lookup(token: str) -> ResourceType | None:
+    """The registered type, or None for a type this program never uses (a graph file may hold any type)."""
+    return TYPES.get(token)
+
+
+def title(token: str) -> str:
+    """What a reader calls a resource of this type (the diagram's box title)."""
+    known = TYPES.get(token)
+    return (known.title if known else None) or short_type(token)
+
+
+def refined_key(token: str) -> str | None:
+    """The input naming the resource ``token`` only refines; any S3 bucket companion a graph file may hold
+    (``aws:s3/bucketAcl:BucketAcl``) refines its bucket, registered here or not."""
+    known = TYPES.get(token)
+    if known is not None:
+        return known.refines
+    return "bucket" if token.startswith("aws:s3/bucket") else None
+
+
+def fake_state(token: str, name: str, inputs: dict[str, Any], region: str) -> tuple[str, dict[str, Any]]:
+    """(id, outputs) shaped like the real provider's: ARNs in the right form, names from the inputs."""
+    known = TYPES.get(token)
+    phys = inputs.get("name") or inputs.get("bucket") or name
+    rid, out = ((known.state if known else None) or _plain)(token, name, phys, region)
+    return rid, {**inputs, **out}
