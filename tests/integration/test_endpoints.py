@@ -12,12 +12,14 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import boto3
 import pytest
 
 from tapstack.emulator import server
 from tapstack.emulator.deploy import invoke_handler
 from tapstack.emulator.engine import Clients
 from tapstack.emulator.server import Emulator
+from tapstack.handler import clients as handler_clients
 from tests.integration.conftest import PRIMARY, Deployed
 
 
@@ -52,6 +54,7 @@ def trap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Trap]:
         "[default]\n"
         f"endpoint_url = {listener.url}\n"
         "services = elsewhere\n"
+        "ignore_configured_endpoint_urls = true\n"
         "[profile redirected]\n"
         f"endpoint_url = {listener.url}\n"
         "ignore_configured_endpoint_urls = true\n"
@@ -95,3 +98,18 @@ def test_the_handlers_environment_is_restored_after_an_in_process_invocation(dep
     before = dict(os.environ)
     invoke_handler(deployed.emulator, deployed.function(PRIMARY), {"action": "status"})
     assert dict(os.environ) == before
+
+
+def test_a_default_boto3_session_made_earlier_from_the_users_profile_cannot_redirect_the_handler(
+    deployed: Deployed, trap: Trap, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Anything in the process may have created boto3's default session from the user's profile (here one with
+    ``ignore_configured_endpoint_urls``, which would send the handler to real AWS); the handler must not use it."""
+    earlier = boto3.session.Session()
+    assert earlier._session.get_scoped_config()["ignore_configured_endpoint_urls"] == "true"
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", earlier)
+    monkeypatch.setattr(handler_clients, "_clients", {})  # no client cached by an earlier invocation
+    invocation = invoke_handler(deployed.emulator, deployed.function(PRIMARY), {"action": "validate"})
+    assert invocation.response["statusCode"] == 200, invocation.response
+    assert trap.connections == 0
+    assert boto3.DEFAULT_SESSION is earlier, "the process's default session is given back"

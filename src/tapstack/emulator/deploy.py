@@ -6,10 +6,11 @@ a wrong variable in the deployed function fails the check exactly as it would fa
 compute foundation also get a ``foundation`` check that reads the network, the group and the buckets back from
 the emulator: what was deployed, not what was asked for.
 
-The handler runs in this process with boto3's ordinary configuration chain (it is the function's own code), so
-while it runs the process environment points every client it builds at the emulator and at nothing else: the
-per-service endpoint variables, the user's AWS config and credentials files, profiles and proxies are set
-aside (``HANDLER_ENVIRONMENT_SET_ASIDE``) and restored afterwards.
+The handler runs in this process and configures its clients from the environment (it is the function's own
+code), through the process's default boto3 session. While it runs, that session is the emulator's
+``handler_session`` (no config or credentials file, no profile; models shared with the checks' clients), and
+the environment points every client at the emulator and at nothing else: the per-service endpoint variables,
+profiles and proxies are set aside (``HANDLER_ENVIRONMENT_SET_ASIDE``); both are restored afterwards.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from .. import runner
 from ..graph import Graph
 from ..stackfile import StackSettings
 from .engine import Clients, Engine, Event
-from .server import Emulator
+from .server import Emulator, handler_session
 
 PROJECT = "tapstack"
 FUNCTION_TYPE = "aws:lambda/function:Function"
@@ -191,6 +192,17 @@ def handler_environment(emulator: Emulator, function: DeployedFunction) -> dict[
     }
 
 
+@contextmanager
+def _default_session(session: Any) -> Iterator[None]:
+    import boto3
+
+    saved, boto3.DEFAULT_SESSION = boto3.DEFAULT_SESSION, session
+    try:
+        yield
+    finally:
+        boto3.DEFAULT_SESSION = saved
+
+
 @dataclass(frozen=True)
 class Invocation:
     response: dict[str, Any]
@@ -204,7 +216,8 @@ def invoke_handler(emulator: Emulator, function: DeployedFunction, event: dict[s
 
     context = LocalContext(function_name=function.name, invoked_function_arn=function.arn)
     logs = io.StringIO()
-    with _ENV_LOCK, _environment(handler_environment(emulator, function)), redirect_stdout(logs):
+    environment = _environment(handler_environment(emulator, function))
+    with _ENV_LOCK, environment, _default_session(handler_session()), redirect_stdout(logs):
         response = dict(handler(event, context))
     return Invocation(response, logs.getvalue().splitlines())
 
@@ -317,6 +330,8 @@ def post_deploy_checks(emulator: Emulator, graph: Graph, clients: Clients | None
         for region in sorted({str(g.region) for g in graph.of_type(GROUP_TYPE)})
     ]
     for resource in graph.of_type(FUNCTION_TYPE):
+        if "TAPSTACK_DEPLOYMENT_BUCKET" not in ((resource.inputs.get("environment") or {}).get("variables") or {}):
+            continue  # not a migration function (the token's rotation function has no validate action)
         region = str(resource.region)  # the engine refuses resources without a region-scoped provider
         function = deployed_function(clients, region, str(resource.outputs["name"]))
         try:
