@@ -103,6 +103,8 @@ class World:
     running: dict[str, str | None] = field(default_factory=dict)
     """instance id -> release it serves."""
     invocations: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    lambda_answers: dict[str, tuple[dict[str, str], bytes]] = field(default_factory=dict)
+    """function name -> (headers, payload) Lambda answers instead of running the handler (timeouts, crashes)."""
 
     def out(self, region: str, key: str) -> Any:
         return self.outputs[f"{CODES[region]}_{key}"]
@@ -173,6 +175,9 @@ class World:
             return AWSResponse(request.url, 404, headers, _Raw(body))
         event = json.loads(request.body)
         self.invocations.append((name, event))
+        if name in self.lambda_answers:
+            headers, raw = self.lambda_answers[name]
+            return AWSResponse(request.url, 200, {"Content-Type": "application/json", **headers}, _Raw(raw))
         with _ENV_LOCK, pytest.MonkeyPatch.context() as env:
             for key, value in self.functions[name].items():
                 env.setenv(key, value)
