@@ -19,8 +19,6 @@ class AgentConfig:
     """``<root>/releases/<release>/``, the ``current`` symlink and the agent's own state live here."""
     port: int | None = None
     """Overrides the manifest's health port: the emulator runs many instances on one loopback."""
-    keep_releases: int = 2
-    """Release directories kept on disk: the serving one and the one to return to."""
 
     @classmethod
     def load(cls, path: Path = DEFAULT_CONFIG) -> AgentConfig:
