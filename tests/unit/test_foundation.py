@@ -79,8 +79,16 @@ def test_flow_log_captures_all_traffic_into_a_retained_log_group(foundation: Gra
     assert flow.inputs["logDestination"] == group.outputs["arn"]
     assert group.inputs["retentionInDays"] == 90
     role_policy = next(p for p in foundation.of_type("aws:iam/rolePolicy:RolePolicy") if "flow" in p.name)
-    (st,) = statements(policy(role_policy))
-    assert st["Resource"] == [group.outputs["arn"], group.outputs["arn"] + ":*"]
+    # The VPC User Guide's list for delivery to CloudWatch Logs, minus CreateLogGroup (the program owns the group).
+    assert statements(policy(role_policy)) == [
+        {
+            "Sid": "WriteFlowLogs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+            "Resource": [group.outputs["arn"], group.outputs["arn"] + ":*"],
+        },
+        {"Sid": "FindFlowLogGroup", "Effect": "Allow", "Action": ["logs:DescribeLogGroups"], "Resource": ["*"]},
+    ]
 
 
 def test_every_subnet_is_in_a_custom_nacl_and_default_sg_is_empty(foundation: Graph) -> None:
@@ -90,7 +98,7 @@ def test_every_subnet_is_in_a_custom_nacl_and_default_sg_is_empty(foundation: Gr
     (default_sg,) = foundation.of_type("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup")
     assert not default_sg.inputs.get("ingress") and not default_sg.inputs.get("egress")
     rules = foundation.of_type("aws:ec2/networkAclRule:NetworkAclRule")
-    assert len(rules) == 12
+    assert len(rules) == 11  # public: deny 22 + 4 allows; private: deny 22, deny 3389 + 4 allows
     for rule in rules:
         if (
             rule.inputs["ruleAction"] == "allow"
@@ -100,7 +108,7 @@ def test_every_subnet_is_in_a_custom_nacl_and_default_sg_is_empty(foundation: Gr
             denies = {
                 (r.inputs["fromPort"], r.inputs["networkAclId"]) for r in rules if r.inputs["ruleAction"] == "deny"
             }
-            assert {(22, rule.inputs["networkAclId"]), (3389, rule.inputs["networkAclId"])} <= denies
+            assert (22, rule.inputs["networkAclId"]) in denies
 
 
 def test_launch_template_requires_imdsv2_encrypts_ebs_and_has_no_public_ip(foundation: Graph) -> None:
@@ -206,8 +214,16 @@ def test_instance_role_reads_releases_and_writes_only_its_own_heartbeat(platform
             "Action": ["s3:PutObject"],
             "Resource": [f"{deploy}/fleet/heartbeats/${{aws:userid}}.json"],
         }
+        # Listing is limited to the pointer's key: enough for S3 to answer 404 (not 403) before the first release.
+        assert by_sid["KnowWhetherAReleaseExists"] == {
+            "Sid": "KnowWhetherAReleaseExists",
+            "Effect": "Allow",
+            "Action": ["s3:ListBucket"],
+            "Resource": [deploy],
+            "Condition": {"StringEquals": {"s3:prefix": ["releases/current.json"]}},
+        }
         on_deploy = [s for s in by_sid.values() if any(deploy in r for r in as_list(s["Resource"]))]
-        assert [s["Sid"] for s in on_deploy] == ["ReadCurrentRelease", "WriteOwnHeartbeat"]
+        assert [s["Sid"] for s in on_deploy] == ["KnowWhetherAReleaseExists", "ReadCurrentRelease", "WriteOwnHeartbeat"]
 
 
 def test_no_allow_statement_anywhere_has_a_wildcard_action(platform: Graph) -> None:
@@ -271,7 +287,9 @@ def test_aws_managed_kms_mode_uses_sse_s3_everywhere(synth: Synth) -> None:
 
 def test_every_alarm_notifies_the_alarm_topic_on_alarm_and_ok(platform: Graph) -> None:
     alarms = platform.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
-    assert len(alarms) == 3 * (3 + 3)  # cpu high/low, in-service; lambda errors/throttles, failed replies
+    # per region: cpu high/low, in-service; lambda errors/throttles, failed replies, dead letters;
+    # per secondary: replication failed (in the primary) and replication latency (in the secondary)
+    assert len(alarms) == 3 * (3 + 4) + 2 * 2
     topics = {t.outputs["arn"] for t in platform.of_type("aws:sns/topic:Topic") if "alarms" in t.inputs["name"]}
     for alarm in alarms:
         region_topic = f"arn:aws:sns:{alarm.region}:123456789012:tapstack-alarms-{alarm.name[:4]}-dev"
@@ -300,3 +318,45 @@ def test_exports_are_flat_and_region_prefixed(foundation: Graph) -> None:
     assert out["use1_vpc_id"].startswith("vpc-")
     assert len(out["use1_private_subnet_ids"]) == 2
     assert out["use1_data_bucket"] == "tapstack-data-use1-123456789012-dev"
+
+
+@pytest.mark.parametrize(("secondary", "region"), [("usw2", "us-west-2"), ("euw1", "eu-west-1")])
+def test_each_secondary_has_replication_alarms_where_s3_publishes_their_metrics(
+    platform: Graph, secondary: str, region: str
+) -> None:
+    alarms = {a.inputs["name"]: a for a in platform.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")}
+    topic = {
+        t.region: t.outputs["arn"] for t in platform.of_type("aws:sns/topic:Topic") if "alarms" in t.inputs["name"]
+    }
+    dims = {
+        "SourceBucket": "tapstack-deploy-use1-123456789012-dev",
+        "DestinationBucket": f"tapstack-deploy-{secondary}-123456789012-dev",
+        "RuleId": f"to-{region}",
+    }
+    failed = alarms[f"tapstack-replication-failed-{secondary}-use1-dev"]
+    assert failed.region == "us-east-1"
+    assert {k: failed.inputs[k] for k in ("namespace", "metricName", "dimensions", "statistic", "threshold")} == {
+        "namespace": "AWS/S3",
+        "metricName": "OperationsFailedReplication",
+        "dimensions": dims,
+        "statistic": "Sum",
+        "threshold": 0,
+    }
+    assert failed.inputs["alarmActions"] == failed.inputs["okActions"] == [topic["us-east-1"]]
+    latency = alarms[f"tapstack-replication-latency-{secondary}-dev"]
+    assert latency.region == region
+    assert {k: latency.inputs[k] for k in ("namespace", "metricName", "dimensions", "statistic", "threshold")} == {
+        "namespace": "AWS/S3",
+        "metricName": "ReplicationLatency",
+        "dimensions": dims,
+        "statistic": "Maximum",
+        "threshold": 900,
+    }
+    assert latency.inputs["comparisonOperator"] == "GreaterThanThreshold"
+    assert latency.inputs["alarmActions"] == latency.inputs["okActions"] == [topic[region]]
+    rules = {
+        r["id"]
+        for c in platform.of_type("aws:s3/bucketReplicationConfig:BucketReplicationConfig")
+        for r in c.inputs["rules"]
+    }
+    assert dims["RuleId"] in rules

@@ -6,6 +6,7 @@ ARN that is not known yet is resolved by Pulumi instead of being stringified as 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -28,6 +29,10 @@ UNSCOPED_ACTIONS: dict[str, str] = {
     "ec2:DescribeInstances": (
         "EC2 Describe* actions have no resource-level permissions; the fleet check reads only the launch times "
         "of its group's InService instances"
+    ),
+    "logs:DescribeLogGroups": (
+        "a list action without resource-level permissions (Service Authorization Reference, CloudWatch Logs); "
+        "VPC Flow Logs calls it to find its destination group, as the flow-logs IAM role documentation requires"
     ),
 }
 
@@ -160,13 +165,16 @@ def log_streams(log_group_arn: Any) -> pulumi.Output[str]:
 
 
 def flow_log_statements(log_group_arn: Any) -> list[Statement]:
-    """VPC Flow Logs need to create streams and put events in their one log group, nothing else."""
+    """The permissions the VPC User Guide ("IAM role for publishing flow logs to CloudWatch Logs") lists, minus
+    logs:CreateLogGroup (the program creates the group, with retention and encryption), each scoped to the one
+    log group except DescribeLogGroups, which has no resource-level permission."""
     return [
         statement(
             "WriteFlowLogs",
             ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
             [log_group_arn, log_streams(log_group_arn)],
-        )
+        ),
+        statement("FindFlowLogGroup", ["logs:DescribeLogGroups"], "*"),
     ]
 
 
@@ -202,9 +210,19 @@ def instance_statements(
 
 def agent_statements(deployment_bucket_arn: Any) -> list[Statement]:
     """The release agent reads the pointer and the version-pinned manifest and artifacts, and writes one key:
-    its own heartbeat. No list, no delete, no other prefix: an instance cannot tamper with a release, the
-    migration state or another instance's heartbeat."""
+    its own heartbeat. No delete, no other prefix: an instance cannot tamper with a release, the migration
+    state or another instance's heartbeat.
+
+    The one list grant is limited to the pointer's own key: without s3:ListBucket, S3 answers a GET of a
+    missing key with 403 instead of 404, and every agent would report "AccessDenied" before the first release
+    instead of "no release yet". With the prefix pinned to that key a listing reveals nothing else."""
     return [
+        statement(
+            "KnowWhetherAReleaseExists",
+            ["s3:ListBucket"],
+            [deployment_bucket_arn],
+            conditions={"StringEquals": {"s3:prefix": [POINTER_KEY]}},
+        ),
         statement(
             "ReadCurrentRelease",
             ["s3:GetObject", "s3:GetObjectVersion"],
@@ -257,8 +275,11 @@ def root_admin_statement(account_id: Any, partition: Any) -> Statement:
     }
 
 
-def key_policy(account_id: Any, partition: Any, region: str, user_role_arns: Sequence[Any]) -> pulumi.Output[str]:
-    """Root administration, the stack's own roles as users, and CloudWatch (alarms publish to encrypted topics).
+def key_policy(
+    account_id: Any, partition: Any, region: str, user_role_arns: Sequence[Any], log_group_arns: Sequence[Any] = ()
+) -> pulumi.Output[str]:
+    """Root administration, the stack's own roles as users, CloudWatch (alarms publish to encrypted topics) and
+    CloudWatch Logs for exactly the stack's log groups of this region.
 
     In a key policy ``Resource: "*"`` means "this key", so it is scoped by construction. Roles are named
     through ``aws:PrincipalArn`` so the policy can be written before the roles exist.
@@ -285,7 +306,41 @@ def key_policy(account_id: Any, partition: Any, region: str, user_role_arns: Seq
             ),
         },
     ]
+    if log_group_arns:
+        statements.append(logs_key_statement(region, log_group_arns))
     return pulumi.Output.json_dumps(document(statements))
+
+
+LOGS_KEY_ACTIONS = (
+    "kms:Encrypt",
+    "kms:Decrypt",
+    "kms:ReEncryptFrom",
+    "kms:ReEncryptTo",
+    "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext",
+    "kms:DescribeKey",
+)
+"""What CloudWatch Logs does with a log group's key (the AWS guide's ``Encrypt*``/``Decrypt*``/``ReEncrypt*``/
+``GenerateDataKey*``/``Describe*``, spelled out so no future KMS action is granted by a wildcard)."""
+
+
+def log_group_arn(partition: Any, region: str, account_id: Any, name: str) -> pulumi.Output[str]:
+    """The ARN CloudWatch Logs puts in the encryption context (``aws:logs:arn``): without the ``:*`` suffix."""
+    return pulumi.Output.format("arn:{0}:logs:{1}:{2}:log-group:{3}", partition, region, account_id, name)
+
+
+def logs_key_statement(region: str, log_group_arns: Sequence[Any]) -> Statement:
+    """CloudWatch Logs of this region may use the key only for the named log groups: the encryption context it
+    sends names the group, and that ARN carries the account, which is what binds the grant to this account
+    (CloudWatch Logs sends no aws:SourceAccount to KMS; TAP012 accepts this binding)."""
+    return {
+        "Sid": "AllowCloudWatchLogsForStackLogGroups",
+        "Effect": "Allow",
+        "Principal": {"Service": f"logs.{region}.amazonaws.com"},
+        "Action": list(LOGS_KEY_ACTIONS),
+        "Resource": "*",
+        "Condition": {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": list(log_group_arns)}},
+    }
 
 
 def account_root(account_id: Any, partition: Any) -> pulumi.Output[str]:
@@ -343,11 +398,14 @@ def lambda_statements(
     key_arn: Any | None,
     read_replication: bool,
     reads_fleet: bool,
+    dead_letter: tuple[Any, Any] | None = None,
 ) -> list[Statement]:
     """Exactly the calls the migration handler makes, each on the one resource it makes it on.
 
     It writes only its control prefixes: ``artifacts/`` replicates to every region, so a function that could
     write there could replace a release everywhere. It never deletes (the lock is released by a conditional put).
+    ``dead_letter`` is ``(queue ARN, the queue's key ARN)``: Lambda sends an asynchronous event that failed every
+    attempt there with the function's own role.
     """
     bucket_actions = ["s3:ListBucket", "s3:GetBucketVersioning", "s3:GetEncryptionConfiguration"]
     if read_replication:
@@ -382,7 +440,127 @@ def lambda_statements(
                 conditions=via_services(region, "ssm", "secretsmanager", "s3", "sns"),
             )
         )
+    if dead_letter is not None:
+        queue_arn, queue_key_arn = dead_letter
+        statements += [
+            statement("SendFailedEventsToQueue", ["sqs:SendMessage"], [queue_arn]),
+            statement(
+                "EncryptFailedEvents",
+                ["kms:Decrypt", "kms:GenerateDataKey"],
+                [queue_key_arn],
+                conditions=via_services(region, "sqs"),
+            ),
+        ]
     return statements
+
+
+ROTATION_ACTIONS = (
+    "secretsmanager:DescribeSecret",
+    "secretsmanager:GetSecretValue",
+    "secretsmanager:PutSecretValue",
+    "secretsmanager:UpdateSecretVersionStage",
+)
+"""The four-step rotation protocol's calls (the Secrets Manager guide's rotation-role policy). No
+``GetRandomPassword``: the function draws the new token from the ``secrets`` module, so it needs no ``*``."""
+
+
+def rotation_statements(*, region: str, secret_arn: Any, log_group_arn: Any, key_arn: Any | None) -> list[Statement]:
+    """The rotation function: its one secret, its own logs, and the key through Secrets Manager only."""
+    statements = [
+        statement("RotateMigrationToken", list(ROTATION_ACTIONS), [secret_arn]),
+        statement(
+            "WriteOwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [log_group_arn, log_streams(log_group_arn)]
+        ),
+    ]
+    if key_arn is not None:
+        statements.append(
+            statement(
+                "UseRegionKeyThroughSecretsManager",
+                ["kms:Decrypt", "kms:GenerateDataKey"],
+                [key_arn],
+                conditions=via_services(region, "secretsmanager"),
+            )
+        )
+    return statements
+
+
+def principal_arn_patterns(caller_arn: str) -> list[str]:
+    """``aws:PrincipalArn`` patterns of the identity that runs the deployment.
+
+    An assumed-role session (``arn:aws:sts::1:assumed-role/Deployer/session``) is evaluated as its role, whose
+    ARN may carry a path the session ARN omits: ``role/Deployer`` and ``role/*/Deployer`` cover both.
+    """
+    match = re.fullmatch(r"arn:([^:]+):sts::(\d{12}):assumed-role/([^/]+)/.+", caller_arn)
+    if match is None:
+        return [caller_arn]
+    partition, account, role = match.groups()
+    return [f"arn:{partition}:iam::{account}:role/{role}", f"arn:{partition}:iam::{account}:role/*/{role}"]
+
+
+SECRET_READ_ACTIONS = ("secretsmanager:GetSecretValue",)
+SECRET_WRITE_ACTIONS = (
+    "secretsmanager:PutSecretValue",
+    "secretsmanager:UpdateSecretVersionStage",
+    "secretsmanager:RotateSecret",
+)
+
+
+def secret_policy(
+    secret_arn: Any,
+    account_id: Any,
+    partition: Any,
+    reader_role_arns: Sequence[Any],
+    rotation_role_arn: Any,
+    administrator_arns: Any,
+) -> pulumi.Output[str]:
+    """The secret's resource policy: its readers read it, its rotation role rotates it, nobody else does either.
+
+    Identity policies alone would let any principal of the account with ``secretsmanager:GetSecretValue`` on
+    ``*`` (an over-broad developer role) read the token; the explicit denies close that. ``administrator_arns``
+    (the deploying identity's ``aws:PrincipalArn`` patterns, an Output of a list) stay exempt because Pulumi
+    writes the first version and reads it back on refresh; the account root stays exempt as the break-glass
+    principal, as in the key policy.
+    """
+    root = account_root(account_id, partition)
+    readers = pulumi.Output.all(*reader_role_arns, rotation_role_arn).apply(list)
+    exempt = pulumi.Output.all(root, administrator_arns).apply(lambda v: [v[0], *v[1]])
+    return pulumi.Output.json_dumps(
+        document(
+            [
+                {
+                    "Sid": "ReadersOfThisAccount",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": root},
+                    "Action": [*SECRET_READ_ACTIONS, "secretsmanager:DescribeSecret"],
+                    "Resource": secret_arn,
+                    "Condition": {"ArnEquals": {"aws:PrincipalArn": readers}},
+                },
+                _deny_all_but(
+                    "DenyReadingToAllOthers",
+                    secret_arn,
+                    SECRET_READ_ACTIONS,
+                    pulumi.Output.all(readers, exempt).apply(lambda v: [*v[0], *v[1]]),
+                ),
+                _deny_all_but(
+                    "DenyChangingToAllButRotation",
+                    secret_arn,
+                    SECRET_WRITE_ACTIONS,
+                    pulumi.Output.all(rotation_role_arn, exempt).apply(lambda v: [v[0], *v[1]]),
+                ),
+            ]
+        )
+    )
+
+
+def _deny_all_but(sid: str, secret_arn: Any, actions: Sequence[str], principal_arns: Any) -> Statement:
+    return {
+        "Sid": sid,
+        "Effect": "Deny",
+        "Principal": {"AWS": "*"},
+        "Action": list(actions),
+        "Resource": secret_arn,
+        "Condition": {"ArnNotLike": {"aws:PrincipalArn": principal_arns}},
+    }
 
 
 def replication_statements(
