@@ -1,24 +1,28 @@
 """TAP007: no deprecated resource types or arguments.
 
-What is deprecated is read from the installed pulumi-aws SDK itself (its deprecated classes and the
-``@deprecated`` marks on its properties), so the rule follows each provider upgrade without a list to
-maintain. Only what AWS retired but the SDK does not mark is named here.
+What is deprecated comes from the pulumi-aws SDK itself (its deprecated classes and the ``@deprecated`` marks
+on its properties), so the rule follows each provider upgrade without a list written by hand. Reading the
+SDK costs seconds (it means importing it), so the reading is done once per SDK version by
+``python -m tapstack.guard.rules.deprecations_table``, which writes ``deprecations.json`` next to this file;
+the rule reads that table, and only when it runs. A test regenerates the table from the installed SDK and fails
+when they differ (after ``pip install -U pulumi-aws``: rerun the command, commit the table). Only what AWS
+retired but the SDK does not mark is named here.
 """
 
 from __future__ import annotations
 
 import functools
-import importlib
-import inspect
-import re
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import pulumi
+from typing import Any
 
 from ...graph import Graph
 from ..model import Context, Finding, Scope, Severity, rule
+
+TABLE = Path(__file__).with_name("deprecations.json")
+REGENERATE = "python -m tapstack.guard.rules.deprecations_table"
 
 RETIRED_BY_AWS: dict[str, str] = {
     "aws:ec2/launchConfiguration:LaunchConfiguration": (
@@ -36,59 +40,19 @@ class Deprecations:
     """Engine property name (camelCase, as in the graph) -> why it is deprecated."""
 
 
-def _resource_class(token: str) -> type | None:
-    package, module, name = token.split(":", 2)
-    if package != "aws":
-        return None
-    top = module.split("/")[0]
-    candidates = ["pulumi_aws"] if top == "index" else [f"pulumi_aws.{top}", f"pulumi_aws.{top}_"]
-    for module_name in candidates:
-        try:
-            found = getattr(importlib.import_module(module_name), name, None)
-        except ImportError:
-            continue
-        if isinstance(found, type) and pulumi.get_type_token(found) == token:
-            return found
-    return None
-
-
-def _class_message(cls: type) -> str | None:
-    """The SDK announces a deprecated type with ``pulumi.log.warn("<Class> is deprecated: ...")`` on creation
-    (read from the module file: tokenizing it with inspect.getsource costs 0.3 s per large module)."""
-    source = Path(inspect.getfile(cls)).read_text()
-    found = re.search(rf'pulumi\.log\.warn\("""{cls.__name__} is deprecated: (.*?)"""\)', source, re.S)
-    return found.group(1).strip() if found else None
-
-
-def _property_messages(cls: type) -> dict[str, str]:
-    """Getters wrapped by the SDK's ``@deprecated`` carry a marker, their engine name (from
-    ``@pulumi.getter``) and the message in their closure."""
-    messages: dict[str, str] = {}
-    for klass in cls.__mro__:
-        for value in vars(klass).values():
-            getter = getattr(value, "fget", None)
-            engine_name = getattr(getter, "_pulumi_name", None)
-            if getter is None or not hasattr(getter, "_pulumi_deprecated_callable"):
-                continue
-            if not isinstance(engine_name, str):
-                continue
-            cells = [c.cell_contents for c in getter.__closure__ or ()]
-            messages[engine_name] = next((c for c in cells if isinstance(c, str)), "deprecated")
-    return messages
+@functools.cache
+def _table() -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(TABLE.read_text())
+    return data
 
 
 @functools.cache
 def deprecations(token: str) -> Deprecations:
-    """What the installed SDK says is deprecated about one resource type."""
+    """What the pulumi-aws SDK (as of the table's version) or AWS says is deprecated about one resource type."""
     if token in RETIRED_BY_AWS:
         return Deprecations(resource=RETIRED_BY_AWS[token])
-    try:
-        cls = _resource_class(token)
-        if cls is None:
-            return Deprecations()
-        return Deprecations(resource=_class_message(cls), properties=_property_messages(cls))
-    except (OSError, TypeError, ValueError):  # source not available: nothing we can say
-        return Deprecations()
+    table = _table()
+    return Deprecations(resource=table["resources"].get(token), properties=dict(table["properties"].get(token, {})))
 
 
 @rule(
