@@ -11,11 +11,20 @@ from .args import DEFAULT_OUTPUTS, add_config_args, path
 
 TYPE_CHECKING = False  # see args.py: typing stays unloaded when the CLI starts
 if TYPE_CHECKING:
+    from typing import Any
+
     from rich.table import Table
 
     from ..emulator.deploy import Check
     from ..emulator.engine import Event
+    from ..emulator.fleet import Fleet
     from ..emulator.server import Emulator
+    from ..release import ReleaseReport
+
+
+LOCAL_POLL_SECONDS = 0.5
+LOCAL_BAKE_SECONDS = 5.0
+"""A local demo watches each wave for seconds, not the five minutes a real rollout waits for alarms."""
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -30,6 +39,23 @@ def register(parser: argparse.ArgumentParser) -> None:
         help=f"stack outputs file (default {DEFAULT_OUTPUTS})",
     )
     parser.add_argument("--show-secrets", action="store_true", help="write secret outputs in clear, not '[secret]'")
+    parser.add_argument(
+        "--release",
+        type=path,
+        metavar="DIR",
+        help="then release this app directory (with tapstack-app.toml) to every region, as `tapstack release` does",
+    )
+    parser.add_argument(
+        "--version",
+        help="release id for --release (default: local-<first 12 hex digits of the app archive's sha256>)",
+    )
+    parser.add_argument(
+        "--bake",
+        type=float,
+        default=LOCAL_BAKE_SECONDS,
+        metavar="SECONDS",
+        help=f"watch time per wave for --release (default {LOCAL_BAKE_SECONDS:g}: `tapstack release` bakes 300)",
+    )
 
 
 class _Progress:
@@ -74,7 +100,7 @@ class _Progress:
             self._bar.advance(self._task)
 
 
-def _summary_table(per_region: dict[str, int], checks: list[Check]) -> Table:
+def _summary_table(per_region: dict[str, int], checks: list[Check], fleet: dict[str, str] | None = None) -> Table:
     from rich.markup import escape
     from rich.table import Table
 
@@ -82,6 +108,8 @@ def _summary_table(per_region: dict[str, int], checks: list[Check]) -> Table:
     table.add_column("region")
     table.add_column("resources", justify="right")
     table.add_column("post-deploy checks")
+    if fleet is not None:
+        table.add_column("fleet")
     for region, count in sorted(per_region.items()):
         cells = [
             f"[green]{c.name}: passed[/] ({escape(c.detail)})"
@@ -90,7 +118,10 @@ def _summary_table(per_region: dict[str, int], checks: list[Check]) -> Table:
             for c in checks
             if c.region == region
         ]
-        table.add_row(region, str(count), "\n".join(cells) or "-")
+        row = [region, str(count), "\n".join(cells) or "-"]
+        if fleet is not None:
+            row.append(escape(fleet.get(region, "no compute")))
+        table.add_row(*row)
     return table
 
 
@@ -132,7 +163,10 @@ def run(args: argparse.Namespace) -> int:
         started = time.perf_counter()
         checks = post_deploy_checks(emulator, deployment.graph)
         check_seconds = time.perf_counter() - started
-        ok = all(c.passed for c in checks)
+        started = time.perf_counter()
+        fleet, released = _run_fleet(args, emulator, deployment.graph.outputs)
+        fleet_seconds = time.perf_counter() - started
+        ok = all(c.passed for c in checks) and (released is None or released.ok)
         per_region = dict(deployment.per_region())
         if args.json:
             print_json(
@@ -142,28 +176,74 @@ def run(args: argparse.Namespace) -> int:
                     "resources": sum(per_region.values()),
                     "resources_per_region": per_region,
                     "checks": [dataclasses.asdict(c) for c in checks],
+                    "fleet": fleet,
+                    "release": None if released is None else dataclasses.asdict(released),
                     "passed": ok,
                     "outputs_file": str(args.outputs),
                     "seconds": {
                         "synth": round(synth_seconds, 3),
                         "deploy": round(deployment.seconds, 3),
                         "checks": round(check_seconds, 3),
+                        "fleet": round(fleet_seconds, 3),
                     },
                 }
             )
         else:
-            console.print(_summary_table(per_region, checks))
+            console.print(_summary_table(per_region, checks, fleet))
             passed, total = sum(c.passed for c in checks), sum(per_region.values())
             console.print(
                 f"stack {settings.stack}: {total} resources in {len(per_region)} region(s) deployed in "
                 f"{deployment.seconds:.1f}s; checks {passed}/{len(checks)} passed in {check_seconds:.1f}s; "
                 f"outputs written to {args.outputs}"
             )
+            if released is not None:
+                colour = "green" if released.ok else "red"
+                console.print(f"[{colour}]release {released.outcome}[/]: {escape(released.message)}", soft_wrap=True)
         if args.keep:
             _serve(emulator)
         return 0 if ok else 1
     finally:
         emulator.stop()
+
+
+def _run_fleet(
+    args: argparse.Namespace, emulator: Emulator, outputs: dict[str, Any]
+) -> tuple[dict[str, str], ReleaseReport | None]:
+    """Boot the simulated fleet (one agent pass per instance), release ``--release`` if asked, summarize.
+
+    The fleet stops before returning: with ``--keep`` a later `tapstack release --endpoint` runs the agents in
+    its own process, and two agents per instance would fight over one heartbeat.
+    """
+    from ..emulator.fleet import Fleet
+
+    released = None
+    fleet = Fleet.start(emulator, outputs)
+    try:
+        fleet.converge_all()
+        if args.release is not None:
+            released = _release(args, emulator, outputs, fleet)
+        return {region: fleet.summary(region) for region in fleet.regions}, released
+    finally:
+        fleet.stop()
+
+
+def _release(args: argparse.Namespace, emulator: Emulator, outputs: dict[str, Any], fleet: Fleet) -> ReleaseReport:
+    import hashlib
+
+    from ..release import EmulatorTarget, Options, StackOutputs, package_dir, release
+    from ..release.package import archive
+    from .common import console
+
+    version = args.version
+    if version is None:
+        body, _ = archive(args.release)
+        version = f"local-{hashlib.sha256(body).hexdigest()[:12]}"
+    package = package_dir(args.release, version)
+    target = EmulatorTarget(emulator, StackOutputs.parse(outputs, "the deployed stack"), fleet)
+    options = Options(bake=args.bake, poll=LOCAL_POLL_SECONDS)
+    if not args.json:
+        console.print(f"releasing {args.release} as {version} to every region (bake {args.bake:g}s per wave)")
+    return release(target, package, options)
 
 
 def _serve(emulator: Emulator) -> None:

@@ -1,0 +1,54 @@
+"""`tapstack up --local --release DIR`: deploy, boot the simulated fleet, release the app, report per region."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tapstack.cli import main
+from tests.conftest import EXAMPLES
+
+pytestmark = pytest.mark.integration
+
+TWO_REGION = str(EXAMPLES / "two-region" / "Pulumi.dev.yaml")
+
+
+def _up(tmp_path: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> tuple[int, dict[str, object]]:
+    code = main(
+        ["up", "--local", "--config", TWO_REGION, "--outputs", str(tmp_path / "outputs.json"), "--json", *extra]
+    )
+    return code, json.loads(capsys.readouterr().out)
+
+
+def test_up_with_release_leaves_every_instance_healthy_on_the_release(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, summary = _up(tmp_path, capsys, "--release", str(EXAMPLES / "app"), "--version", "1.0.0", "--bake", "0")
+    assert code == 0
+    assert summary["fleet"] == {"us-east-1": "1/1 on 1.0.0, healthy", "eu-west-1": "1/1 on 1.0.0, healthy"}
+    release = summary["release"]
+    assert isinstance(release, dict)
+    assert release["outcome"] == "released"
+    assert {r["region"]: r["state"] for r in release["regions"]} == {"us-east-1": "current", "eu-west-1": "current"}
+
+
+def test_up_without_release_reports_the_booted_fleet_waiting_for_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, summary = _up(tmp_path, capsys)
+    assert code == 0
+    assert summary["fleet"] == {"us-east-1": "1 instance, no release yet", "eu-west-1": "1 instance, no release yet"}
+    assert summary["release"] is None
+
+
+def test_up_with_a_broken_release_fails_and_leaves_no_region_on_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, summary = _up(tmp_path, capsys, "--release", str(EXAMPLES / "app-broken"), "--version", "2.0.0")
+    assert code == 1
+    release = summary["release"]
+    assert isinstance(release, dict)
+    assert release["outcome"] != "released"
+    assert all("2.0.0, healthy" not in line for line in summary["fleet"].values())  # type: ignore[union-attr]
