@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from tapstack.graph import Graph, Resource
+from tapstack.graph import as_list as as_list  # the one "one or many" reader; tests import it from here
 from tapstack.program import main as program
 from tapstack.synth import synthesize
 
@@ -59,7 +60,3 @@ def policy(resource: Resource, key: str = "policy") -> dict[str, Any]:
 def statements(doc: dict[str, Any]) -> list[dict[str, Any]]:
     st = doc["Statement"]
     return st if isinstance(st, list) else [st]
-
-
-def as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]

@@ -39,6 +39,7 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from ..graph import as_list
 from . import replication
 from .wsgi import WsgiApp
 
@@ -99,7 +100,7 @@ def _with_replication_status(original: property) -> property:
 
 
 def _bool_condition(expected: Any, actual: str) -> bool:
-    return str(actual).lower() in {str(v).lower() for v in _listed(expected)}
+    return str(actual).lower() in {str(v).lower() for v in as_list(expected)}
 
 
 def _bucket_permission(bucket: Any, action: str, resource: str) -> Any:
@@ -150,10 +151,6 @@ def _secret_resource(response: Any) -> str:
         return "*"
 
 
-def _listed(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
-
-
 def _matches(pattern: str, value: str) -> bool:
     return re.fullmatch(".*".join(re.escape(part) for part in pattern.split("*")), value) is not None
 
@@ -163,15 +160,15 @@ def logging_granted(policy: str | bytes | None, bucket_arn: str, prefix: str) ->
     if not policy:
         return False
     probe = f"{bucket_arn}/{prefix}log-object"
-    for st in _listed(json.loads(policy).get("Statement", [])):
+    for st in as_list(json.loads(policy).get("Statement", [])):
         principal = st.get("Principal") or {}
-        services = _listed(principal.get("Service", [])) if isinstance(principal, dict) else []
-        actions = _listed(st.get("Action", []))
+        services = as_list(principal.get("Service", [])) if isinstance(principal, dict) else []
+        actions = as_list(st.get("Action", []))
         if (
             st.get("Effect") == "Allow"
             and LOGGING_SERVICE in services
             and any(_matches(a, "s3:PutObject") for a in actions)
-            and any(_matches(r, probe) for r in _listed(st.get("Resource", [])))
+            and any(_matches(r, probe) for r in as_list(st.get("Resource", [])))
         ):
             return True
     return False
@@ -239,7 +236,7 @@ def _with_caller(original: Callable[..., Any]) -> Callable[..., Any]:
 
 def _substituting_variables(original: Callable[..., bool]) -> Callable[..., bool]:
     def check_element_matches(statement: Any, element: str, value: str) -> bool:
-        patterns = _listed(statement._statement.get(element, []))
+        patterns = as_list(statement._statement.get(element, []))
         if not any(isinstance(p, str) and _USERID_VARIABLE in p for p in patterns):
             return original(statement, element, value)
         userid = getattr(_caller, "userid", None)

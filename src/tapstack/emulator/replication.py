@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..graph import as_list
 from .wsgi import WsgiApp
 
 STATUS_ATTRIBUTE = "_tapstack_replication_status"
@@ -99,14 +100,8 @@ def after_each_request(app: WsgiApp) -> WsgiApp:
 # -- which rules apply ---------------------------------------------------------------------------------------
 
 
-def _listed(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
-
-
 def _tags_of(condition: dict[str, Any]) -> dict[str, str]:
-    return {str(t.get("Key")): str(t.get("Value") or "") for t in _listed(condition.get("Tag"))}
+    return {str(t.get("Key")): str(t.get("Value") or "") for t in as_list(condition.get("Tag"))}
 
 
 def _filter_matches(rule: dict[str, Any], key: str, tags: dict[str, str]) -> bool:
@@ -130,7 +125,7 @@ def _targets(write: _Write, obj: Any) -> list[_Target]:
     configuration = getattr(bucket, "replication", None) or {}
     tags = {} if write.delete_marker else write.backend.tagger.get_tag_dict_for_resource(obj.arn)
     chosen: dict[str, tuple[int, dict[str, Any]]] = {}
-    for rule in _listed(configuration.get("Rule")):
+    for rule in as_list(configuration.get("Rule")):
         if rule.get("Status") != "Enabled" or not _filter_matches(rule, write.key, tags):
             continue
         if write.delete_marker and not _enabled(rule.get("DeleteMarkerReplication")):
