@@ -101,6 +101,18 @@ def test_a_canary_whose_fleet_turns_unhealthy_is_rolled_back_and_no_other_region
     assert "rolled back to 1.0.0" in canary.detail and canary.fleet == "2/2 on release"
 
 
+def test_a_broken_first_release_says_it_cannot_be_rolled_back_and_never_claims_it_was(
+    world: World, tmp_path: Path
+) -> None:
+    world.broken.add("1.0.0")
+    report = _release(world, _package(tmp_path, "1.0.0", "broken\n"))
+    assert report.outcome == "failed"
+    assert _states(report) == {"us-east-1": "rollback_failed", "us-west-2": "not_started", "eu-west-1": "not_started"}
+    assert "rolled back us-east-1" not in report.message
+    assert "ROLLBACK FAILED in us-east-1" in report.message
+    assert "no earlier release to restore" in report.regions[0].detail
+
+
 def test_an_alarm_during_the_second_regions_bake_rolls_back_both_newest_first(world: World, tmp_path: Path) -> None:
     assert _release(world, _package(tmp_path, "1.0.0")).outcome == "released"
     world.invocations.clear()

@@ -484,7 +484,8 @@ class _Run:
         stuck = [r for r in back if self.results[r].state == "rollback_failed"]
         if not back:
             return f"{cause}; no region had been migrated"
-        text = f"{cause}; rolled back {', '.join(back)}"
+        rolled = [r for r in back if r not in stuck]
+        text = f"{cause}; rolled back {', '.join(rolled)}" if rolled else cause
         return text + (f"; ROLLBACK FAILED in {', '.join(stuck)}: see per-region results" if stuck else "")
 
 
