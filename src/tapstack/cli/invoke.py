@@ -1,4 +1,9 @@
-"""`tapstack invoke`: run the migration handler against a kept emulator, as the deployed function would."""
+"""`tapstack invoke`: call a region's migration function, on AWS or in a kept emulator, and print its reply.
+
+On AWS (the default) it is ``lambda:InvokeFunction`` on the function named in the stack outputs, with your
+credentials; with ``--endpoint`` the handler runs in-process against the emulator as the deployed function
+would (its environment and role read back). Both print the function's ``{"statusCode", "body"}``.
+"""
 
 from __future__ import annotations
 
@@ -16,10 +21,57 @@ ACTIONS = ("validate", "migrate", "rollback", "status")
 
 def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("action", choices=ACTIONS)
-    parser.add_argument("--endpoint", required=True, help="the emulator, as printed by `tapstack up --local --keep`")
+    parser.add_argument(
+        "--endpoint", help="a kept emulator, as printed by `tapstack up --local --keep` (default: real AWS)"
+    )
     parser.add_argument("--region", help="region of the function (default: primary_region from --outputs)")
     parser.add_argument("--payload", default="{}", help='extra event fields as JSON, e.g. \'{"migration_id": "m-1"}\'')
-    parser.add_argument("--outputs", type=path, default=DEFAULT_OUTPUTS, help="read primary_region from here")
+    parser.add_argument(
+        "--outputs",
+        type=path,
+        default=DEFAULT_OUTPUTS,
+        help=f"stack outputs: `pulumi stack output --json` or the emulator's (default {DEFAULT_OUTPUTS})",
+    )
+    parser.add_argument("--profile", help="AWS profile for the real-AWS call (default: the usual credential chain)")
+
+
+def _payload(text: str) -> dict[str, Any]:
+    import json
+
+    from .common import CommandError
+
+    try:
+        payload: Any = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise CommandError(f"--payload {text!r}: not JSON ({err})") from None
+    if not isinstance(payload, dict):
+        raise CommandError(f"--payload {text!r}: expected a JSON object")
+    return payload
+
+
+def run(args: argparse.Namespace) -> int:
+    from .common import print_json
+
+    event = {**_payload(args.payload), "action": args.action}
+    response = _in_emulator(args, event) if args.endpoint else _on_aws(args, event)
+    print_json(response)
+    status = response.get("statusCode")
+    return 0 if isinstance(status, int) and status < 400 else 1
+
+
+def _on_aws(args: argparse.Namespace, event: dict[str, Any]) -> dict[str, Any]:
+    import boto3
+
+    from ..release import AwsTarget, StackOutputs
+
+    outputs = StackOutputs.load(args.outputs)
+    region = args.region or outputs.primary
+    outputs.region(region)  # an unknown region fails here, naming the stack's regions
+    reply = AwsTarget(outputs, boto3.session.Session(profile_name=args.profile)).invoke(region, event)
+    return {
+        "statusCode": reply.status,
+        "body": {"outcome": reply.outcome, "message": reply.message, "result": reply.result},
+    }
 
 
 def _primary_region(outputs: Path) -> str:
@@ -36,27 +88,19 @@ def _primary_region(outputs: Path) -> str:
     return region
 
 
-def run(args: argparse.Namespace) -> int:
-    import json
-
+def _in_emulator(args: argparse.Namespace, event: dict[str, Any]) -> dict[str, Any]:
     from ..emulator.deploy import find_function, invoke_handler
     from ..emulator.engine import Clients
-    from .common import CommandError, emulator_at, err_console, print_json
+    from .common import CommandError, emulator_at, err_console
 
-    try:
-        payload: Any = json.loads(args.payload)
-    except json.JSONDecodeError as err:
-        raise CommandError(f"--payload {args.payload!r}: not JSON ({err})") from None
-    if not isinstance(payload, dict):
-        raise CommandError(f"--payload {args.payload!r}: expected a JSON object")
     region = args.region or _primary_region(args.outputs)
     emulator = emulator_at(args.endpoint)
     try:
         function = find_function(Clients(emulator), region)
     except LookupError as err:
         raise CommandError(str(err)) from None
-    invocation = invoke_handler(emulator, function, {**payload, "action": args.action})
+    invocation = invoke_handler(emulator, function, event)
     for line in invocation.logs:
         err_console.print(line, style="dim", markup=False, highlight=False, soft_wrap=True)
-    print_json(invocation.response)
-    return 0 if int(invocation.response.get("statusCode", 500)) < 400 else 1
+    response: dict[str, Any] = invocation.response
+    return response
