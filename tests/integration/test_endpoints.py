@@ -42,6 +42,7 @@ class Trap:
             conn.close()
 
     def close(self) -> None:
+        self._socket.shutdown(socket.SHUT_RDWR)  # wakes the accepting thread, which then ends
         self._socket.close()
 
 
