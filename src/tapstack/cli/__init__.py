@@ -64,11 +64,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         err_console.print(f"[bold red]error:[/] {escape(str(err))}", soft_wrap=True)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as err:  # Ctrl-C, or SIGTERM where a command turns it into Terminated
         from .common import err_console
 
         err_console.print("interrupted")
-        return 130
+        return int(getattr(err, "exit_code", 130))
 
 
 def entry() -> None:

@@ -64,8 +64,8 @@ def write_file(path: Path, data: bytes) -> None:
         raise CommandError(f"{path}: cannot write ({err.strerror})") from None
 
 
-def emulator_at(endpoint: str | None) -> Emulator:
+def emulator_at(endpoint: str | None, replication_delay: float = 0.0) -> Emulator:
     """The emulator at ``endpoint``, or a new one; one that cannot start raises ``EmulatorError`` (a user error)."""
     from ..emulator.server import Emulator
 
-    return Emulator.attach(endpoint) if endpoint else Emulator.start()
+    return Emulator.attach(endpoint) if endpoint else Emulator.start(replication_delay=replication_delay)

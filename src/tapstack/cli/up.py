@@ -40,6 +40,13 @@ def register(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--show-secrets", action="store_true", help="write secret outputs in clear, not '[secret]'")
     parser.add_argument(
+        "--replication-delay",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="hold each S3 replication back this long in a new emulator (to try a release's replication timeout)",
+    )
+    parser.add_argument(
         "--release",
         type=path,
         metavar="DIR",
@@ -140,6 +147,7 @@ def run(args: argparse.Namespace) -> int:
         )
     from ..emulator.deploy import deploy, post_deploy_checks, write_outputs
     from ..emulator.engine import DeployError
+    from ..emulator.server import terminate_as_interrupt
 
     settings = settings_from_args(args)
     # Synthesize first: a bad config fails before the emulator starts, and the progress bar gets its total.
@@ -149,61 +157,65 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     planned = synthesize(program, settings.values, stack=settings.stack, secret_keys=list(settings.secret_keys))
     synth_seconds = time.perf_counter() - started
-    emulator = emulator_at(args.endpoint)
-    try:
+    # SIGTERM unwinds like Ctrl-C: the emulator stops and its TLS key is removed either way.
+    with terminate_as_interrupt():
+        emulator = emulator_at(args.endpoint, args.replication_delay)
         try:
-            with _Progress(len(planned.aws_resources()), enabled=not args.json) as progress:
-                deployment = deploy(emulator, settings, progress, reveal_secrets=args.show_secrets)
-        except DeployError as err:
-            err_console.print(f"[bold red]deploy failed:[/] {escape(str(err))}", soft_wrap=True)
-            if args.keep:  # what did get created stays inspectable
+            try:
+                with _Progress(len(planned.aws_resources()), enabled=not args.json) as progress:
+                    deployment = deploy(emulator, settings, progress, reveal_secrets=args.show_secrets)
+            except DeployError as err:
+                err_console.print(f"[bold red]deploy failed:[/] {escape(str(err))}", soft_wrap=True)
+                if args.keep:  # what did get created stays inspectable
+                    _serve(emulator)
+                return 1
+            write_outputs(deployment.graph.outputs, args.outputs)
+            started = time.perf_counter()
+            checks = post_deploy_checks(emulator, deployment.graph, deployment.clients)
+            check_seconds = time.perf_counter() - started
+            started = time.perf_counter()
+            fleet, released = _run_fleet(args, emulator, deployment.graph.outputs)
+            fleet_seconds = time.perf_counter() - started
+            ok = all(c.passed for c in checks) and (released is None or released.ok)
+            per_region = dict(deployment.per_region())
+            if args.json:
+                print_json(
+                    {
+                        "stack": settings.stack,
+                        "endpoint": emulator.url,
+                        "resources": sum(per_region.values()),
+                        "resources_per_region": per_region,
+                        "checks": [dataclasses.asdict(c) for c in checks],
+                        "fleet": fleet,
+                        "release": None if released is None else dataclasses.asdict(released),
+                        "passed": ok,
+                        "outputs_file": str(args.outputs),
+                        "seconds": {
+                            "synth": round(synth_seconds, 3),
+                            "deploy": round(deployment.seconds, 3),
+                            "checks": round(check_seconds, 3),
+                            "fleet": round(fleet_seconds, 3),
+                        },
+                    }
+                )
+            else:
+                console.print(_summary_table(per_region, checks, fleet))
+                passed, total = sum(c.passed for c in checks), sum(per_region.values())
+                console.print(
+                    f"stack {settings.stack}: {total} resources in {len(per_region)} region(s) deployed in "
+                    f"{deployment.seconds:.1f}s; checks {passed}/{len(checks)} passed in {check_seconds:.1f}s; "
+                    f"outputs written to {args.outputs}"
+                )
+                if released is not None:
+                    colour = "green" if released.ok else "red"
+                    console.print(
+                        f"[{colour}]release {released.outcome}[/]: {escape(released.message)}", soft_wrap=True
+                    )
+            if args.keep:
                 _serve(emulator)
-            return 1
-        write_outputs(deployment.graph.outputs, args.outputs)
-        started = time.perf_counter()
-        checks = post_deploy_checks(emulator, deployment.graph)
-        check_seconds = time.perf_counter() - started
-        started = time.perf_counter()
-        fleet, released = _run_fleet(args, emulator, deployment.graph.outputs)
-        fleet_seconds = time.perf_counter() - started
-        ok = all(c.passed for c in checks) and (released is None or released.ok)
-        per_region = dict(deployment.per_region())
-        if args.json:
-            print_json(
-                {
-                    "stack": settings.stack,
-                    "endpoint": emulator.url,
-                    "resources": sum(per_region.values()),
-                    "resources_per_region": per_region,
-                    "checks": [dataclasses.asdict(c) for c in checks],
-                    "fleet": fleet,
-                    "release": None if released is None else dataclasses.asdict(released),
-                    "passed": ok,
-                    "outputs_file": str(args.outputs),
-                    "seconds": {
-                        "synth": round(synth_seconds, 3),
-                        "deploy": round(deployment.seconds, 3),
-                        "checks": round(check_seconds, 3),
-                        "fleet": round(fleet_seconds, 3),
-                    },
-                }
-            )
-        else:
-            console.print(_summary_table(per_region, checks, fleet))
-            passed, total = sum(c.passed for c in checks), sum(per_region.values())
-            console.print(
-                f"stack {settings.stack}: {total} resources in {len(per_region)} region(s) deployed in "
-                f"{deployment.seconds:.1f}s; checks {passed}/{len(checks)} passed in {check_seconds:.1f}s; "
-                f"outputs written to {args.outputs}"
-            )
-            if released is not None:
-                colour = "green" if released.ok else "red"
-                console.print(f"[{colour}]release {released.outcome}[/]: {escape(released.message)}", soft_wrap=True)
-        if args.keep:
-            _serve(emulator)
-        return 0 if ok else 1
-    finally:
-        emulator.stop()
+            return 0 if ok else 1
+        finally:
+            emulator.stop()
 
 
 def _run_fleet(
