@@ -25,6 +25,7 @@ import pulumi
 
 from .errors import TapStackError
 from .lib import cidr
+from .lib.instance_types import UnknownInstanceFamily, architecture
 from .lib.naming import (
     PLACEHOLDER_ACCOUNT,
     NameKind,
@@ -66,6 +67,9 @@ _SUFFIX = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,18}[a-z0-9])?$")
 _PROJECT = re.compile(r"^[a-z][a-z0-9-]{0,22}[a-z0-9]$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
+_AMI_ID = re.compile(r"^ami-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
+MAX_INSTANCE_TYPES = 40
+"""The most launch template overrides a mixed instances policy takes (Amazon EC2 Auto Scaling quotas)."""
 
 NOT_FOR_VPCS: tuple[tuple[ipaddress.IPv4Network, str], ...] = (
     # The AWS VPC User Guide, "VPC CIDR blocks" > "IPv4 CIDR block association restrictions"
@@ -123,6 +127,8 @@ class StackConfig:
     az_count: int
     nat_strategy: NatStrategy
     instance_type: str
+    instance_types: tuple[str, ...]
+    ami_ids: Mapping[str, str]
     asg_min_size: int
     asg_desired_capacity: int
     asg_max_size: int
@@ -319,11 +325,55 @@ def _kms(s: Setting, raw: Any, ctx: _Context) -> KmsMode:
     return KmsMode(_enum(s, raw, KmsMode))
 
 
-def _instance_type(s: Setting, raw: Any, ctx: _Context) -> str:
-    value = s.default if raw is None else raw
+def _one_instance_type(key: str, value: Any, example: str) -> str:
+    """A well-formed type of a family whose architecture is known: the AMI is chosen from it."""
     if not isinstance(value, str) or not _INSTANCE_TYPE.match(value):
-        raise ConfigError(s.key, value, f"expected an EC2 instance type such as {s.default}")
+        raise ConfigError(key, value, f"expected an EC2 instance type such as {example}")
+    try:
+        architecture(value)
+    except UnknownInstanceFamily as err:
+        raise ConfigError(key, value, str(err)) from None
     return value
+
+
+def _instance_type(s: Setting, raw: Any, ctx: _Context) -> str:
+    return _one_instance_type(s.key, s.default if raw is None else raw, s.default)
+
+
+def _instance_types(s: Setting, raw: Any, ctx: _Context) -> tuple[str, ...]:
+    """Every type must share instanceType's architecture: the group has one AMI for all of them."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not 2 <= len(raw) <= MAX_INSTANCE_TYPES:
+        raise ConfigError(s.key, raw, f"expected a list of 2-{MAX_INSTANCE_TYPES} EC2 instance types in priority order")
+    wanted = architecture(ctx.parsed["instanceType"])
+    for i, value in enumerate(raw):
+        key = f"{s.key}[{i}]"
+        _one_instance_type(key, value, "t3.small")
+        if architecture(value) is not wanted:
+            raise ConfigError(
+                key,
+                value,
+                f"an {architecture(value).value} type, but instanceType {ctx.parsed['instanceType']} is {wanted.value}: "
+                "all types of the group share one AMI, so use types of one architecture",
+            )
+    if len(set(raw)) != len(raw):
+        raise ConfigError(s.key, raw, "each instance type may appear once")
+    return tuple(raw)
+
+
+def _ami_ids(s: Setting, raw: Any, ctx: _Context) -> dict[str, str]:
+    regions: tuple[str, ...] = ctx.parsed["regions"]
+    given = raw or {}
+    if not isinstance(given, dict):
+        raise ConfigError(s.key, raw, "expected a map of region -> AMI id (AMI ids are regional)")
+    unknown = sorted(set(given) - set(regions))
+    if unknown:
+        raise ConfigError(s.key, unknown, f"keys must be deployed regions: {', '.join(regions)}")
+    for region, value in given.items():
+        if not isinstance(value, str) or not _AMI_ID.match(value):
+            raise ConfigError(f"{s.key}.{region}", value, "expected an AMI id such as ami-0123456789abcdef0")
+    return dict(given)
 
 
 def _asg_desired(s: Setting, raw: Any, ctx: _Context) -> int:
@@ -467,8 +517,33 @@ SETTINGS: tuple[Setting, ...] = (
         type="string",
         default="t3.micro",
         allowed="an EC2 instance type such as `t3.small`",
-        meaning="application instances",
+        meaning="application instances; its family decides the AMI architecture (arm64 for Graviton such as "
+        "t4g, x86_64 otherwise)",
         parse=_instance_type,
+    ),
+    Setting(
+        key="instanceTypes",
+        attr="instance_types",
+        type="list of strings",
+        default=(),
+        allowed=f"2-{MAX_INSTANCE_TYPES} distinct instance types of instanceType's architecture",
+        meaning="when set, the group launches these, in priority order, through a mixed instances policy "
+        "(capacity in more pools); instanceType stays the template's type",
+        parse=_instance_types,
+        default_doc="none (one type)",
+        structured=True,
+    ),
+    Setting(
+        key="amiIds",
+        attr="ami_ids",
+        type="map",
+        default=None,
+        allowed="map region -> AMI id of instanceType's architecture",
+        meaning="pins the instances' AMI per region; unset regions take the latest Amazon Linux 2023 AMI once, at "
+        "their first deploy, and keep it (the id is in the `<code>_ami_id` output) until you pin another",
+        parse=_ami_ids,
+        default_doc="none",
+        structured=True,
     ),
     Setting(
         key="asgMinSize",
@@ -624,10 +699,11 @@ def _check_names(cfg: StackConfig) -> None:
             "lambda-errors",
             "in-service-low",
             "failed-replies",
+            "replication-latency",
         ),
         NameKind.LAUNCH_TEMPLATE: ("app",),
         NameKind.ASG: ("app",),
-        NameKind.SECURITY_GROUP: ("app",),
+        NameKind.SECURITY_GROUP: ("app", "endpoints"),
         NameKind.SECRET: ("migration-token",),
         NameKind.KMS_ALIAS: ("key",),
     }

@@ -178,6 +178,9 @@ class References:
                     self.index[value].add(r.urn)
                     if attr in r.inputs:
                         self.own_keys[r.urn].add(attr)
+            default_acl = r.outputs.get("defaultNetworkAclId")  # a VPC's own ACL: adopting it refines the VPC
+            if isinstance(default_acl, str) and default_acl:
+                self.index[default_acl].add(r.urn)
 
     def resolve(self, source: Resource, value: str) -> str | None:
         for form in _normalized(value):

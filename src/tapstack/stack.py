@@ -14,13 +14,14 @@ from .components.migration import MigrationFunction, MigrationFunctionArgs
 from .components.monitoring import ComputeAlarms, ComputeAlarmsArgs
 from .components.network import Network, NetworkArgs
 from .components.notifications import Notifications, NotificationsArgs
-from .components.replication import ReplicaTarget, Replication, ReplicationArgs
+from .components.replication import ReplicaAlarms, ReplicaTarget, Replication, ReplicationArgs
 from .components.secrets import MigrationSecrets, MigrationSecretsArgs, RegionKey, RegionKeyArgs
 from .components.storage import HardenedBucket, HardenedBucketArgs
-from .config import KmsMode, StackConfig
+from .config import KmsMode, NatStrategy, StackConfig
 from .lib import iam
 from .lib.naming import NameKind
 from .lib.regions import region_code
+from .lib.tags import default_tags
 from .providers import ProviderManager
 
 CONFIG_PARAMETER = "migration/config"
@@ -150,6 +151,11 @@ class TapStack(pulumi.ComponentResource):
                 log_retention_days=cfg.log_retention_days,
                 account_id=self.account_id,
                 partition=self.partition,
+                endpoint_bucket_arns=[
+                    self._bucket_arn(w, region) for w, on in (("data", True), ("deploy", cfg.features.migration)) if on
+                ],
+                endpoint_security_group_name=cfg.name(NameKind.SECURITY_GROUP, "endpoints", region),
+                interface_endpoints=cfg.nat_strategy is NatStrategy.NONE,
             ),
             opts,
         )
@@ -187,6 +193,9 @@ class TapStack(pulumi.ComponentResource):
                 partition=self.partition,
                 deployment_bucket_name=self._bucket_name("deploy", region) if cfg.features.migration else None,
                 deployment_bucket_arn=self._bucket_arn("deploy", region) if cfg.features.migration else None,
+                instance_types=cfg.instance_types,
+                ami_id=cfg.ami_ids.get(region),
+                tags=default_tags(cfg.project, cfg.environment_suffix, region, cfg.tags),
             ),
             opts,
         )
@@ -278,7 +287,15 @@ class TapStack(pulumi.ComponentResource):
         for region in cfg.secondary_regions:
             bucket = self.regions[region].deploy
             assert bucket is not None
-            targets.append(ReplicaTarget(region, bucket, self.regions[region].key.arn if kms else None))
+            alarms = ReplicaAlarms(
+                provider=self.providers.get(region),
+                topic_arn=self.regions[region].notifications.alarm_topic.arn,
+                latency_alarm_name=cfg.name(NameKind.ALARM, "replication-latency", region),
+                failed_alarm_name=cfg.name(
+                    NameKind.ALARM, f"replication-failed-{region_code(region)}", cfg.primary_region
+                ),
+            )
+            targets.append(ReplicaTarget(region, bucket, self.regions[region].key.arn if kms else None, alarms))
         return Replication(
             f"{region_code(cfg.primary_region)}-replication",
             ReplicationArgs(
@@ -288,6 +305,7 @@ class TapStack(pulumi.ComponentResource):
                 targets=targets,
                 role_name=cfg.name(NameKind.IAM_ROLE, "replication", cfg.primary_region),
                 account_id=self.account_id,
+                alarm_topic_arn=primary.notifications.alarm_topic.arn,
             ),
             pulumi.ResourceOptions(parent=self, provider=self.providers.get(cfg.primary_region)),
         )
@@ -309,6 +327,7 @@ class TapStack(pulumi.ComponentResource):
                 out[p + "data_bucket"] = built.data.name
                 out[p + "asg_name"] = built.compute.asg_name
                 out[p + "instance_role_arn"] = built.compute.role.arn
+                out[p + "ami_id"] = built.compute.ami_id
             if built.deploy is not None and built.secrets is not None and built.function is not None:
                 topic = built.notifications.deployment_topic
                 assert topic is not None

@@ -85,7 +85,7 @@ def test_one_policy_per_rule_with_scope_enforcement_and_controls() -> None:
         "TAP007",
         "TAP011",
     }
-    assert POLICIES["TAP006"].framework is not None and POLICIES["TAP006"].framework.reference == "EC2.2, EC2.6"
+    assert POLICIES["TAP006"].framework is not None and POLICIES["TAP006"].framework.reference == "EC2.2, EC2.6, EC2.21"
 
 
 def test_default_provider_is_reported_before_the_resource_exists() -> None:
@@ -241,7 +241,8 @@ def test_the_pack_serves_resource_and_stack_policies(analyzer: analyzer_pb2_grpc
         properties=struct({"id": "vpc-1"}),
     )
     stack = analyzer.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=[vpc]))
-    assert sorted(d.policyName for d in stack.diagnostics) == ["TAP006", "TAP006"]  # no flow log, default SG
+    # no flow log, default SG, default NACL
+    assert sorted(d.policyName for d in stack.diagnostics) == ["TAP006", "TAP006", "TAP006"]
 
 
 def test_policy_pack_files_point_at_the_project_virtualenv() -> None:

@@ -102,6 +102,29 @@ def test_vpc_without_flow_logs_or_nacls() -> None:
     assert [(n, m.split(":")[0]) for _, n, m in _messages("vpc_without_flow_logs_or_nacls")] == [
         ("private-0", "subnet 'private-0' is in no network ACL of its own"),
         ("vpc", "VPC 'vpc' has no flow log"),
+        ("vpc", "VPC 'vpc' leaves its default network ACL with AWS's allow-all rules"),
+    ]
+
+
+def test_default_nacl_open_and_s3_endpoint_unfenced() -> None:
+    assert [(n, m) for _, n, m in _messages("default_nacl_open_and_s3_endpoint_unfenced")] == [
+        (
+            "s3-endpoint",
+            "S3 endpoint 's3-endpoint' keeps the default policy (full access to every bucket of every account): "
+            "anything in the VPC can copy data out to a bucket of its choosing",
+        ),
+        (
+            "vpc",
+            "VPC 'vpc' leaves its default network ACL with AWS's allow-all rules: a subnet added later without an "
+            "ACL of its own is open in both directions",
+        ),
+    ]
+
+
+def test_launch_template_ami_for_another_architecture() -> None:
+    assert [m for _, _, m in _messages("launch_template_ami_for_another_architecture")] == [
+        "launch template 'app-lt' runs t4g.micro (arm64) from an x86_64 AMI "
+        "(/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64): EC2 refuses every launch"
     ]
 
 

@@ -67,8 +67,12 @@ def test_the_vpc_flow_log_sends_all_traffic_to_its_log_group_through_the_flow_lo
     assert [s["Principal"] for s in trust["Statement"]] == [{"Service": "vpc-flow-logs.amazonaws.com"}]
     (policy_name,) = iam.list_role_policies(RoleName=role_name)["PolicyNames"]
     statements = iam.get_role_policy(RoleName=role_name, PolicyName=policy_name)["PolicyDocument"]["Statement"]
-    resources = {r for s in statements for r in s["Resource"]}
-    assert resources == {flow_log["LogDestination"], flow_log["LogDestination"] + ":*"}
+    scoped = {r for s in statements if s["Sid"] == "WriteFlowLogs" for r in s["Resource"]}
+    assert scoped == {flow_log["LogDestination"], flow_log["LogDestination"] + ":*"}
+    # the flow-logs IAM role documentation's list, minus CreateLogGroup; DescribeLogGroups has no resource scope
+    assert sorted(
+        (s["Sid"], tuple(s["Action"]), tuple(s["Resource"])) for s in statements if s["Sid"] != "WriteFlowLogs"
+    ) == [("FindFlowLogGroup", ("logs:DescribeLogGroups",), ("*",))]
 
 
 def _buckets(deployed: Deployed) -> list[tuple[str, str]]:
@@ -131,7 +135,11 @@ def test_every_alarm_notifies_the_alarm_topic_on_alarm_and_on_ok(deployed: Deplo
     ]
     names = sorted(a["AlarmName"].removesuffix(suffix) for a in alarms)
     expected = ["tapstack-cpu-high", "tapstack-cpu-low", "tapstack-in-service-low", "tapstack-lambda-errors"]
-    assert names == sorted([*expected, "tapstack-lambda-throttles", "tapstack-failed-replies"])
+    replication = {
+        PRIMARY: f"tapstack-replication-failed-{CODES[SECONDARY]}",
+        SECONDARY: "tapstack-replication-latency",
+    }
+    assert names == sorted([*expected, "tapstack-lambda-throttles", "tapstack-failed-replies", replication[region]])
     for alarm in alarms:
         assert alarm["ActionsEnabled"] is True
         assert alarm["AlarmActions"] == [topic], alarm["AlarmName"]
@@ -189,7 +197,9 @@ def test_the_default_security_group_is_empty_and_every_subnet_has_a_custom_nacl(
             for e in acl["Entries"]
             if e["RuleAction"] == "deny" and not e["Egress"] and e.get("CidrBlock") == "0.0.0.0/0" and "PortRange" in e
         }
-        assert {22, 3389} <= denied, acl["NetworkAclId"]
+        tier = {t["Key"]: t["Value"] for t in acl.get("Tags", [])}["Tier"]
+        # the public tier admits NAT replies on any port from 1024 up, 3389 included (lib/nacl.py)
+        assert denied == ({22, 3389} if tier == "private" else {22}), acl["NetworkAclId"]
         subnets = [s for s in subnets if s not in associated]
     assert subnets == [], "every subnet is associated with a custom NACL"
 

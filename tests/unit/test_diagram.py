@@ -109,7 +109,7 @@ def test_every_region_has_the_same_boxes(platform_diagram: Diagram) -> None:
     first, *others = (kinds(platform_diagram, r) for r in platform_diagram.regions)
     assert all(k == first for k in others)
     assert first[types.FUNCTION] == 1
-    assert first[types.ALARM] == 2  # compute alarms and Lambda alarms: one box each
+    assert first[types.ALARM] == 3  # compute, Lambda, replication (failed: primary; latency: each secondary)
 
 
 @pytest.mark.parametrize(("example", "secondaries"), [("foundation", 0), ("two-region", 1), ("platform", 2)])
@@ -144,7 +144,7 @@ def test_the_lambda_reaches_exactly_what_its_role_allows(platform_diagram: Diagr
 
 def test_alarms_notify_the_alarm_topic_and_watch_what_they_measure(platform_diagram: Diagram) -> None:
     notified = edges_between(platform_diagram, types.ALARM, types.TOPIC, "notify")
-    assert len(notified) == 6
+    assert len(notified) == 9
     assert all(t.details[0].startswith("tapstack-alarms-") and a.region == t.region for a, t in notified)
     watched = Counter(t.kind for _, t in edges_between(platform_diagram, types.ALARM, types.ASG, "watch"))
     watched += Counter(t.kind for _, t in edges_between(platform_diagram, types.ALARM, types.FUNCTION, "watch"))

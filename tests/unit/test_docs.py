@@ -93,11 +93,21 @@ def test_report_screenshot_is_committed() -> None:
 
 def test_runbook_explains_every_alarm_the_program_creates(platform: Graph) -> None:
     runbook = (DOCS / "runbook.md").read_text()
-    suffix = re.compile(r"-(?:use1|usw2|euw1)-dev$")
+    # the replication-failed alarm names its destination too: -euw1-use1-dev
+    suffix = re.compile(r"(?:-(?:use1|usw2|euw1))+-dev$")
     kinds = {
         suffix.sub("", str(a.inputs["name"])).removeprefix("tapstack-") for a in platform.of_type(resource_types.ALARM)
     }
-    assert kinds == {"cpu-high", "cpu-low", "in-service-low", "lambda-errors", "lambda-throttles", "failed-replies"}
+    assert kinds == {
+        "cpu-high",
+        "cpu-low",
+        "in-service-low",
+        "lambda-errors",
+        "lambda-throttles",
+        "failed-replies",
+        "replication-failed",
+        "replication-latency",
+    }
     for kind in sorted(kinds):
         assert f"### `{kind}`" in runbook, f"the runbook has no section for alarm {kind}"
 

@@ -69,10 +69,10 @@ def test_tiny_vpc_cannot_hold_the_requested_azs() -> None:
 
 
 @pytest.mark.parametrize("tier", list(Tier))
-def test_nacls_never_admit_ssh_or_rdp_from_anywhere(tier: Tier) -> None:
+def test_nacls_never_admit_ssh_from_anywhere(tier: Tier) -> None:
+    """RDP per tier: tests/unit/test_network.py (the public tier must admit NAT replies on 3389)."""
     rules = nacl_rules(tier, "10.0.0.0/16")
     assert not admits_port(rules, 22)
-    assert not admits_port(rules, 3389)
     assert not admits_port(rules, 22, "10.0.3.4")
     assert admits_port(rules, 50000), "replies to outbound HTTPS must still get in"
     assert len({(r.number, r.egress) for r in rules}) == len(rules), "rule numbers must be unique per direction"

@@ -56,7 +56,7 @@ def test_summary_counts_resources_per_type_and_region(foundation: Graph) -> None
     assert (
         "<li>us-east-1 <span class=\"badge primary\">primary</span><span class='count'>70 resources</span>" in summary
     )
-    assert "<td><code>ec2:NetworkAclRule</code></td><td>12</td><td>12</td>" in summary
+    assert "<td><code>ec2:NetworkAclRule</code></td><td>11</td><td>11</td>" in summary
 
 
 def test_self_contained_no_external_fetch_no_script(platform: Graph) -> None:

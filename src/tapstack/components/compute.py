@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
 
 from ..agent.userdata import render_user_data
 from ..lib import iam
+from ..lib.instance_types import ami_parameter, architecture
 from .base import RegionalComponent
 
-AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
+AMI_PARAMETER_TAG = "AmiParameter"
+"""Launch template tag naming the SSM parameter its AMI came from: what TAP005 reads the AMI's architecture from."""
 SSM_CORE_POLICY = "AmazonSSMManagedInstanceCore"
 
 
@@ -42,6 +44,14 @@ class ComputeArgs:
     deployment_bucket_name: pulumi.Input[str] | None = None
     """The region's deployment bucket, when the migration platform is on: the agent follows its releases."""
     deployment_bucket_arn: pulumi.Input[str] | None = None
+    instance_types: Sequence[str] = ()
+    """When set: a mixed instances policy launching these types, in priority order (one architecture)."""
+    ami_id: str | None = None
+    """The operator's pinned AMI; None: the latest Amazon Linux 2023 AMI of the type's architecture, kept."""
+    tags: Mapping[str, str] = field(default_factory=dict)
+    """The stack's tags: provider default tags never reach instances and volumes a group launches."""
+    log_key_arn: pulumi.Input[str] | None = None
+    """The region key that encrypts the app log group (its key policy admits CloudWatch Logs for it)."""
 
 
 def user_data(region: str, bucket: str) -> str:
@@ -69,7 +79,11 @@ class Compute(RegionalComponent):
             opts=self.child(),
         )
         self.log_group = aws.cloudwatch.LogGroup(
-            f"{name}-logs", name=args.log_group_name, retention_in_days=args.log_retention_days, opts=self.child()
+            f"{name}-logs",
+            name=args.log_group_name,
+            retention_in_days=args.log_retention_days,
+            kms_key_id=args.log_key_arn,
+            opts=self.child(),
         )
         self.role = aws.iam.Role(
             f"{name}-role",
@@ -96,7 +110,7 @@ class Compute(RegionalComponent):
         self.profile = aws.iam.InstanceProfile(
             f"{name}-profile", name=args.profile_name, role=self.role.name, opts=self.child()
         )
-        ami = aws.ssm.get_parameter_output(name=AMI_PARAMETER, opts=self.invoke())
+        image_id, template_tags, keep_image = self._ami(args)
         agent = (
             None
             if args.deployment_bucket_name is None
@@ -105,7 +119,7 @@ class Compute(RegionalComponent):
         self.launch_template = aws.ec2.LaunchTemplate(
             f"{name}-lt",
             name=args.launch_template_name,
-            image_id=ami.value,
+            image_id=image_id,
             instance_type=args.instance_type,
             iam_instance_profile=aws.ec2.LaunchTemplateIamInstanceProfileArgs(arn=self.profile.arn),
             metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
@@ -129,9 +143,17 @@ class Compute(RegionalComponent):
             ],
             monitoring=aws.ec2.LaunchTemplateMonitoringArgs(enabled=True),
             user_data=agent,
+            tag_specifications=[
+                aws.ec2.LaunchTemplateTagSpecificationArgs(
+                    resource_type=kind, tags={**args.tags, "Name": args.asg_name}
+                )
+                for kind in ("instance", "volume")
+            ],
+            tags=template_tags or None,
             update_default_version=True,
-            opts=self.child(),
+            opts=self.child(ignore_changes=["imageId"] if keep_image else None),
         )
+        version = self.launch_template.latest_version.apply(str)
         self.asg = aws.autoscaling.Group(
             f"{name}-asg",
             name=args.asg_name,
@@ -141,9 +163,12 @@ class Compute(RegionalComponent):
             vpc_zone_identifiers=list(args.private_subnet_ids),
             health_check_type="EC2",
             health_check_grace_period=args.health_check_grace_period,
-            launch_template=aws.autoscaling.GroupLaunchTemplateArgs(
-                id=self.launch_template.id, version=self.launch_template.latest_version.apply(str)
+            launch_template=(
+                None
+                if args.instance_types
+                else aws.autoscaling.GroupLaunchTemplateArgs(id=self.launch_template.id, version=version)
             ),
+            mixed_instances_policy=self._mixed(args.instance_types, version),
             instance_refresh=aws.autoscaling.GroupInstanceRefreshArgs(
                 strategy="Rolling",
                 preferences=aws.autoscaling.GroupInstanceRefreshPreferencesArgs(min_healthy_percentage=90),
@@ -159,6 +184,48 @@ class Compute(RegionalComponent):
             opts=self.child(depends_on=[self.role_policy]),
         )
         self.asg_name = self.asg.name
+        self.ami_id = self.launch_template.image_id
         self.register_outputs(
-            {"asgName": self.asg.name, "launchTemplateId": self.launch_template.id, "roleArn": self.role.arn}
+            {
+                "asgName": self.asg.name,
+                "launchTemplateId": self.launch_template.id,
+                "roleArn": self.role.arn,
+                "amiId": self.ami_id,
+            }
+        )
+
+    def _ami(self, args: ComputeArgs) -> tuple[pulumi.Input[str], dict[str, str], bool]:
+        """The image, the template's own tags, and whether later deploys keep the image they find.
+
+        Without a pin the AMI comes from the public Amazon Linux parameter of the instance type's architecture, at
+        the first deploy only: the template ignores later changes of it, so a new Amazon Linux release does not
+        roll every instance on an unrelated ``pulumi up``. Moving on is the operator's act: pin ``amiIds``.
+        """
+        if args.ami_id is not None:
+            return args.ami_id, {}, False
+        parameter = ami_parameter(architecture(args.instance_type))
+        value = aws.ssm.get_parameter_output(name=parameter, opts=self.invoke()).value
+        return value, {AMI_PARAMETER_TAG: parameter}, True
+
+    def _mixed(
+        self, instance_types: Sequence[str], version: pulumi.Output[str]
+    ) -> aws.autoscaling.GroupMixedInstancesPolicyArgs | None:
+        """All On-Demand, types tried in the configured order: more capacity pools, no Spot interruptions."""
+        if not instance_types:
+            return None
+        return aws.autoscaling.GroupMixedInstancesPolicyArgs(
+            launch_template=aws.autoscaling.GroupMixedInstancesPolicyLaunchTemplateArgs(
+                launch_template_specification=aws.autoscaling.GroupMixedInstancesPolicyLaunchTemplateLaunchTemplateSpecificationArgs(
+                    launch_template_id=self.launch_template.id, version=version
+                ),
+                overrides=[
+                    aws.autoscaling.GroupMixedInstancesPolicyLaunchTemplateOverrideArgs(instance_type=t)
+                    for t in instance_types
+                ],
+            ),
+            instances_distribution=aws.autoscaling.GroupMixedInstancesPolicyInstancesDistributionArgs(
+                on_demand_allocation_strategy="prioritized",
+                on_demand_base_capacity=0,
+                on_demand_percentage_above_base_capacity=100,
+            ),
         )

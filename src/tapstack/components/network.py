@@ -1,4 +1,5 @@
-"""The VPC of one region: tiers of subnets, NAT per strategy, flow logs, NACLs, an empty default SG."""
+"""The VPC of one region: tiers of subnets, NAT per strategy, flow logs, NACLs, an empty default SG and default
+NACL, a fenced S3 gateway endpoint, and the interface endpoints private instances need when there is no NAT."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pulumi
 import pulumi_aws as aws
 
 from ..config import NatStrategy
-from ..lib import iam
+from ..lib import endpoints, iam
 from ..lib.cidr import plan_subnets
 from ..lib.nacl import NaclRule, Tier, nacl_rules
 from .base import RegionalComponent
@@ -27,6 +28,16 @@ class NetworkArgs:
     log_retention_days: int
     account_id: pulumi.Input[str]
     partition: pulumi.Input[str]
+    endpoint_bucket_arns: Sequence[pulumi.Input[str]] = ()
+    """The stack's buckets of this region that principals inside the VPC use: the only ones (with the Amazon Linux
+    repositories) the S3 gateway endpoint lets through."""
+    endpoint_security_group_name: str = ""
+    """Needed when ``interface_endpoints`` is on."""
+    interface_endpoints: bool = False
+    """Private instances without a NAT route: Session Manager and the release agent reach AWS through interface
+    endpoints instead (TapStack turns this on for ``natStrategy: none`` with compute)."""
+    log_key_arn: pulumi.Input[str] | None = None
+    """The region key that encrypts the flow-log group (its key policy admits CloudWatch Logs for it)."""
 
 
 def _pick_az(names: Sequence[str], index: int, region: str) -> str:
@@ -67,14 +78,25 @@ class Network(RegionalComponent):
         self.default_security_group = aws.ec2.DefaultSecurityGroup(
             f"{name}-default-sg", vpc_id=self.vpc.id, tags={"Name": f"{name}-default-sg-empty"}, opts=self.child()
         )
+        # Unattached (every subnet is in a tier NACL) but allow-all as AWS creates it: a subnet added later, by
+        # hand or by another tool, would land in it. Adopted with no rules, it denies everything instead.
+        self.default_network_acl = aws.ec2.DefaultNetworkAcl(
+            f"{name}-default-nacl",
+            default_network_acl_id=self.vpc.default_network_acl_id,
+            tags={"Name": f"{name}-default-nacl-empty"},
+            opts=self.child(),
+        )
         self.s3_endpoint = aws.ec2.VpcEndpoint(
             f"{name}-s3-endpoint",
             vpc_id=self.vpc.id,
-            service_name=f"com.amazonaws.{args.region}.s3",
+            service_name=endpoints.service_name(args.region, "s3"),
             vpc_endpoint_type="Gateway",
             route_table_ids=[rt.id for rt in self.private_route_tables],
+            policy=endpoints.s3_endpoint_policy(args.endpoint_bucket_arns, args.partition, args.region),
+            tags={"Name": f"{name}-s3"},
             opts=self.child(),
         )
+        self.interface_endpoints = self._interface_endpoints(name, args) if args.interface_endpoints else []
         self.vpc_id = self.vpc.id
         self.public_subnet_ids = [s.id for s in self.public_subnets]
         self.private_subnet_ids = [s.id for s in self.private_subnets]
@@ -85,8 +107,48 @@ class Network(RegionalComponent):
                 "privateSubnetIds": self.private_subnet_ids,
                 "natGatewayIds": [n.id for n in self.nat_gateways],
                 "flowLogId": self.flow_log.id,
+                "s3EndpointId": self.s3_endpoint.id,
+                "interfaceEndpointIds": [e.id for e in self.interface_endpoints],
             }
         )
+
+    def _interface_endpoints(self, name: str, args: NetworkArgs) -> list[aws.ec2.VpcEndpoint]:
+        """One endpoint per service in every private subnet, private DNS on, so the SSM Agent and boto3 reach the
+        usual regional host names without a route to the internet. The group admits HTTPS from the VPC only and
+        sends nothing (a group is stateful: replies need no egress rule)."""
+        if not args.endpoint_security_group_name:
+            raise ValueError("interface endpoints need endpoint_security_group_name")
+        self.endpoint_security_group = aws.ec2.SecurityGroup(
+            f"{name}-endpoints-sg",
+            name=args.endpoint_security_group_name,
+            description="TapStack interface endpoints: HTTPS from inside the VPC only",
+            vpc_id=self.vpc.id,
+            ingress=[
+                aws.ec2.SecurityGroupIngressArgs(
+                    protocol="tcp",
+                    from_port=443,
+                    to_port=443,
+                    cidr_blocks=[args.vpc_cidr],
+                    description="HTTPS from the VPC",
+                )
+            ],
+            egress=[],
+            opts=self.child(),
+        )
+        return [
+            aws.ec2.VpcEndpoint(
+                f"{name}-{service}-endpoint",
+                vpc_id=self.vpc.id,
+                service_name=endpoints.service_name(args.region, service),
+                vpc_endpoint_type="Interface",
+                subnet_ids=[s.id for s in self.private_subnets],
+                security_group_ids=[self.endpoint_security_group.id],
+                private_dns_enabled=True,
+                tags={"Name": f"{name}-{service}"},
+                opts=self.child(),
+            )
+            for service in endpoints.INTERFACE_SERVICES
+        ]
 
     def _subnet(self, name: str, tier: Tier, index: int, cidr: str, az: pulumi.Input[str]) -> aws.ec2.Subnet:
         """No subnet maps public IPs: even the public tier only holds NAT gateways with their own EIPs."""
@@ -167,6 +229,7 @@ class Network(RegionalComponent):
             f"{name}-flow-logs",
             name=args.flow_log_group_name,
             retention_in_days=args.log_retention_days,
+            kms_key_id=args.log_key_arn,
             opts=self.child(),
         )
         role = aws.iam.Role(

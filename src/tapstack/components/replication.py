@@ -9,8 +9,29 @@ import pulumi
 import pulumi_aws as aws
 
 from ..lib import iam
+from ..lib.regions import region_code
 from .base import RegionalComponent
+from .monitoring import topic_alarm
 from .storage import HardenedBucket
+
+RTC_THRESHOLD_SECONDS = 900
+"""Replication Time Control's promise: 99.99 % of objects within 15 minutes. Later than that is an incident."""
+
+
+@dataclass
+class ReplicaAlarms:
+    """Where a secondary's replication alarms go. S3 publishes ``ReplicationLatency`` in the destination
+    bucket's Region and ``OperationsFailedReplication`` in the source bucket's Region (S3 User Guide, "Using S3
+    Replication metrics"); an alarm sees only its own Region's metrics, so each lives where its metric is and
+    notifies that Region's alarm topic."""
+
+    provider: aws.Provider
+    """The secondary's provider: the latency alarm lives there."""
+    topic_arn: pulumi.Input[str]
+    """The secondary's alarm topic."""
+    latency_alarm_name: str
+    failed_alarm_name: str
+    """In the primary, notifying the primary's alarm topic."""
 
 
 @dataclass
@@ -18,6 +39,7 @@ class ReplicaTarget:
     region: str
     bucket: HardenedBucket
     kms_key_arn: pulumi.Input[str] | None
+    alarms: ReplicaAlarms | None = None
 
 
 @dataclass
@@ -28,12 +50,19 @@ class ReplicationArgs:
     targets: Sequence[ReplicaTarget]
     role_name: str
     account_id: pulumi.Input[str]
+    alarm_topic_arn: pulumi.Input[str] | None = None
+    """The primary's alarm topic: where the failed-replication alarms report."""
 
 
 # Only release content crosses regions. The migration state under ``releases/``, ``migrations/``,
 # ``rollbacks/`` and ``locks/`` is each region's own: replicating it would overwrite a secondary's records and
 # pointer with the primary's (and a pointer could arrive before the artifacts it names).
 REPLICATED_PREFIX = "artifacts/"
+
+
+def rule_id(destination_region: str) -> str:
+    """The rule's id: also the ``RuleId`` dimension of its replication metrics."""
+    return f"to-{destination_region}"
 
 
 class Replication(RegionalComponent):
@@ -68,7 +97,66 @@ class Replication(RegionalComponent):
                 depends_on=[args.source.versioning, self.policy, *[t.bucket.versioning for t in args.targets]]
             ),
         )
-        self.register_outputs({"roleArn": self.role.arn, "destinations": [t.bucket.arn for t in args.targets]})
+        self.alarms: list[aws.cloudwatch.MetricAlarm] = []
+        for target in args.targets:
+            if target.alarms is not None:
+                self.alarms += self._alarms(name, args, target, target.alarms)
+        self.register_outputs(
+            {
+                "roleArn": self.role.arn,
+                "destinations": [t.bucket.arn for t in args.targets],
+                "alarmArns": [a.arn for a in self.alarms],
+            }
+        )
+
+    def _alarms(
+        self, name: str, args: ReplicationArgs, target: ReplicaTarget, where: ReplicaAlarms
+    ) -> list[aws.cloudwatch.MetricAlarm]:
+        """Per destination: any failed operation (primary), and the RTC threshold crossed (secondary)."""
+        if args.alarm_topic_arn is None:
+            raise ValueError("replication alarms need the primary's alarm_topic_arn")
+        dims = {
+            "SourceBucket": args.source.name,
+            "DestinationBucket": target.bucket.name,
+            "RuleId": rule_id(target.region),
+        }
+        code = region_code(target.region)
+        failed = topic_alarm(
+            f"{name}-failed-{code}",
+            where.failed_alarm_name,
+            args.alarm_topic_arn,
+            self.child(),
+            namespace="AWS/S3",
+            metric_name="OperationsFailedReplication",
+            dimensions=dims,
+            statistic="Sum",
+            period=60,
+            evaluation_periods=1,
+            threshold=0,
+            comparison_operator="GreaterThanThreshold",
+            treat_missing_data="notBreaching",
+            alarm_description=f"Objects under {REPLICATED_PREFIX} failed to replicate to {target.region}",
+        )
+        latency = topic_alarm(
+            f"{code}-replication-latency",
+            where.latency_alarm_name,
+            where.topic_arn,
+            pulumi.ResourceOptions(parent=self, provider=where.provider),
+            namespace="AWS/S3",
+            metric_name="ReplicationLatency",
+            dimensions=dims,
+            statistic="Maximum",
+            period=60,
+            evaluation_periods=1,
+            threshold=RTC_THRESHOLD_SECONDS,
+            comparison_operator="GreaterThanThreshold",
+            treat_missing_data="notBreaching",
+            alarm_description=(
+                f"Replication from {args.primary_region} is more than {RTC_THRESHOLD_SECONDS} s behind: "
+                "past the RTC promise"
+            ),
+        )
+        return [failed, latency]
 
     @staticmethod
     def _rule(index: int, target: ReplicaTarget, kms: bool) -> aws.s3.BucketReplicationConfigRuleArgs:
@@ -90,7 +178,7 @@ class Replication(RegionalComponent):
             else None
         )
         return aws.s3.BucketReplicationConfigRuleArgs(
-            id=f"to-{target.region}",
+            id=rule_id(target.region),
             priority=index + 1,
             status="Enabled",
             filter=aws.s3.BucketReplicationConfigRuleFilterArgs(prefix=REPLICATED_PREFIX),

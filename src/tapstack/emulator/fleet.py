@@ -276,7 +276,9 @@ class Fleet:
 
 def _instance_role(admin: Clients, region: str, group: Mapping[str, Any]) -> str:
     """The role of the instance profile the group's launch template names: what EC2 would hand the instance."""
-    spec = group.get("LaunchTemplate")
+    spec = group.get("LaunchTemplate") or group.get("MixedInstancesPolicy", {}).get("LaunchTemplate", {}).get(
+        "LaunchTemplateSpecification"
+    )
     if not spec:
         raise LookupError(f"group {group['AutoScalingGroupName']} has no launch template")
     ec2 = admin("ec2", region)

@@ -1,15 +1,41 @@
-"""Auto Scaling groups (launched from a launch template)."""
+"""Auto Scaling groups (launched from a launch template, directly or through a mixed instances policy)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from .base import AdapterError, Request, Result, compact, resource
+
+
+def _mixed(policy: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The provider's mixedInstancesPolicy -> the API's MixedInstancesPolicy (template, overrides, distribution)."""
+    if not policy:
+        return None
+    template = policy.get("launchTemplate") or {}
+    spec = template.get("launchTemplateSpecification") or {}
+    distribution = policy.get("instancesDistribution") or {}
+    return compact(
+        LaunchTemplate=compact(
+            LaunchTemplateSpecification=compact(
+                LaunchTemplateId=spec.get("launchTemplateId"),
+                LaunchTemplateName=spec.get("launchTemplateName"),
+                Version=spec.get("version"),
+            ),
+            Overrides=[compact(InstanceType=o.get("instanceType")) for o in template.get("overrides", [])],
+        ),
+        InstancesDistribution=compact(
+            OnDemandAllocationStrategy=distribution.get("onDemandAllocationStrategy"),
+            OnDemandBaseCapacity=distribution.get("onDemandBaseCapacity"),
+            OnDemandPercentageAboveBaseCapacity=distribution.get("onDemandPercentageAboveBaseCapacity"),
+        ),
+    )
 
 
 @resource(
     "aws:autoscaling/group:Group",
     "name minSize maxSize desiredCapacity vpcZoneIdentifiers availabilityZones healthCheckType "
     "healthCheckGracePeriod launchTemplate defaultCooldown terminationPolicies tags enabledMetrics "
-    "metricsGranularity capacityRebalance",
+    "metricsGranularity capacityRebalance mixedInstancesPolicy",
     {
         "instanceRefresh": "the provider starts an instance refresh when the launch template changes later; "
         "nothing is stored at creation",
@@ -18,7 +44,8 @@ from .base import AdapterError, Request, Result, compact, resource
 def group(req: Request) -> Result:
     name = req.physical_name()
     template = req.get("launchTemplate")
-    if not template:
+    mixed = _mixed(req.get("mixedInstancesPolicy"))
+    if not template and not mixed:
         raise AdapterError("the emulator adapter supports groups launched from a launch template only")
     client = req.client("autoscaling")
     tags = [
@@ -48,7 +75,10 @@ def group(req: Request) -> Result:
                 LaunchTemplateId=template.get("id"),
                 LaunchTemplateName=template.get("name"),
                 Version=template.get("version"),
-            ),
+            )
+            if template
+            else None,
+            MixedInstancesPolicy=mixed,
             Tags=tags,
         )
     )

@@ -288,6 +288,34 @@ def network_acl(req: Request) -> Result:
     }
 
 
+@resource("aws:ec2/defaultNetworkAcl:DefaultNetworkAcl", "defaultNetworkAclId ingress egress tags")
+def default_network_acl(req: Request) -> Result:
+    """Adopts the VPC's default network ACL and leaves it with exactly the declared entries (none: deny all).
+
+    Like the provider, it removes every entry AWS created (rule 100 allow-all, each direction) but the
+    unnumbered catch-all deny (32767), which no API can remove.
+    """
+    ec2 = req.client("ec2")
+    aid = req.get("defaultNetworkAclId")
+    acl = _one(ec2.describe_network_acls(NetworkAclIds=[aid])["NetworkAcls"], "default network ACL")
+    for entry in acl.get("Entries", []):
+        if entry["RuleNumber"] < 32767:
+            ec2.delete_network_acl_entry(NetworkAclId=aid, RuleNumber=entry["RuleNumber"], Egress=entry["Egress"])
+    for rule in req.get("ingress", []):
+        _acl_entry(req, aid, {**rule, "ruleNumber": rule.get("ruleNo")}, egress=False)
+    for rule in req.get("egress", []):
+        _acl_entry(req, aid, {**rule, "ruleNumber": rule.get("ruleNo")}, egress=True)
+    _tag(req, aid)
+    return aid, {
+        "arn": _arn(req, "network-acl", aid),
+        "vpcId": acl.get("VpcId", ""),
+        "ownerId": acl.get("OwnerId", req.account_id),
+        "ingress": req.get("ingress", []),
+        "egress": req.get("egress", []),
+        "tagsAll": req.tags,
+    }
+
+
 @resource(
     "aws:ec2/networkAclRule:NetworkAclRule",
     "networkAclId ruleNumber egress protocol ruleAction cidrBlock ipv6CidrBlock fromPort toPort icmpType icmpCode",

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ...graph import Graph, Resource
+from ...lib.instance_types import Architecture, UnknownInstanceFamily, architecture, parameter_architecture
 from ..facts import Index, dig, flag, is_unknown, items, number, strings
 from ..model import Context, Finding, Scope, Severity, rule
 
@@ -16,6 +17,9 @@ SUBNET = "aws:ec2/subnet:Subnet"
 ROUTE_TABLE = "aws:ec2/routeTable:RouteTable"
 INTERNET_GATEWAY = "aws:ec2/internetGateway:InternetGateway"
 _ANYWHERE = ("0.0.0.0/0", "::/0")
+_RESOLVE_SSM = "resolve:ssm:"
+AMI_PARAMETER_TAG = "AmiParameter"
+"""The launch template tag TapStack records its AMI's SSM parameter in (components/compute.py)."""
 
 
 def _to_internet(index: Index, route: dict[str, Any] | Resource, referrer: Resource) -> bool:
@@ -139,6 +143,67 @@ def _instance_findings(resource: Resource, what: str) -> Iterator[Finding]:
             )
 
 
+def ami_architecture(template: Resource) -> tuple[Architecture, str] | None:
+    """The architecture a launch template's AMI is known to have, and how it is known: an ``imageId`` of the form
+    ``resolve:ssm:<parameter>`` or the ``AmiParameter`` tag, when the parameter's name states it (AWS names its
+    public AMI parameters ``...-arm64`` / ``...-x86_64``). None when the graph does not say."""
+    image = template.prop("imageId")
+    sources = []
+    if isinstance(image, str) and image.startswith(_RESOLVE_SSM):
+        sources.append(image.removeprefix(_RESOLVE_SSM).split(":", 1)[0])
+    tagged = dig(template.prop("tags"), AMI_PARAMETER_TAG)
+    if isinstance(tagged, str):
+        sources.append(tagged)
+    for parameter in sources:
+        arch = parameter_architecture(parameter)
+        if arch is not None:
+            return arch, parameter
+    return None
+
+
+def type_architecture(instance_type: Any) -> Architecture | None:
+    if not isinstance(instance_type, str) or is_unknown(instance_type):
+        return None
+    try:
+        return architecture(instance_type)
+    except UnknownInstanceFamily:
+        return None  # not this rule's to judge: TapStack's config refuses it, other programs may know better
+
+
+def _architecture_findings(index: Index) -> Iterator[Finding]:
+    amis: dict[str, tuple[Architecture, str]] = {}
+    for template in index.of_type(LAUNCH_TEMPLATE):
+        ami = ami_architecture(template)
+        if ami is None:
+            continue
+        amis[template.urn] = ami
+        wanted = type_architecture(template.prop("instanceType"))
+        if wanted is not None and wanted is not ami[0]:
+            yield Finding(
+                template,
+                f"launch template {template.name!r} runs {template.prop('instanceType')} ({wanted.value}) from an "
+                f"{ami[0].value} AMI ({ami[1]}): EC2 refuses every launch",
+                remediation="take the AMI parameter of the instance type's architecture (lib/instance_types.py)",
+            )
+    for group in index.of_type(ASG):
+        spec = dig(group.prop("mixedInstancesPolicy"), "launchTemplate", "launchTemplateSpecification")
+        launched = index.resolve(dig(spec, "launchTemplateId"), (LAUNCH_TEMPLATE,), group)
+        if launched is None or launched.urn not in amis:
+            continue
+        arch, parameter = amis[launched.urn]
+        overrides = items(dig(group.prop("mixedInstancesPolicy"), "launchTemplate", "overrides"))
+        for override in overrides:
+            kind = dig(override, "instanceType")
+            got = type_architecture(kind)
+            if got is not None and got is not arch:
+                yield Finding(
+                    group,
+                    f"auto scaling group {group.name!r} may launch {kind} ({got.value}) from launch template "
+                    f"{launched.name!r}, whose AMI is {arch.value} ({parameter})",
+                    remediation="keep every instance type of a mixed instances policy on the AMI's architecture",
+                )
+
+
 @rule(
     "TAP005",
     title="Private, IMDSv2-only, self-healing compute",
@@ -150,13 +215,15 @@ def _instance_findings(resource: Resource, what: str) -> Iterator[Finding]:
     ),
     remediation=(
         "EC2 health checks with a grace period in private subnets, from a launch template with IMDSv2 "
-        "required, encrypted EBS and no public IP (components/compute.py)"
+        "required, encrypted EBS, no public IP and an AMI of the instance types' architecture "
+        "(components/compute.py)"
     ),
     controls=("AutoScaling.1", "AutoScaling.9", "EC2.3", "EC2.8", "EC2.25", "EC2.170"),
 )
 def private_compute(graph: Graph, ctx: Context) -> Iterator[Finding]:
     """Auto Scaling groups set a health check type and grace period and use private subnets only; launch
-    templates and instances require IMDSv2, encrypt EBS and get no public IP."""
+    templates and instances require IMDSv2, encrypt EBS and get no public IP; an AMI whose architecture the
+    graph states fits every instance type it is launched on."""
     index = Index(graph)
     public = public_subnets(index)
     for group in index.of_type(ASG):
@@ -165,3 +232,4 @@ def private_compute(graph: Graph, ctx: Context) -> Iterator[Finding]:
         yield from _instance_findings(template, f"launch template {template.name!r}")
     for instance in index.of_type(INSTANCE):
         yield from _instance_findings(instance, f"instance {instance.name!r}")
+    yield from _architecture_findings(index)

@@ -1,11 +1,15 @@
-"""TAP006: every VPC records its traffic and filters every subnet; its default security group is inert."""
+"""TAP006: every VPC records its traffic and filters every subnet; its default security group and default
+network ACL are inert; its S3 gateway endpoint does not open every bucket in S3."""
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterator
+from typing import Any
 
 from ...graph import Graph, Resource
-from ..facts import Index, is_unknown, items, strings
+from ..facts import Index, dig, is_unknown, items, known, strings
 from ..model import Context, Finding, Scope, Severity, rule
 
 VPC = "aws:ec2/vpc:Vpc"
@@ -14,6 +18,12 @@ FLOW_LOG = "aws:ec2/flowLog:FlowLog"
 NACL = "aws:ec2/networkAcl:NetworkAcl"
 NACL_ASSOCIATION = "aws:ec2/networkAclAssociation:NetworkAclAssociation"
 DEFAULT_SG = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
+DEFAULT_NACL = "aws:ec2/defaultNetworkAcl:DefaultNetworkAcl"
+NACL_RULE = "aws:ec2/networkAclRule:NetworkAclRule"
+VPC_ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
+VPC_ENDPOINT_POLICY = "aws:ec2/vpcEndpointPolicy:VpcEndpointPolicy"
+_S3_SERVICE = re.compile(r"^com\.amazonaws\.[a-z0-9-]+\.s3$")
+_EVERY_BUCKET = frozenset({"*", "arn:*:s3:::*", "arn:*:s3:::*/*"})
 SG_RULES = (
     "aws:ec2/securityGroupRule:SecurityGroupRule",
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
@@ -74,23 +84,102 @@ def _default_sg_findings(index: Index, vpc: Resource) -> Iterator[Finding]:
             yield Finding(sg_rule, f"rule {sg_rule.name!r} opens the default security group of VPC {vpc.name!r}")
 
 
+def _adopted(index: Index, vpc: Resource) -> list[Resource]:
+    """The aws.ec2.DefaultNetworkAcl resources that adopt this VPC's default network ACL."""
+    default_id = vpc.prop("defaultNetworkAclId")
+    adopted = []
+    for acl in index.of_type(DEFAULT_NACL):
+        ref = acl.prop("defaultNetworkAclId")
+        if (isinstance(default_id, str) and known(default_id) and ref == default_id) or (
+            is_unknown(ref) and vpc.urn in acl.dependencies
+        ):
+            adopted.append(acl)
+    return adopted
+
+
+def _default_nacl_findings(index: Index, vpc: Resource) -> Iterator[Finding]:
+    adopted = _adopted(index, vpc)
+    if not adopted:
+        yield Finding(
+            vpc,
+            f"VPC {vpc.name!r} leaves its default network ACL with AWS's allow-all rules: a subnet added later "
+            "without an ACL of its own is open in both directions",
+            remediation="adopt it with aws.ec2.DefaultNetworkAcl(default_network_acl_id=vpc.default_network_acl_id) "
+            "and no ingress/egress",
+        )
+    for acl in adopted:
+        allowing = [k for k in ("ingress", "egress") if any(dig(r, "action") == "allow" for r in items(acl.prop(k)))]
+        if allowing:
+            yield Finding(acl, f"default network ACL of VPC {vpc.name!r} has {' and '.join(allowing)} allow rules")
+    default_id = vpc.prop("defaultNetworkAclId")
+    if not isinstance(default_id, str) or not known(default_id):
+        return
+    for entry in index.of_type(NACL_RULE):
+        if entry.prop("networkAclId") == default_id and entry.prop("ruleAction") == "allow":
+            yield Finding(entry, f"rule {entry.name!r} opens the default network ACL of VPC {vpc.name!r}")
+
+
+def _statements(text: Any) -> list[dict[str, Any]] | None:
+    """The statements of a policy document, None when the document is absent, unknown or not JSON."""
+    if not isinstance(text, str) or is_unknown(text) or not text.strip():
+        return None
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        return None
+    return [st for st in items(doc.get("Statement")) if isinstance(st, dict)] if isinstance(doc, dict) else None
+
+
+def _every_bucket(statement: dict[str, Any]) -> bool:
+    resources = [r for r in items(statement.get("Resource")) if isinstance(r, str)]
+    wide = any(re.sub(r"^arn:aws[a-z-]*:", "arn:*:", r) in _EVERY_BUCKET for r in resources)
+    return statement.get("Effect") == "Allow" and wide and not statement.get("Condition")
+
+
+def _s3_endpoint_findings(index: Index) -> Iterator[Finding]:
+    for endpoint in index.of_type(VPC_ENDPOINT):
+        service = endpoint.prop("serviceName")
+        if not isinstance(service, str) or not _S3_SERVICE.match(service):
+            continue
+        texts = [endpoint.prop("policy")]
+        texts += [p.prop("policy") for p in index.pointing_at(endpoint, "vpcEndpointId", VPC_ENDPOINT_POLICY)]
+        if any(is_unknown(t) for t in texts):
+            continue
+        documents = [st for st in (_statements(t) for t in texts) if st is not None]
+        if not documents:
+            yield Finding(
+                endpoint,
+                f"S3 endpoint {endpoint.name!r} keeps the default policy (full access to every bucket of every "
+                "account): anything in the VPC can copy data out to a bucket of its choosing",
+                remediation="give it a policy limited to the stack's buckets (and the OS repositories' buckets)",
+            )
+        elif any(_every_bucket(st) for doc in documents for st in doc):
+            yield Finding(endpoint, f"S3 endpoint {endpoint.name!r} allows every bucket in S3 without a condition")
+
+
 @rule(
     "TAP006",
-    title="VPC flow logs, NACLs and an empty default security group",
+    title="VPC flow logs, NACLs, inert defaults and a fenced S3 endpoint",
     severity=Severity.HIGH,
     scope=Scope.STACK,
     seed="seed 000 #8: a VPC with subnets only: no flow logs, no network ACLs, no traffic controls",
-    remediation=("flow log per VPC, a NACL on every subnet tier, the default security group adopted and emptied"),
-    controls=("EC2.2", "EC2.6"),
+    remediation=(
+        "flow log per VPC, a NACL on every subnet tier, the default security group and default network ACL adopted "
+        "and emptied, an S3 gateway endpoint policy naming the buckets the VPC needs"
+    ),
+    controls=("EC2.2", "EC2.6", "EC2.21"),
 )
 def network_controls(graph: Graph, ctx: Context) -> Iterator[Finding]:
     """Every VPC has a flow log; every subnet has a non-default NACL; the default security group has no
-    rules."""
+    rules; the default network ACL is adopted with no allow rules; an S3 gateway endpoint has a policy that does
+    not allow every bucket."""
     index = Index(graph)
     covered = _covered_subnets(index)
     for vpc in index.of_type(VPC):
         yield from _flow_log_findings(index, vpc)
         yield from _default_sg_findings(index, vpc)
+        yield from _default_nacl_findings(index, vpc)
+    yield from _s3_endpoint_findings(index)
     for subnet in index.of_type(SUBNET):
         if subnet.urn not in covered:
             yield Finding(
