@@ -25,6 +25,8 @@ import sys
 import time
 from pathlib import Path
 
+from floor import run_floor
+
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "examples" / "platform" / "Pulumi.dev.yaml"
 REPEATS = 3
@@ -92,6 +94,37 @@ def measure(src: Path, regions: list[str], overlap: bool = False) -> dict[str, o
     return {"regions": len(regions), **medians}
 
 
+def whole_process(regions: list[str]) -> dict[str, object]:
+    """`tapstack up --local` as a user runs it (the console script) against the floor program of as many
+    buckets, interleaved, medians of REPEATS; target ratio <= 5.5."""
+    tapstack = Path(sys.executable).parent / "tapstack"
+    argv = [
+        str(tapstack),
+        "up",
+        "--local",
+        "--json",
+        "--config",
+        str(CONFIG),
+        "--set",
+        f"regions={json.dumps(regions)}",
+    ]
+    ups, floors, resources = [], [], 0
+    for _ in range(REPEATS):
+        started = time.perf_counter()
+        done = subprocess.run([*argv, "--outputs", os.devnull], check=True, capture_output=True, text=True, cwd=ROOT)
+        ups.append(time.perf_counter() - started)
+        resources = int(json.loads(done.stdout)["resources"])
+        floors.append(run_floor(resources, ROOT))
+    up, floor = statistics.median(ups), statistics.median(floors)
+    return {
+        "resources": resources,
+        "tapstack_up_local_seconds": round(up, 3),
+        "floor_seconds": round(floor, 3),
+        "ratio": round(up / floor, 3),
+        "target_ratio": 5.5,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--src", type=Path, help="also measure this checkout's src/ (before/after)")
@@ -102,6 +135,7 @@ def main() -> None:
         "config": str(CONFIG.relative_to(ROOT)),
         "repeats": REPEATS,
         "deploy": measure(ROOT / "src", regions),
+        "whole_process": whole_process(regions),
     }
     if args.overlap:
         report["deploy_with_warm_up_during_synth"] = measure(ROOT / "src", regions, overlap=True)

@@ -15,33 +15,12 @@ import sys
 import time
 from pathlib import Path
 
+from floor import run_floor
+
 ROOT = Path(__file__).resolve().parents[1]
 TAPSTACK = Path(sys.executable).parent / "tapstack"
 REGIONS = ["us-east-1", "eu-west-1", "us-west-2", "eu-central-1", "ap-southeast-2", "ap-northeast-1"]
 REPEATS = 3
-
-FLOOR = """
-import sys
-import pulumi
-import pulumi_aws as aws
-from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _sync_await
-
-class Mocks(pulumi.runtime.Mocks):
-    def new_resource(self, args):
-        return [args.name + "-id", args.inputs]
-
-    def call(self, args):
-        return {}
-
-pulumi.runtime.set_mocks(Mocks(), project="floor", stack="bench", preview=False)
-
-def program():
-    for i in range(int(sys.argv[1])):
-        aws.s3.Bucket(f"bucket-{i}", bucket=f"floor-bucket-{i}")
-
-_sync_await(run_pulumi_func(program))
-"""
 
 
 def _timed(argv: list[str]) -> float:
@@ -59,11 +38,10 @@ def _resources(regions: list[str]) -> int:
 def measure(regions: list[str]) -> dict[str, object]:
     resources = _resources(regions)
     synth_argv = [str(TAPSTACK), "synth", "--set", f"regions={json.dumps(regions)}"]
-    floor_argv = [sys.executable, "-c", FLOOR, str(resources)]
     synth, floor = [], []
     for _ in range(REPEATS):  # interleaved, so drift on a shared machine hits both alike
         synth.append(_timed(synth_argv))
-        floor.append(_timed(floor_argv))
+        floor.append(run_floor(resources, ROOT))
     s, f = statistics.median(synth), statistics.median(floor)
     return {
         "regions": len(regions),

@@ -46,6 +46,8 @@ After=network-online.target
 [Service]
 Type=oneshot
 Environment=PYTHONPATH={INSTALL_DIR}
+# The region's own STS endpoint (reached through the VPC's sts endpoint when there is no NAT), not the global one.
+Environment=AWS_STS_REGIONAL_ENDPOINTS=regional
 ExecStart=/usr/bin/python3 -m {PACKAGE_NAME} --config {CONFIG}
 TimeoutStartSec=900
 """
