@@ -3,24 +3,30 @@
 Documents are found wherever AWS takes one (role trust and inline policies, managed policies, bucket,
 topic, queue and key policies), parsed, and judged statement by statement. Action names are checked
 against parliament's copy of the AWS service authorization reference, so a typo such as ``s3:GetObjekt``
-(which AWS would accept and silently never match) fails here instead of in production.
+(which AWS would accept and silently never match) fails here instead of in production. The rule needs only
+the action names, so it reads a table generated from parliament (``iam_actions.json.gz`` next to this file,
+written by ``python -m tapstack.guard.rules.iam_actions_table``, checked against the installed parliament by
+a test) instead of importing parliament, which parses its whole reference on every run.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import functools
+import gzip
 import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
+from pathlib import Path
 from typing import Any
 
 from ...graph import Graph, Resource
 from ...lib.iam import UNSCOPED_ACTIONS
+from ...serialization import FIX, OUTPUT_STRING_MARKERS
 from ..facts import dig, is_unknown, items
 from ..model import Context, Finding, Scope, Severity, rule
-from ...serialization import FIX, OUTPUT_STRING_MARKERS
 
 _UNSCOPED = {a.lower() for a in UNSCOPED_ACTIONS}
 _ACCOUNT_ROOT = re.compile(r"^(arn:aws[a-z-]*:iam::\d{12}:root|\d{12})$")
@@ -38,9 +44,6 @@ IDENTITY_POLICY_TYPES = frozenset(
         "aws:iam/groupPolicy:GroupPolicy",
     }
 )
-VPC_ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
-"""Its policy's Principal '*' is whoever sends traffic through the endpoint, i.e. from inside its VPC, not the
-internet: it bounds what the VPC can reach (TAP006 judges it), it exposes nothing."""
 ATTACHMENT_TYPES = frozenset(
     {
         "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
@@ -88,32 +91,72 @@ def documents(resource: Resource) -> Iterator[Document]:
             yield Document(resource, f"inlinePolicies[{i}].policy", Kind.IDENTITY, text)
 
 
-@functools.cache
-def _parliament() -> Any:
-    """Imported on first use: it loads the whole authorization reference (~0.3 s)."""
-    import parliament
+ACTIONS_TABLE = Path(__file__).with_name("iam_actions.json.gz")
+REGENERATE_ACTIONS = "python -m tapstack.guard.rules.iam_actions_table"
 
-    return parliament
+
+class UnknownPrefix(LookupError):
+    """No AWS service uses the action's prefix."""
+
+
+class UnknownAction(LookupError):
+    """The service has no action of that name (or none the pattern matches)."""
+
+
+@functools.cache
+def _services() -> dict[str, frozenset[str]]:
+    """Service prefix -> its action names, lower-cased (IAM compares action names case-insensitively);
+    read on first use, a few milliseconds."""
+    table = json.loads(gzip.decompress(ACTIONS_TABLE.read_bytes()))
+    return {prefix: frozenset(n.lower() for n in names) for prefix, names in table["services"].items()}
+
+
+@functools.cache
+def expand_action(action: str) -> frozenset[str]:
+    """The actions ``action`` matches (``*`` and ``?`` as IAM reads them), as ``prefix:name`` in lower case.
+
+    Raises ValueError for a malformed action, UnknownPrefix or UnknownAction when AWS would never match it.
+    """
+    prefix, sep, name = ("*:*" if action == "*" else action).partition(":")
+    if not sep or ":" in name:
+        raise ValueError(f"{action!r} is not written service:Action")
+    services = _services()
+    if prefix == "*":
+        chosen = services
+    elif prefix.lower() in services:
+        chosen = {prefix.lower(): services[prefix.lower()]}
+    else:
+        raise UnknownPrefix(prefix)
+    pattern = name.lower()
+    if any(c in pattern for c in "*?["):
+        found = frozenset(f"{p}:{n}" for p, names in chosen.items() for n in names if fnmatch.fnmatchcase(n, pattern))
+    else:
+        found = frozenset(f"{p}:{pattern}" for p, names in chosen.items() if pattern in names)
+    if not found and not (pattern == "*" and all(not names for names in chosen.values())):
+        raise UnknownAction(action)
+    return found
 
 
 @functools.cache
 def action_error(action: str) -> str | None:
     """Why AWS would never match ``action`` (unknown service or action), or None if it names real actions."""
-    lib = _parliament()
     try:
-        lib.expand_action(action)
-    except lib.UnknownPrefixException:
+        expand_action(action)
+    except UnknownPrefix:
         return f"{action!r}: no AWS service has the prefix {action.split(':')[0]!r}"
-    except lib.UnknownActionException:
+    except UnknownAction:
         return f"{action!r}: no such action in the AWS service authorization reference"
     except ValueError:
         return f"{action!r}: an action is written service:Action"
     return None
 
 
-@functools.cache
 def expansion_size(action: str) -> int:
-    return len(_parliament().expand_action(action, raise_exceptions=False))
+    """How many distinct actions a wildcard matches today (0 when it matches none)."""
+    try:
+        return len(expand_action(action))
+    except (ValueError, LookupError):
+        return 0
 
 
 def _label(statement: dict[str, Any], index: int) -> str:
@@ -208,7 +251,7 @@ def statement_findings(doc: Document, statements: list[Any]) -> Iterator[Finding
                     )
         if statement.get("Effect") != "Allow":
             continue  # a Deny with wildcards (the TLS-only bucket policy) only ever takes access away
-        if _is_public(statement) and doc.resource.type != VPC_ENDPOINT:
+        if _is_public(statement):
             yield Finding(
                 doc.resource,
                 f"{doc.path}: {label} allows Principal '*' without a condition: anyone on the internet",
