@@ -116,7 +116,7 @@ class Builder:
             regions=regions,
             primary=primary,
             nodes={n.id: n for n in nodes.values()},
-            edges=[Edge(id_of[e.src], id_of[e.dst], e.kind, e.label, e.actions) for e in edges],
+            edges=[Edge(id_of[e.src], id_of[e.dst], e.kind, e.label, e.actions, e.objects) for e in edges],
             vpcs=vpcs,
             components=self.components,
         )

@@ -138,9 +138,14 @@ def to_dot(diagram: Diagram) -> graphviz.Digraph:
         style = dict(EDGE_STYLE[e.kind])
         label = e.label or (_access_label(e.actions) if e.kind == "access" else "")
         if label:
-            style["label"] = label
+            style["label"] = _dot_text(label)
         dot.edge(e.src, e.dst, tooltip=_tooltip(e, diagram.nodes), **style)
     return dot
+
+
+def _dot_text(text: str) -> str:
+    """A plain DOT label: backslashes are Graphviz escapes, so a name's own are doubled; lines break at \\n."""
+    return text.replace("\\", "\\\\").replace("\n", "\\n")
 
 
 def _vpc_cluster(parent: graphviz.Digraph, urn: str, vpc: Vpc, nodes: list[Node]) -> None:

@@ -40,6 +40,8 @@ class Edge:
     kind: str
     label: str = ""
     actions: set[str] = field(default_factory=set)
+    objects: dict[str, set[str]] = field(default_factory=dict)
+    """For access to a bucket: each object key pattern granted (``artifacts/*``) -> {"read", "write"}."""
 
 
 @dataclass

@@ -1,18 +1,30 @@
 """Which relation each reference shows: the edges between boxes, their kind and label.
 
 Several references may join the same two boxes (a Lambda's role names a bucket in three statements); the
-edge keeps the strongest kind (``RANK``) and, for IAM access, the union of the actions granted.
+edge keeps the strongest kind (``RANK``) and, for IAM access, the union of the actions granted. Access to a
+bucket's objects is labelled with the keys granted and how (read / write), from the policy statements
+themselves, so the release path shows as it is scoped: instances read ``releases/current.json`` and
+``artifacts/`` and write only their own heartbeat. Who acts is named when the box's instances are told the
+bucket in their user data (the agent's configuration file): its file name, e.g. ``agent``.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import re
+from pathlib import PurePosixPath
+from typing import Any
+
 from ..graph import References, Resource, as_list, policy_statements
 from ..resource_types import (
     ALARM,
+    BUCKET,
     BUCKET_LOGGING,
     BUCKET_REPLICATION,
     FLOW_LOG,
     KMS_KEY,
+    LAUNCH_TEMPLATE,
     ROLE_POLICY,
     ROUTE,
     ROUTE_TABLE_ASSOCIATION,
@@ -53,14 +65,91 @@ def _replication_minutes(r: Resource) -> int | None:
     return None
 
 
-def _actions_on(policy: Resource, target: str, refs: References) -> set[str]:
+READ, WRITE = "read", "write"
+_READ_VERBS = ("get", "list", "head", "describe")
+
+
+def _access(action: str) -> set[str]:
+    """Whether an S3 action reads or writes objects (``s3:*`` does both)."""
+    name = action.rsplit(":", 1)[-1].lower()
+    if name.startswith("*"):
+        return {READ, WRITE}
+    return {READ} if name.startswith(_READ_VERBS) else {WRITE}
+
+
+def _grants_on(policy: Resource, target: str, refs: References) -> tuple[set[str], dict[str, set[str]]]:
+    """The actions a policy allows on ``target``, and for object ARNs (``bucket/key``) each key pattern with
+    whether it is read or written."""
     actions: set[str] = set()
+    objects: dict[str, set[str]] = {}
     for st in policy_statements(policy.inputs.get("policy")):
         if st.get("Effect", "Allow") != "Allow":
             continue
-        if any(refs.resolve(policy, str(res)) == target for res in as_list(st.get("Resource"))):
-            actions.update(str(a) for a in as_list(st.get("Action")))
-    return actions
+        granted = [str(a) for a in as_list(st.get("Action"))]
+        on_target = [str(res) for res in as_list(st.get("Resource")) if refs.resolve(policy, str(res)) == target]
+        if not on_target:
+            continue
+        actions.update(granted)
+        for arn in on_target:
+            if arn.startswith("arn:") and arn.split(":", 5)[2] == "s3" and "/" in arn:
+                key = arn.split("/", 1)[1]
+                objects.setdefault(key, set()).update(mode for a in granted for mode in _access(a))
+    return actions, objects
+
+
+_POLICY_VARIABLE = re.compile(r"\$\{(?:aws:)?([^}]+)\}")
+
+
+def _key_label(key: str) -> str:
+    """``artifacts/*`` -> ``artifacts/``; ``*`` -> ``all objects``; ``${aws:userid}`` -> ``<userid>``."""
+    if key == "*":
+        return "all objects"
+    return _POLICY_VARIABLE.sub(lambda m: f"<{m.group(1)}>", key.removesuffix("*"))
+
+
+def object_label(objects: dict[str, set[str]], actor: str = "") -> str:
+    """``agent: releases/current.json, artifacts/ (read)`` and one line per other mode (write; read, write)."""
+    lines = []
+    for modes, text in (({READ}, "read"), ({READ, WRITE}, "read, write"), ({WRITE}, "write")):
+        keys = [_key_label(k) for k, m in objects.items() if m == modes]
+        if keys:
+            lines.append(f"{', '.join(keys)} ({text})")
+    prefix = f"{actor}: " if actor and lines else ""
+    return prefix + "\n".join(lines)
+
+
+def _user_data_files(template: Resource) -> list[dict[str, Any]]:
+    """The ``write_files`` of a launch template's cloud-config user data; [] when it has none or is unreadable."""
+    raw = template.inputs.get("userData")
+    if not isinstance(raw, str):
+        return []
+    try:
+        text = base64.b64decode(raw, validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return []
+    if not text.startswith("#cloud-config"):
+        return []
+    import yaml
+
+    try:
+        config = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return []
+    files = config.get("write_files") if isinstance(config, dict) else None
+    return [f for f in files if isinstance(f, dict)] if isinstance(files, list) else []
+
+
+def actor(node: Node, bucket: str) -> str:
+    """Who on a box's instances uses ``bucket``: the name of the user-data file that tells them the bucket
+    (``/etc/tapstack/agent.json`` -> ``agent``); "" when no file names it."""
+    names = [
+        PurePosixPath(str(f.get("path", ""))).stem
+        for template in node.resources
+        if template.type == LAUNCH_TEMPLATE
+        for f in _user_data_files(template)
+        if bucket and bucket in str(f.get("content", ""))
+    ]
+    return ", ".join(dict.fromkeys(n for n in names if n))
 
 
 def edges(b: Folding, nodes: dict[str, Node]) -> list[Edge]:
@@ -77,8 +166,14 @@ def edges(b: Folding, nodes: dict[str, Node]) -> list[Edge]:
                 kind, label = edge_kind(r, path, nodes[dst].kind)
                 edge = found.get((owner, dst))
                 if edge is None or RANK[kind] > RANK[edge.kind]:
-                    edge = Edge(owner, dst, kind, label, edge.actions if edge else set())
+                    edge = Edge(owner, dst, kind, label, edge.actions if edge else set(), edge.objects if edge else {})
                     found[(owner, dst)] = edge
                 if r.type == ROLE_POLICY and path[-1:] == ("Resource",):
-                    edge.actions |= _actions_on(r, target, b.refs_index)
+                    actions, objects = _grants_on(r, target, b.refs_index)
+                    edge.actions |= actions
+                    for key, modes in objects.items():
+                        edge.objects.setdefault(key, set()).update(modes)
+    for edge in found.values():
+        if edge.kind == "access" and edge.objects and nodes[edge.dst].kind == BUCKET:
+            edge.label = object_label(edge.objects, actor(nodes[edge.src], nodes[edge.dst].name))
     return list(found.values())
