@@ -28,7 +28,7 @@ from .guard.suppressions import load
 from .resource_types import ROLE, ROLE_POLICY, ROLE_POLICY_ATTACHMENT
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
-SECTIONS = ("summary", "diagram", "guard", "iam", "outputs", "checks")
+SECTIONS = ("summary", "diagram", "guard", "iam", "outputs", "checks", "fleet")
 SEVERITY_ORDER = ("critical", "high", "medium", "low")
 
 
@@ -59,14 +59,27 @@ class CheckResult:
 
 
 @dataclass(frozen=True)
+class FleetRegion:
+    """One region's simulated fleet after its agents ran: the deploy table's line and each unhealthy instance."""
+
+    region: str
+    summary: str
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class LocalResults:
-    """What `--local` adds: the emulator's stack outputs and post-deploy checks, or why they are missing."""
+    """What `--local` adds: the emulator's stack outputs, post-deploy checks and simulated fleet, or why they
+    are missing."""
 
     outputs: dict[str, Any] = field(default_factory=dict)
     checks: list[CheckResult] = field(default_factory=list)
     resources: int = 0
     seconds: float = 0.0
     error: str | None = None
+    fleet: list[FleetRegion] = field(default_factory=list)
+    fleet_error: str | None = None
+    """Why the simulated fleet could not boot (the deploy and checks still stand)."""
 
 
 @dataclass(frozen=True)
@@ -346,6 +359,34 @@ def _checks_section(local: LocalResults | None) -> str:
     return _table(["region", "check", "result", "detail"], rows, "checks")
 
 
+def _fleet_section(local: LocalResults | None, regions: list[str]) -> str:
+    if local is None:
+        return _unavailable(
+            "run `tapstack report --local` to boot the simulated fleet (the release agent on every instance)"
+        )
+    if local.error:
+        return _unavailable(f"the local deploy failed: {local.error}")
+    if local.fleet_error:
+        return _unavailable(f"the simulated fleet did not boot: {local.fleet_error}")
+    if not local.fleet:
+        return "<p>This stack runs no instances (no region has both compute and a deployment bucket).</p>"
+    order = {region: i for i, region in enumerate(regions)}
+    rows = [
+        [
+            e(f.region),
+            _badge(f"{len(f.problems)} problem(s)", "fail") if f.problems else _badge("ok", "pass"),
+            e(f.summary),
+            "<br>".join(e(p) for p in f.problems),
+        ]
+        for f in sorted(local.fleet, key=lambda f: (order.get(f.region, len(order)), f.region))
+    ]
+    head = (
+        "<p>One pass of the release agent on every instance the emulator launched, as the systemd timer runs it "
+        "on AWS, with the instance role's credentials.</p>"
+    )
+    return head + _table(["region", "state", "fleet", "problems"], rows, "fleet")
+
+
 STYLE = """
 :root{--ink:#16191f;--muted:#5f6b7a;--line:#d5dbe1;--bg:#f5f7fa;--accent:#232f3e}
 *{box-sizing:border-box}
@@ -410,6 +451,7 @@ def render_html(
         "iam": "IAM roles",
         "outputs": "Deployed outputs",
         "checks": "Post-deploy checks",
+        "fleet": "Simulated fleet",
     }
     bodies = {
         "summary": _summary(graph, built),
@@ -418,6 +460,7 @@ def render_html(
         "iam": _iam_section(iam_roles(graph, built)),
         "outputs": _outputs_section(local),
         "checks": _checks_section(local),
+        "fleet": _fleet_section(local, built.regions),
     }
     nav = "".join(f'<a href="#{s}">{e(titles[s])}</a>' for s in SECTIONS)
     sections = "".join(

@@ -54,6 +54,7 @@ def test_every_section_is_rendered_with_its_heading(page: chromium.Page) -> None
         "iam": "IAM roles",
         "outputs": "Deployed outputs",
         "checks": "Post-deploy checks",
+        "fleet": "Simulated fleet",
     }
     for name, heading in headings.items():
         assert f"<h2>{heading}</h2>" in _section(page.dom, name)
@@ -74,6 +75,9 @@ def test_the_diagram_is_inline_svg_with_one_cluster_per_region(page: chromium.Pa
     for label in ("us-east-1 · primary", "us-west-2 · secondary", "eu-west-1 · secondary"):
         assert label in section
     assert section.count("replication · RTC 15 min") == 2
+    # the release path: each region's instances read the pointer and artifacts, write their own heartbeat
+    assert section.count("agent: releases/current.json, artifacts/ (read)") == 3
+    assert section.count("fleet/heartbeats/&lt;userid&gt;.json (write)") == 3
 
 
 def test_iam_section_lists_the_migration_role_with_its_actions(page: chromium.Page) -> None:
@@ -84,7 +88,7 @@ def test_iam_section_lists_the_migration_role_with_its_actions(page: chromium.Pa
 
 
 def test_local_sections_say_they_need_local(page: chromium.Page) -> None:
-    for name in ("outputs", "checks"):
+    for name in ("outputs", "checks", "fleet"):
         assert "Not available: run `tapstack report --local`" in _section(page.dom, name)
 
 

@@ -32,7 +32,7 @@ from typing import Any
 
 from ..agent.config import AgentConfig
 from ..agent.cycle import run_once
-from ..agent.heartbeat import HEALTHY, Heartbeat, HeartbeatUndelivered
+from ..agent.heartbeat import HEALTHY, UNHEALTHY, Heartbeat, HeartbeatUndelivered
 from ..agent.service import ProcessService
 from ..lib.regions import region_code
 from .engine import Clients
@@ -166,11 +166,11 @@ class Fleet:
         return f"{on}/{len(members)} on {newest}, {state}"
 
     def problems(self, region: str) -> list[str]:
-        """``i-...: reason`` for every instance that is not healthy, for a detail view under the table."""
+        """``i-...: reason`` for every unhealthy or silent instance (no release yet is no problem: nothing to serve)."""
         return [
             f"{m.instance_id}: {m.undelivered or (m.last.reason if m.last else 'no pass yet')}"
             for m in self.instances.get(region, {}).values()
-            if m.undelivered or m.last is None or m.last.health != HEALTHY
+            if m.undelivered or m.last is None or m.last.health == UNHEALTHY
         ]
 
     def stop(self) -> None:
