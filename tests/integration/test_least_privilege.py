@@ -263,7 +263,11 @@ def test_the_instance_role_reads_the_release_and_nothing_else_of_the_deployment_
         s3.get_object(Bucket=bucket, Key="releases/current.json")
     except ClientError as missing:
         assert missing.response["Error"]["Code"] == "NoSuchKey"
+    # Listing exactly the pointer's key is what lets S3 answer 404 rather than 403 before the first release.
+    s3.list_objects_v2(Bucket=bucket, Prefix="releases/current.json")
     refused = {
+        "a listing of artifacts/": partial(s3.list_objects_v2, Bucket=bucket, Prefix="artifacts/"),
+        "a listing of heartbeats": partial(s3.list_objects_v2, Bucket=bucket, Prefix="fleet/heartbeats/"),
         "another instance's heartbeat": partial(s3.get_object, Bucket=bucket, Key=enforced.release["heartbeat"]),
         "the lock": partial(s3.get_object, Bucket=bucket, Key="locks/release-pointer.json"),
         "a migration record": partial(s3.get_object, Bucket=bucket, Key=f"migrations/{unique}/metadata.json"),

@@ -29,6 +29,11 @@ process serves (``Emulator.start``); an attached ``--endpoint`` server has what 
   session ``aws:userid`` is ``<role id>:<session name>`` (``<role id>:<instance id>`` on EC2); a variable the
   request does not carry matches nothing
   (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html).
+- ``s3:prefix`` on ``s3:ListBucket``: moto evaluates an identity policy's conditions without any request
+  context, so every condition holds and a grant limited to one prefix lists the whole bucket. AWS sets
+  ``s3:prefix`` from the request's ``prefix`` parameter, and a condition on a key the request lacks does not
+  hold (https://docs.aws.amazon.com/AmazonS3/latest/userguide/amazon-s3-policy-keys.html). Here S3 list
+  requests carry ``s3:prefix`` (empty when absent, which no ``StringEquals`` on a real prefix matches).
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ import re
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import parse_qs, urlparse
 
 from ..graph import as_list
 from . import replication
@@ -124,6 +130,8 @@ def _only_when_conditions_hold(original: Callable[..., Any]) -> Callable[..., An
     ) -> Any:
         from moto.iam.access_control import PermissionResult
 
+        if incoming_condition_values is None:
+            incoming_condition_values = getattr(_caller, "context", None)
         if not statement._check_conditions(incoming_condition_values):
             return PermissionResult.NEUTRAL
         return original(statement, action, resource, principal, incoming_condition_values)
@@ -221,15 +229,26 @@ def _user_id(access_key: Any) -> str | None:
         return None
 
 
+def _request_context(request: Any) -> dict[str, str] | None:
+    """The condition keys AWS sets from the request itself that TapStack's policies use: ``s3:prefix``."""
+    if request._action != "s3:ListBucket":
+        return None
+    query = parse_qs(urlparse(request._path).query)
+    return {"s3:prefix": (query.get("prefix") or [""])[0]}
+
+
 def _with_caller(original: Callable[..., Any]) -> Callable[..., Any]:
-    """Remember who is asking while moto evaluates their policies, so policy variables can be resolved."""
+    """Remember who is asking, and what, while moto evaluates their policies: policy variables and request
+    condition keys are resolved from it."""
 
     def check_action_permitted(request: Any, resource: str) -> None:
         _caller.userid = _user_id(request._access_key)
+        _caller.context = _request_context(request)
         try:
             original(request, resource)
         finally:
             _caller.userid = None
+            _caller.context = None
 
     return check_action_permitted
 
