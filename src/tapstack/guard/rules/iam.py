@@ -44,6 +44,9 @@ IDENTITY_POLICY_TYPES = frozenset(
         "aws:iam/groupPolicy:GroupPolicy",
     }
 )
+VPC_ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
+"""Its policy's Principal '*' is whoever sends traffic through the endpoint, i.e. from inside its VPC, not the
+internet: it bounds what the VPC can reach (TAP006 judges it), it exposes nothing."""
 ATTACHMENT_TYPES = frozenset(
     {
         "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
@@ -251,7 +254,7 @@ def statement_findings(doc: Document, statements: list[Any]) -> Iterator[Finding
                     )
         if statement.get("Effect") != "Allow":
             continue  # a Deny with wildcards (the TLS-only bucket policy) only ever takes access away
-        if _is_public(statement):
+        if _is_public(statement) and doc.resource.type != VPC_ENDPOINT:
             yield Finding(
                 doc.resource,
                 f"{doc.path}: {label} allows Principal '*' without a condition: anyone on the internet",
