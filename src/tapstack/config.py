@@ -139,6 +139,9 @@ class StackConfig:
     tags: Mapping[str, str]
     features: Features
     secret_recovery_window_days: int
+    secret_rotation_days: int
+    migration_reserved_concurrency: int
+    deployment_object_lock_days: int
 
     @property
     def primary_region(self) -> str:
@@ -587,9 +590,9 @@ SETTINGS: tuple[Setting, ...] = (
         key="logRetentionDays",
         attr="log_retention_days",
         type="integer",
-        default=90,
+        default=365,
         allowed="a CloudWatch Logs retention value (1, 3, 5, 7, 14, 30, 60, 90, ...)",
-        meaning="retention of every log group",
+        meaning="retention of every log group (each is encrypted with the region key)",
         parse=_retention,
     ),
     Setting(
@@ -641,6 +644,34 @@ SETTINGS: tuple[Setting, ...] = (
         parse=_recovery_window,
     ),
     Setting(
+        key="secretRotationDays",
+        attr="secret_rotation_days",
+        type="integer",
+        default=30,
+        allowed="1-365",
+        meaning="the rotation function replaces the migration token this often (docs/security.md)",
+        parse=_integer(1, 365),
+    ),
+    Setting(
+        key="migrationReservedConcurrency",
+        attr="migration_reserved_concurrency",
+        type="integer",
+        default=5,
+        allowed="1-100",
+        meaning="reserved concurrency of the migration function: at most this many invocations at once",
+        parse=_integer(1, 100),
+    ),
+    Setting(
+        key="deploymentObjectLockDays",
+        attr="deployment_object_lock_days",
+        type="integer",
+        default=0,
+        allowed="0 (off) or 1-3650",
+        meaning="Object Lock (governance mode) default retention of the deployment buckets; on is irreversible "
+        "(docs/security.md)",
+        parse=_integer(0, 3650),
+    ),
+    Setting(
         key="migrationToken",
         attr=None,
         type="secret string",
@@ -688,9 +719,10 @@ def _check_names(cfg: StackConfig) -> None:
     """Build every physical name the program will use, for every region, and reject any over its limit."""
     kinds = {
         NameKind.BUCKET: ("deploy", "logs", "data"),
-        NameKind.IAM_ROLE: ("instance", "flowlogs", "migration", "replication"),
+        NameKind.IAM_ROLE: ("instance", "flowlogs", "migration", "replication", "rotation"),
         NameKind.INSTANCE_PROFILE: ("instance",),
-        NameKind.LAMBDA: ("migration",),
+        NameKind.LAMBDA: ("migration", "rotation"),
+        NameKind.SQS_QUEUE: ("migration-dlq",),
         NameKind.SNS_TOPIC: ("alarms", "deployments"),
         NameKind.ALARM: (
             "lambda-throttles",
@@ -700,6 +732,7 @@ def _check_names(cfg: StackConfig) -> None:
             "in-service-low",
             "failed-replies",
             "replication-latency",
+            "dead-letters",
         ),
         NameKind.LAUNCH_TEMPLATE: ("app",),
         NameKind.ASG: ("app",),

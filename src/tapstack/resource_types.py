@@ -55,6 +55,8 @@ BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
 BUCKET_LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
 BUCKET_LOGGING = "aws:s3/bucketLogging:BucketLogging"
 BUCKET_REPLICATION = "aws:s3/bucketReplicationConfig:BucketReplicationConfig"
+BUCKET_NOTIFICATION = "aws:s3/bucketNotification:BucketNotification"
+BUCKET_OBJECT_LOCK = "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration"
 FUNCTION = "aws:lambda/function:Function"
 LAMBDA_PERMISSION = "aws:lambda/permission:Permission"
 TOPIC = "aws:sns/topic:Topic"
@@ -63,6 +65,9 @@ TOPIC_SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
 PARAMETER = "aws:ssm/parameter:Parameter"
 SECRET = "aws:secretsmanager/secret:Secret"
 SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
+SECRET_POLICY = "aws:secretsmanager/secretPolicy:SecretPolicy"
+SECRET_ROTATION = "aws:secretsmanager/secretRotation:SecretRotation"
+QUEUE = "aws:sqs/queue:Queue"
 KMS_KEY = "aws:kms/key:Key"
 KMS_ALIAS = "aws:kms/alias:Alias"
 ROLE = "aws:iam/role:Role"
@@ -164,6 +169,11 @@ def _function(token: str, name: str, phys: str, region: str) -> tuple[str, dict[
     }
 
 
+def _queue(token: str, name: str, phys: str, region: str) -> tuple[str, dict[str, Any]]:
+    url = f"https://sqs.{region}.amazonaws.com/{ACCOUNT_ID}/{phys}"
+    return url, {"arn": f"arn:{PARTITION}:sqs:{region}:{ACCOUNT_ID}:{phys}", "url": url, "name": phys}
+
+
 def _kms_key(token: str, name: str, phys: str, region: str) -> tuple[str, dict[str, Any]]:
     rid = f"{name}-0000-4000-8000-000000000000"[:36]
     return rid, {"arn": f"arn:{PARTITION}:kms:{region}:{ACCOUNT_ID}:key/{rid}", "keyId": rid}
@@ -243,6 +253,8 @@ _TYPES = (
     ResourceType(BUCKET_LIFECYCLE, refines="bucket"),
     ResourceType(BUCKET_LOGGING, refines="bucket"),
     ResourceType(BUCKET_REPLICATION, refines="bucket"),
+    ResourceType(BUCKET_NOTIFICATION, refines="bucket"),
+    ResourceType(BUCKET_OBJECT_LOCK, refines="bucket"),
     # functions, messaging, configuration, keys
     ResourceType(FUNCTION, "Lambda function", naming=_named("name", NameKind.LAMBDA), state=_function),
     ResourceType(LAMBDA_PERMISSION, refines="function"),
@@ -267,6 +279,9 @@ _TYPES = (
         state=_arn("secretsmanager", "secret:{phys}-AbCdEf", id_is_arn=True),
     ),
     ResourceType(SECRET_VERSION, refines="secretId"),
+    ResourceType(SECRET_POLICY, refines="secretArn"),
+    ResourceType(SECRET_ROTATION, refines="secretId"),
+    ResourceType(QUEUE, "SQS queue", naming=_named("name", NameKind.SQS_QUEUE), state=_queue),
     ResourceType(KMS_KEY, "KMS key", state=_kms_key),
     ResourceType(KMS_ALIAS, naming=_named("name", NameKind.KMS_ALIAS, path_like=True), refines="targetKeyId"),
     # identity

@@ -15,11 +15,18 @@ from .components.monitoring import ComputeAlarms, ComputeAlarmsArgs
 from .components.network import Network, NetworkArgs
 from .components.notifications import Notifications, NotificationsArgs
 from .components.replication import ReplicaAlarms, ReplicaTarget, Replication, ReplicationArgs
-from .components.secrets import MigrationSecrets, MigrationSecretsArgs, RegionKey, RegionKeyArgs
+from .components.secrets import (
+    MigrationSecrets,
+    MigrationSecretsArgs,
+    RegionKey,
+    RegionKeyArgs,
+    TokenRotation,
+    TokenRotationArgs,
+)
 from .components.storage import HardenedBucket, HardenedBucketArgs
 from .config import KmsMode, NatStrategy, StackConfig
 from .lib import iam
-from .lib.naming import NameKind
+from .lib.naming import NameKind, lambda_log_group_name
 from .lib.regions import region_code
 from .lib.tags import default_tags
 from .providers import ProviderManager
@@ -47,6 +54,7 @@ class _Region:
     deploy: HardenedBucket | None = None
     secrets: MigrationSecrets | None = None
     function: MigrationFunction | None = None
+    rotation: TokenRotation | None = None
 
 
 class TapStack(pulumi.ComponentResource):
@@ -59,6 +67,7 @@ class TapStack(pulumi.ComponentResource):
         primary = pulumi.InvokeOutputOptions(provider=self.providers.get(cfg.primary_region), parent=self)
         self.account_id = aws.get_caller_identity_output(opts=primary).account_id
         self.partition = aws.get_partition_output(opts=primary).partition
+        self.deployer_arns = aws.get_caller_identity_output(opts=primary).arn.apply(iam.principal_arn_patterns)
         self.regions: dict[str, _Region] = {region: self._region(region) for region in cfg.regions}
         self.replication: Replication | None = None
         if cfg.features.migration and cfg.secondary_regions:
@@ -75,6 +84,16 @@ class TapStack(pulumi.ComponentResource):
     def _bucket_arn(self, what: str, region: str) -> pulumi.Output[str]:
         return pulumi.Output.format("arn:{0}:s3:::{1}", self.partition, self._bucket_name(what, region))
 
+    def _log_groups(self, region: str) -> list[str]:
+        """Every log group of the region: the region key's policy lets CloudWatch Logs use it for these only."""
+        cfg = self.cfg
+        groups = []
+        if cfg.features.compute:
+            groups += [cfg.log_group("flowlogs", region), cfg.log_group("app", region)]
+        if cfg.features.migration:
+            groups += [lambda_log_group_name(cfg.name(NameKind.LAMBDA, w, region)) for w in ("migration", "rotation")]
+        return groups
+
     def _region(self, region: str) -> _Region:
         cfg = self.cfg
         code = region_code(region)
@@ -84,6 +103,7 @@ class TapStack(pulumi.ComponentResource):
             roles.append(cfg.name(NameKind.IAM_ROLE, "instance", region))
         if cfg.features.migration:
             roles.append(cfg.name(NameKind.IAM_ROLE, "migration", region))
+            roles.append(cfg.name(NameKind.IAM_ROLE, "rotation", region))
             if cfg.secondary_regions:
                 roles.append(cfg.name(NameKind.IAM_ROLE, "replication", cfg.primary_region))
         key = RegionKey(
@@ -94,6 +114,9 @@ class TapStack(pulumi.ComponentResource):
                 account_id=self.account_id,
                 partition=self.partition,
                 user_role_arns=[self._role_arn(r) for r in roles],
+                log_group_arns=[
+                    iam.log_group_arn(self.partition, region, self.account_id, g) for g in self._log_groups(region)
+                ],
             ),
             opts,
         )
@@ -149,6 +172,7 @@ class TapStack(pulumi.ComponentResource):
                 flow_log_group_name=cfg.log_group("flowlogs", region),
                 flow_log_role_name=cfg.name(NameKind.IAM_ROLE, "flowlogs", region),
                 log_retention_days=cfg.log_retention_days,
+                log_key_arn=built.key.arn,
                 account_id=self.account_id,
                 partition=self.partition,
                 endpoint_bucket_arns=[
@@ -165,6 +189,7 @@ class TapStack(pulumi.ComponentResource):
                 bucket_name=self._bucket_name("data", region),
                 kms_key_arn=data_key,
                 access_log_bucket=built.logs,
+                event_notifications=True,
             ),
             opts,
         )
@@ -183,6 +208,7 @@ class TapStack(pulumi.ComponentResource):
                 kms_key_arn=data_key,
                 log_group_name=cfg.log_group("app", region),
                 log_retention_days=cfg.log_retention_days,
+                log_key_arn=built.key.arn,
                 metric_namespace=f"TapStack/{cfg.environment_suffix}",
                 role_name=cfg.name(NameKind.IAM_ROLE, "instance", region),
                 profile_name=cfg.name(NameKind.INSTANCE_PROFILE, "instance", region),
@@ -220,6 +246,8 @@ class TapStack(pulumi.ComponentResource):
                 bucket_name=self._bucket_name("deploy", region),
                 kms_key_arn=data_key,
                 access_log_bucket=built.logs,
+                event_notifications=True,
+                object_lock_days=cfg.deployment_object_lock_days,
             ),
             opts,
         )
@@ -242,6 +270,27 @@ class TapStack(pulumi.ComponentResource):
                 secret_value=self.token,
                 kms_key_arn=data_key,
                 recovery_window_days=cfg.secret_recovery_window_days,
+                account_id=self.account_id,
+                partition=self.partition,
+                reader_role_arns=[self._role_arn(cfg.name(NameKind.IAM_ROLE, "migration", region))],
+                rotation_role_arn=self._role_arn(cfg.name(NameKind.IAM_ROLE, "rotation", region)),
+                administrator_arns=self.deployer_arns,
+            ),
+            opts,
+        )
+        built.rotation = TokenRotation(
+            f"{code}-rotation",
+            TokenRotationArgs(
+                region=region,
+                secret=built.secrets,
+                function_name=cfg.name(NameKind.LAMBDA, "rotation", region),
+                role_name=cfg.name(NameKind.IAM_ROLE, "rotation", region),
+                log_group_name=lambda_log_group_name(cfg.name(NameKind.LAMBDA, "rotation", region)),
+                log_retention_days=cfg.log_retention_days,
+                log_key_arn=built.key.arn,
+                kms_key_arn=data_key,
+                account_id=self.account_id,
+                rotation_days=cfg.secret_rotation_days,
             ),
             opts,
         )
@@ -268,12 +317,15 @@ class TapStack(pulumi.ComponentResource):
                 ),
                 alarm_names={
                     k: cfg.name(NameKind.ALARM, k, region)
-                    for k in ("lambda-errors", "lambda-throttles", "failed-replies")
+                    for k in ("lambda-errors", "lambda-throttles", "failed-replies", "dead-letters")
                 },
                 metric_namespace=f"TapStack/{cfg.environment_suffix}",
                 account_id=self.account_id,
                 asg_name=cfg.name(NameKind.ASG, "app", region) if cfg.features.compute else "",
                 fleet_grace_seconds=cfg.health_check_grace_period_seconds,
+                region_key_arn=built.key.arn,
+                dead_letter_queue_name=cfg.name(NameKind.SQS_QUEUE, "migration-dlq", region),
+                reserved_concurrency=cfg.migration_reserved_concurrency,
             ),
             opts,
         )
@@ -324,6 +376,7 @@ class TapStack(pulumi.ComponentResource):
                 out[p + "private_subnet_ids"] = built.network.private_subnet_ids
                 out[p + "nat_gateway_ids"] = [n.id for n in built.network.nat_gateways]
                 out[p + "flow_log_group"] = built.network.flow_log_group.name
+                out[p + "app_log_group"] = built.compute.log_group.name
                 out[p + "data_bucket"] = built.data.name
                 out[p + "asg_name"] = built.compute.asg_name
                 out[p + "instance_role_arn"] = built.compute.role.arn
@@ -333,11 +386,16 @@ class TapStack(pulumi.ComponentResource):
                 assert topic is not None
                 out[p + "deployment_bucket"] = built.deploy.name
                 out[p + "config_parameter"] = built.secrets.parameter.name
-                out[p + "secret_arn"] = pulumi.Output.secret(built.secrets.secret_arn)
+                out[p + "secret_arn"] = built.secrets.secret_arn  # an ARN names the secret; it is not its value
                 out[p + "deployment_topic_arn"] = topic.arn
                 out[p + "function_name"] = built.function.function.name
                 out[p + "function_arn"] = built.function.function.arn
                 out[p + "migration_role_arn"] = built.function.role.arn
+                out[p + "migration_log_group"] = built.function.log_group.name
+                out[p + "dead_letter_queue_url"] = built.function.dead_letter_queue.url
+            if built.rotation is not None:
+                out[p + "rotation_function_name"] = built.rotation.function.name
+                out[p + "rotation_role_arn"] = built.rotation.role.arn
         if self.replication is not None:
             out["replication_role_arn"] = self.replication.role.arn
         return out

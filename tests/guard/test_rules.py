@@ -236,9 +236,10 @@ def test_plain_secret_values_are_not_judged_where_secrets_arrive_unwrapped(build
 
 
 def test_retention_encryption_rotation(builder: GraphBuilder) -> None:
-    builder.add("aws:cloudwatch/logGroup:LogGroup", "forever", retentionInDays=0)
-    builder.add("aws:cloudwatch/logGroup:LogGroup", "later", retentionInDays=UNKNOWN)
-    builder.add("aws:cloudwatch/logGroup:LogGroup", "kept", retentionInDays=90.0)
+    key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    builder.add("aws:cloudwatch/logGroup:LogGroup", "forever", retentionInDays=0, kmsKeyId=key)
+    builder.add("aws:cloudwatch/logGroup:LogGroup", "later", retentionInDays=UNKNOWN, kmsKeyId=UNKNOWN)
+    builder.add("aws:cloudwatch/logGroup:LogGroup", "kept", retentionInDays=90.0, kmsKeyId=key)
     builder.add("aws:kms/key:Key", "signing", customerMasterKeySpec="RSA_2048")
     builder.add("aws:kms/key:Key", "data", enableKeyRotation="false")
     builder.add("aws:sns/topic:Topic", "t", kmsMasterKeyId="")

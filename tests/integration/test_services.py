@@ -91,8 +91,9 @@ def test_every_bucket_is_versioned_encrypted_private_acl_less_and_tls_only(deplo
         assert s3.get_bucket_location(Bucket=bucket)["LocationConstraint"] in (None, region)
         assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled", bucket
         (rule,) = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
-        assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] in ("AES256", "aws:kms"), bucket
-        assert rule["BucketKeyEnabled"] is True, bucket
+        algorithm = rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"]
+        assert algorithm in ("AES256", "aws:kms"), bucket
+        assert bool(rule.get("BucketKeyEnabled")) is (algorithm == "aws:kms"), "a bucket key only serves SSE-KMS"
         flags = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
         assert flags == dict.fromkeys(
             ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"), True
@@ -139,7 +140,15 @@ def test_every_alarm_notifies_the_alarm_topic_on_alarm_and_on_ok(deployed: Deplo
         PRIMARY: f"tapstack-replication-failed-{CODES[SECONDARY]}",
         SECONDARY: "tapstack-replication-latency",
     }
-    assert names == sorted([*expected, "tapstack-lambda-throttles", "tapstack-failed-replies", replication[region]])
+    assert names == sorted(
+        [
+            *expected,
+            "tapstack-lambda-throttles",
+            "tapstack-failed-replies",
+            "tapstack-dead-letters",
+            replication[region],
+        ]
+    )
     for alarm in alarms:
         assert alarm["ActionsEnabled"] is True
         assert alarm["AlarmActions"] == [topic], alarm["AlarmName"]
@@ -228,3 +237,40 @@ def test_instances_run_in_private_subnets_with_imdsv2_encrypted_disks_and_no_pub
     instance_ids = [i["InstanceId"] for i in group["Instances"]]
     instances = [i for r in ec2.describe_instances(InstanceIds=instance_ids)["Reservations"] for i in r["Instances"]]
     assert {i["SubnetId"] for i in instances} <= set(deployed.out(region, "private_subnet_ids"))
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_the_migration_function_is_capped_encrypted_and_its_dead_letter_queue_too(
+    deployed: Deployed, region: str
+) -> None:
+    """moto drops a function's DeadLetterConfig (unit/test_platform.py proves the wiring on the graph)."""
+    lam = deployed.aws("lambda", region)
+    name = deployed.out(region, "function_name")
+    key = deployed.out(region, "kms_key_arn")
+    assert lam.get_function_configuration(FunctionName=name)["KMSKeyArn"] == key, "environment under the region key"
+    assert lam.get_function_concurrency(FunctionName=name)["ReservedConcurrentExecutions"] == 5
+    queue_url = deployed.out(region, "dead_letter_queue_url")
+    attributes = deployed.aws("sqs", region).get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])
+    assert attributes["Attributes"]["KmsMasterKeyId"] == key
+    assert attributes["Attributes"]["MessageRetentionPeriod"] == "1209600"
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_every_log_group_is_encrypted_with_the_region_key(deployed: Deployed, region: str) -> None:
+    groups = deployed.aws("logs", region).describe_log_groups()["logGroups"]
+    ours = {g["logGroupName"]: g.get("kmsKeyId") for g in groups if "tapstack" in g["logGroupName"]}
+    assert len(ours) == 4, ours  # flow logs, app, migration function, rotation function
+    assert set(ours.values()) == {deployed.out(region, "kms_key_arn")}
+
+
+@pytest.mark.parametrize("key", ["data_bucket", "deployment_bucket"])
+def test_object_events_of_the_data_and_deployment_buckets_go_to_eventbridge(deployed: Deployed, key: str) -> None:
+    """moto stores EventBridgeConfiguration but leaves it out of GetBucketNotificationConfiguration: read it from
+    the emulator's own store (the emulator runs in this process)."""
+    from moto.s3.models import s3_backends
+
+    account = deployed.aws("sts").get_caller_identity()["Account"]
+    for region in REGIONS:
+        bucket = s3_backends[account]["aws"].get_bucket(deployed.out(region, key))
+        assert bucket.notification_configuration is not None, (region, key)
+        assert bucket.notification_configuration.event_bridge == {}, (region, key)

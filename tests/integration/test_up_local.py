@@ -21,17 +21,18 @@ def test_the_post_deploy_checks_validated_both_regions(deployed: Deployed) -> No
     checks = {(c["region"], c["name"]): c for c in deployed.summary["checks"]}
     assert set(checks) == {(r, n) for r in (PRIMARY, SECONDARY) for n in ("validate", "foundation")}
     assert all(c["passed"] for c in checks.values()), checks
-    assert checks[(PRIMARY, "validate")]["detail"] == "all 7 checks passed"  # with replication
-    assert checks[(SECONDARY, "validate")]["detail"] == "all 6 checks passed"
+    assert checks[(PRIMARY, "validate")]["detail"] == "all 8 checks passed"  # with replication
+    assert checks[(SECONDARY, "validate")]["detail"] == "all 7 checks passed"
     assert deployed.summary["passed"] is True
 
 
-def test_the_outputs_file_holds_the_emulators_ids_with_secrets_redacted(deployed: Deployed) -> None:
+def test_the_outputs_file_holds_the_emulators_ids_and_the_secrets_arn_in_plain(deployed: Deployed) -> None:
     outputs = deployed.outputs
     assert outputs["regions"] == [PRIMARY, SECONDARY]
     vpcs = deployed.aws("ec2").describe_vpcs(VpcIds=[outputs["use1_vpc_id"]])["Vpcs"]
     assert [v["CidrBlock"] for v in vpcs] == ["10.0.0.0/16"]
-    assert outputs["use1_secret_arn"] == "[secret]"
+    secret = deployed.aws("secretsmanager").describe_secret(SecretId="tapstack-migration-token-use1-local")
+    assert outputs["use1_secret_arn"] == secret["ARN"], "an ARN names the secret, it is not its value"
     function = deployed.function(PRIMARY)
     assert function.arn == outputs["use1_function_arn"]
     assert function.environment["TAPSTACK_DEPLOYMENT_BUCKET"] == outputs["use1_deployment_bucket"]

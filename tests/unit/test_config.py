@@ -43,7 +43,7 @@ def test_defaults_are_documented_secure_posture() -> None:
     assert c.kms is KmsMode.CUSTOMER_MANAGED
     assert c.vpc_cidrs == {"us-east-1": "10.0.0.0/16"}
     assert (c.asg_min_size, c.asg_desired_capacity, c.asg_max_size) == (1, 2, 4)
-    assert c.log_retention_days == 90
+    assert c.log_retention_days == 365
     assert c.features.compute and c.features.migration
 
 

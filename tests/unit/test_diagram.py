@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import html
-import json
 import random
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -15,8 +13,7 @@ from tapstack import diagram
 from tapstack import resource_types as types
 from tapstack.cli import main
 from tapstack.diagram import Diagram, Node
-from tapstack.graph import Graph, policy_statements
-from tapstack.lib.regions import region_code
+from tapstack.graph import Graph
 from tests.conftest import EXAMPLES, Synth, example_config
 
 # Resources that only refine or serve another one: never a box of their own.
@@ -111,7 +108,7 @@ def test_one_cluster_per_region_primary_first_and_marked(platform_diagram: Diagr
 def test_every_region_has_the_same_boxes(platform_diagram: Diagram) -> None:
     first, *others = (kinds(platform_diagram, r) for r in platform_diagram.regions)
     assert all(k == first for k in others)
-    assert first[types.FUNCTION] == 1
+    assert first[types.FUNCTION] == 2  # the migration function and the token's rotation function
     assert first[types.ALARM] == 3  # compute, Lambda, replication (failed: primary; latency: each secondary)
 
 
@@ -130,103 +127,23 @@ def test_replication_edges_run_from_the_primary_deploy_bucket_to_each_secondary(
 
 def test_the_lambda_reaches_exactly_what_its_role_allows(platform_diagram: Diagram) -> None:
     for region in platform_diagram.regions:
-        (function,) = [n for n in platform_diagram.nodes_in(region) if n.kind == types.FUNCTION]
+        (function,) = [
+            n
+            for n in platform_diagram.nodes_in(region)
+            if n.kind == types.FUNCTION and n.details[0].startswith("tapstack-migration-")
+        ]
         targets = {
             platform_diagram.nodes[e.dst].kind: e
             for e in platform_diagram.edges
             if e.src == function.id and e.kind == "access"
         }
-        assert set(targets) == {types.BUCKET, types.PARAMETER, types.SECRET, types.TOPIC, types.LOG_GROUP}
+        assert set(targets) == {types.BUCKET, types.PARAMETER, types.SECRET, types.TOPIC, types.LOG_GROUP, types.QUEUE}
         assert targets[types.PARAMETER].actions == {"ssm:GetParameter"}
         assert targets[types.SECRET].actions == {"secretsmanager:GetSecretValue"}
         assert "sns:Publish" in targets[types.TOPIC].actions
         topic = platform_diagram.nodes[targets[types.TOPIC].dst]
         assert topic.details[0].startswith("tapstack-deployments-")
         assert all(platform_diagram.nodes[e.dst].region == region for e in targets.values())
-
-
-RELEASE_PATH = "agent: releases/current.json, artifacts/ (read)\nfleet/heartbeats/<userid>.json (write)"
-
-
-def deployment_bucket_edges(d: Diagram, graph: Graph, region: str, src_kind: str) -> list[tuple[Node, Any]]:
-    bucket = graph.outputs[f"{region_code(region)}_deployment_bucket"]
-    return [
-        (d.nodes[e.src], e)
-        for e in d.edges
-        if d.nodes[e.dst].kind == types.BUCKET and d.nodes[e.dst].name == bucket and d.nodes[e.src].kind == src_kind
-    ]
-
-
-def test_each_regions_instances_follow_their_own_deployment_bucket_along_the_release_path(
-    platform: Graph, platform_diagram: Diagram
-) -> None:
-    for region in platform_diagram.regions:
-        ((asg, edge),) = deployment_bucket_edges(platform_diagram, platform, region, types.ASG)
-        assert asg.region == region
-        assert (edge.kind, edge.label) == ("access", RELEASE_PATH)
-    source = diagram.to_dot(platform_diagram).source
-    in_dot = RELEASE_PATH.replace("\n", "\\n")  # Graphviz breaks the line there: one line per mode
-    assert source.count(f'label="{in_dot}"') == 3
-
-
-def test_the_migration_function_edge_names_the_keys_it_reads_and_the_ones_it_writes(
-    platform: Graph, platform_diagram: Diagram
-) -> None:
-    for region in platform_diagram.regions:
-        ((_, edge),) = deployment_bucket_edges(platform_diagram, platform, region, types.FUNCTION)
-        reads, writes = edge.label.split("\n")
-        assert reads == "artifacts/, fleet/heartbeats/ (read)"
-        assert writes.endswith(" (read, write)") and "releases/" in writes and "migrations/" in writes
-
-
-def instance_policy(graph: Graph) -> Any:
-    """The inline policy folded into the first region's ASG box: the instance role's."""
-    asg = next(n for n in diagram.build(graph).nodes.values() if n.kind == types.ASG)
-    (policy,) = [r for r in graph.resources if r.urn in {m.urn for m in asg.resources} and r.type == types.ROLE_POLICY]
-    return policy
-
-
-def with_instance_statements(platform: Graph, keep: Any) -> tuple[Graph, str]:
-    """A copy of the platform graph whose first instance role keeps only the statements ``keep`` accepts."""
-    graph = Graph.from_dict(platform.to_dict())
-    policy = instance_policy(graph)
-    doc = json.loads(policy.inputs["policy"])
-    doc["Statement"] = [st for st in policy_statements(doc) if keep(st)]
-    policy.inputs["policy"] = json.dumps(doc)
-    return graph, str(policy.region)
-
-
-def names_deployment_bucket(statement: dict[str, Any]) -> bool:
-    return "tapstack-deploy-" in json.dumps(statement.get("Resource"))
-
-
-def test_without_a_statement_on_the_deployment_bucket_the_instances_have_no_edge_to_it(platform: Graph) -> None:
-    graph, region = with_instance_statements(platform, lambda st: not names_deployment_bucket(st))
-    d = diagram.build(graph)
-    assert deployment_bucket_edges(d, graph, region, types.ASG) == []
-    others = [r for r in d.regions if r != region]
-    assert all(len(deployment_bucket_edges(d, graph, r, types.ASG)) == 1 for r in others)
-    (asg,) = [n for n in d.nodes_in(region) if n.kind == types.ASG]
-    assert any(e.src == asg.id and d.nodes[e.dst].kind == types.BUCKET for e in d.edges)  # the data bucket stays
-
-
-def test_the_release_path_label_follows_the_statements_not_the_example(platform: Graph) -> None:
-    graph, region = with_instance_statements(
-        platform, lambda st: not names_deployment_bucket(st) or st.get("Action") == ["s3:PutObject"]
-    )
-    ((_, edge),) = deployment_bucket_edges(diagram.build(graph), graph, region, types.ASG)
-    assert edge.label == "agent: fleet/heartbeats/<userid>.json (write)"
-
-
-def test_the_actor_is_named_only_when_the_user_data_tells_the_instances_the_bucket(platform: Graph) -> None:
-    graph = Graph.from_dict(platform.to_dict())
-    asg = next(n for n in diagram.build(graph).nodes.values() if n.kind == types.ASG)
-    (template,) = [
-        r for r in graph.resources if r.urn in {m.urn for m in asg.resources} and r.type == types.LAUNCH_TEMPLATE
-    ]
-    del template.inputs["userData"]
-    ((_, edge),) = deployment_bucket_edges(diagram.build(graph), graph, str(template.region), types.ASG)
-    assert edge.label == RELEASE_PATH.removeprefix("agent: ")
 
 
 def test_alarms_notify_the_alarm_topic_and_watch_what_they_measure(platform_diagram: Diagram) -> None:
@@ -261,7 +178,7 @@ def test_no_edge_touches_a_kms_key_the_key_counts_its_users(platform_diagram: Di
     keys = {n.id for n in platform_diagram.nodes.values() if n.kind == types.KMS_KEY}
     assert not [e for e in platform_diagram.edges if e.src in keys or e.dst in keys]
     primary_key = next(n for n in platform_diagram.nodes_in("us-east-1") if n.kind == types.KMS_KEY)
-    assert primary_key.details[1:] == ["rotation on", "encrypts for 8 resources"]
+    assert primary_key.details[1:] == ["rotation on", "encrypts for 14 resources"]
 
 
 def test_edges_come_from_data_not_names(synth: Synth) -> None:

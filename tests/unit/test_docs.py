@@ -107,6 +107,7 @@ def test_runbook_explains_every_alarm_the_program_creates(platform: Graph) -> No
         "failed-replies",
         "replication-failed",
         "replication-latency",
+        "dead-letters",
     }
     for kind in sorted(kinds):
         assert f"### `{kind}`" in runbook, f"the runbook has no section for alarm {kind}"

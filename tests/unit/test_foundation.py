@@ -238,7 +238,7 @@ def test_no_allow_statement_anywhere_has_a_wildcard_action(platform: Graph) -> N
             "aws:sns/topicPolicy:TopicPolicy",
         )
     ]
-    assert len(docs) == 10 + 10 + 9 + 6  # roles, role policies, bucket policies, topic policies
+    assert len(docs) == 13 + 13 + 9 + 6  # roles, role policies, bucket policies, topic policies
     for doc in docs:
         for st in statements(doc):
             if st["Effect"] == "Allow":
@@ -257,7 +257,9 @@ def test_every_bucket_is_hardened(platform: Graph) -> None:
             i["rule"]["objectOwnership"] == "BucketOwnerEnforced"
         ),
         "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": lambda i: (
-            i["rules"][0]["bucketKeyEnabled"] is True
+            # a bucket key only serves SSE-KMS: set exactly there
+            bool(i["rules"][0].get("bucketKeyEnabled"))
+            is (i["rules"][0]["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "aws:kms")
         ),
     }.items():
         targets = {r.inputs["bucket"] for r in platform.of_type(kind) if check(r.inputs)}

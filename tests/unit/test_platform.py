@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from collections import Counter
+from pathlib import Path
 
+import botocore
 import pytest
 
+from tapstack.components.migration import HANDLER_DIR
 from tapstack.config import ConfigError
-from tapstack.graph import Graph
+from tapstack.graph import Graph, Resource
 from tapstack.lib.iam import UNSCOPED_ACTIONS
 from tapstack.lib.naming import NameKind
 from tapstack.lib.regions import region_code
@@ -17,6 +21,7 @@ from tapstack.synth import synthesize
 from tests.conftest import Synth, as_list, policy, statements
 
 TOKEN = "synth-token-value-0123456789"
+FUNCTION = "aws:lambda/function:Function"
 SECONDARY_DEPLOY = {
     "us-west-2": "tapstack-deploy-usw2-123456789012-dev",
     "eu-west-1": "tapstack-deploy-euw1-123456789012-dev",
@@ -26,6 +31,10 @@ SECONDARY_DEPLOY = {
 def by_name(graph: Graph, name: str):
     (match,) = [r for r in graph if r.name == name]
     return match
+
+
+def migration_functions(graph: Graph) -> list[Resource]:
+    return [f for f in graph.of_type(FUNCTION) if f.inputs["handler"] == "handler.app.handler"]
 
 
 def test_replication_has_one_rule_per_secondary_with_rtc_and_delete_markers(platform: Graph) -> None:
@@ -69,7 +78,7 @@ def test_one_region_has_no_replication_resources(synth: Synth) -> None:
     g = synth(regions=["eu-west-1"])
     assert not g.of_type("aws:s3/bucketReplicationConfig:BucketReplicationConfig")
     assert not [r for r in g if "replication" in r.name]
-    env = g.of_type("aws:lambda/function:Function")[0].inputs["environment"]["variables"]
+    env = migration_functions(g)[0].inputs["environment"]["variables"]
     assert env["TAPSTACK_REPLICA_BUCKETS"] == "[]"
 
 
@@ -77,7 +86,7 @@ def test_migration_only_stack_has_no_network_or_compute(synth: Synth) -> None:
     g = synth(features={"compute": False, "migration": True})
     types = {r.type for r in g.aws_resources()}
     assert "aws:ec2/vpc:Vpc" not in types and "aws:autoscaling/group:Group" not in types
-    (fn,) = g.of_type("aws:lambda/function:Function")
+    (fn,) = migration_functions(g)
     assert fn.inputs["environment"]["variables"]["TAPSTACK_ASG_NAME"] == "", "no fleet to check without compute"
     sids = [s["Sid"] for s in statements(policy(by_name(g, "use1-migration-policy")))]
     assert "DescribeFleet" not in sids, "no Auto Scaling permission without a group"
@@ -98,11 +107,13 @@ def test_secret_value_comes_from_config_secret_and_never_appears_in_the_graph(pl
     assert len(versions) == 3
     assert all(v.inputs["secretString"] == "[secret]" for v in versions)
     assert TOKEN not in json.dumps(platform.to_dict())
-    assert all(v == "[secret]" for k, v in platform.outputs.items() if k.endswith("_secret_arn"))
+    arns = {k: v for k, v in platform.outputs.items() if k.endswith("_secret_arn")}
+    assert len(arns) == 3, "the ARN names the secret, it is not its value: operators see it"
+    assert all(v.startswith("arn:aws:secretsmanager:") for v in arns.values())
 
 
 def test_lambda_environment_carries_names_and_arns_only(platform: Graph) -> None:
-    functions = platform.of_type("aws:lambda/function:Function")
+    functions = migration_functions(platform)
     assert len(functions) == 3
     for fn in functions:
         env = fn.inputs["environment"]["variables"]
@@ -128,14 +139,36 @@ def test_lambda_environment_carries_names_and_arns_only(platform: Graph) -> None
         assert fn.inputs["runtime"] == "python3.12"
         assert fn.inputs["tracingConfig"] == {"mode": "Active"}
         assert fn.inputs["timeout"] == 60 and fn.inputs["memorySize"] == 256
+        code = region_code(fn.region)
+        assert fn.inputs["deadLetterConfig"] == {
+            "targetArn": f"arn:aws:sqs:{fn.region}:123456789012:tapstack-migration-dlq-{code}-dev"
+        }
+        assert fn.inputs["kmsKeyArn"].startswith(f"arn:aws:kms:{fn.region}:")
+        assert fn.inputs["reservedConcurrentExecutions"] == 5
 
 
-def test_lambda_archive_holds_only_handler_code(platform: Graph) -> None:
-    fn = platform.of_type("aws:lambda/function:Function")[0]
-    paths = list(fn.inputs["code"]["assets"])
-    assert paths and all(p.startswith("handler/") and p.endswith(".py") for p in paths)
-    assert "handler/app.py" in paths
+def test_lambda_archive_holds_the_handler_and_the_installed_boto3(platform: Graph) -> None:
+    """S3 conditional writes need a newer botocore than a Lambda runtime may bundle: the archive brings its own."""
+    fn = migration_functions(platform)[0]
     assert fn.inputs["handler"] == "handler.app.handler"
+    archive = Path(fn.inputs["code"]["path"])
+    files = {p.relative_to(archive).as_posix() for p in archive.rglob("*") if p.is_file()}
+    assert {f for f in files if f.startswith("handler/")} == {f"handler/{p.name}" for p in HANDLER_DIR.glob("*.py")}
+    assert "botocore/__init__.py" in files and "boto3/__init__.py" in files
+    metadata = (archive / f"botocore-{botocore.__version__}.dist-info" / "METADATA").read_text()
+    assert f"Version: {botocore.__version__}" in metadata, "the archive carries the botocore the tests ran with"
+    models = {f.split("/")[2] for f in files if f.startswith("botocore/data/") and f.count("/") > 2}
+    assert models == {"autoscaling", "ec2", "s3", "secretsmanager", "sns", "ssm"}
+    assert not [f for f in files if "__pycache__" in f or f.endswith(".pyc")]
+
+
+def test_lambda_archive_s3_model_sends_conditional_writes(platform: Graph) -> None:
+    archive = Path(migration_functions(platform)[0].inputs["code"]["path"])
+    (model,) = (archive / "botocore" / "data" / "s3").glob("*/service-2.json*")
+    raw = model.read_bytes()
+    text = gzip.decompress(raw) if model.suffix == ".gz" else raw
+    members = json.loads(text)["shapes"]["PutObjectRequest"]["members"]
+    assert {"IfNoneMatch", "IfMatch"} <= set(members)
 
 
 def test_lambda_role_statements_are_concrete_and_regional(platform: Graph) -> None:
@@ -164,7 +197,7 @@ def test_lambda_role_statements_are_concrete_and_regional(platform: Graph) -> No
         }
         s3_actions = sorted(a for st in doc["Statement"] for a in as_list(st["Action"]) if a.startswith("s3:"))
         assert not [a for a in s3_actions if "Delete" in a], "the function never deletes: the lock is a document"
-        assert len(doc["Statement"]) == 10
+        assert len(doc["Statement"]) == 12
         assert by_sid["ReadMigrationConfig"]["Resource"] == [
             f"arn:aws:ssm:{region}:123456789012:parameter/tapstack/dev/{code}/migration/config"
         ]
@@ -210,6 +243,7 @@ def test_key_policy_names_the_roles_and_grants_kms_star_only_to_root(platform: G
         "arn:aws:iam::123456789012:role/tapstack-instance-usw2-dev",
         "arn:aws:iam::123456789012:role/tapstack-migration-usw2-dev",
         "arn:aws:iam::123456789012:role/tapstack-replication-use1-dev",
+        "arn:aws:iam::123456789012:role/tapstack-rotation-usw2-dev",
     ]
 
 
@@ -280,7 +314,7 @@ def test_failed_replies_are_counted_from_the_logs_and_alarmed(platform: Graph) -
 def test_every_trust_policy_is_limited_to_this_accounts_requests(platform: Graph) -> None:
     """No confused deputy: each service may assume its role only for this account (and resource, where sent)."""
     trusts = {r.inputs["name"]: policy(r, "assumeRolePolicy") for r in platform.of_type("aws:iam/role:Role")}
-    assert len(trusts) == 10
+    assert len(trusts) == 13
     account = {"StringEquals": {"aws:SourceAccount": "123456789012"}}
     for name, doc in trusts.items():
         (st,) = statements(doc)

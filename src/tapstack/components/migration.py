@@ -14,6 +14,7 @@ from ..handler.settings import ENV_ASG_NAME, ENV_FLEET_GRACE_SECONDS
 from ..lib import iam
 from ..lib.naming import lambda_log_group_name
 from .base import RegionalComponent
+from .lambda_package import function_archive
 from .monitoring import ANY_IN_A_MINUTE, topic_alarm
 
 # The handler answers every failure with a reply instead of raising (callers always get the documented shape),
@@ -26,16 +27,23 @@ HANDLER_PACKAGE = "handler"
 RUNTIME = "python3.12"
 
 
+HANDLER_SERVICES = ("autoscaling", "ec2", "s3", "secretsmanager", "sns", "ssm")
+"""The AWS services the handler calls: the packaged botocore carries exactly their models."""
+DEAD_LETTER_RETENTION_SECONDS = 1_209_600
+"""14 days, SQS's maximum: a failed asynchronous migration event stays inspectable for two weeks."""
+
+
 def handler_files() -> dict[str, Path]:
-    """Archive paths -> files: only the handler's own modules, shipped as the top-level package ``handler``."""
+    """Archive paths -> files: the handler's own modules, shipped as the top-level package ``handler``."""
     files = {f"{HANDLER_PACKAGE}/{p.name}": p for p in sorted(HANDLER_DIR.glob("*.py"))}
     if f"{HANDLER_PACKAGE}/app.py" not in files:
         raise FileNotFoundError(f"migration handler not found in {HANDLER_DIR} (expected app.py)")
     return files
 
 
-def handler_archive() -> pulumi.AssetArchive:
-    return pulumi.AssetArchive({path: pulumi.FileAsset(str(file)) for path, file in handler_files().items()})
+def handler_archive() -> pulumi.FileArchive:
+    """The handler with the boto3 it was tested with (lambda_package): S3 conditional writes need it."""
+    return function_archive("migration", handler_files(), HANDLER_SERVICES)
 
 
 @dataclass
@@ -55,13 +63,17 @@ class MigrationFunctionArgs:
     kms_key_arn: pulumi.Input[str] | None
     replica_bucket_names: Sequence[pulumi.Input[str]]
     alarm_names: dict[str, str]
-    """Physical alarm names by key: lambda-errors, lambda-throttles, failed-replies."""
+    """Physical alarm names by key: lambda-errors, lambda-throttles, failed-replies, dead-letters."""
     metric_namespace: str
     account_id: pulumi.Input[str]
     asg_name: str
     """The region's Auto Scaling group (the fleet the ``fleet`` check reads); empty when compute is off."""
     fleet_grace_seconds: int
     """How long a new instance may go without a healthy heartbeat before the fleet check counts it."""
+    region_key_arn: pulumi.Input[str]
+    """The region key, whatever ``kms`` says: it encrypts the logs, the environment and the dead-letter queue."""
+    dead_letter_queue_name: str
+    reserved_concurrency: int
     timeout_seconds: int = 60
     memory_mb: int = 256
 
@@ -73,6 +85,16 @@ class MigrationFunction(RegionalComponent):
             f"{name}-logs",
             name=lambda_log_group_name(args.function_name),
             retention_in_days=args.log_retention_days,
+            kms_key_id=args.region_key_arn,
+            opts=self.child(),
+        )
+        # Where Lambda puts an asynchronous invocation that failed every retry (an event never lost in silence).
+        self.dead_letter_queue = aws.sqs.Queue(
+            f"{name}-dlq",
+            name=args.dead_letter_queue_name,
+            kms_master_key_id=args.region_key_arn,
+            kms_data_key_reuse_period_seconds=300,
+            message_retention_seconds=DEAD_LETTER_RETENTION_SECONDS,
             opts=self.child(),
         )
         self.role = aws.iam.Role(
@@ -91,6 +113,7 @@ class MigrationFunction(RegionalComponent):
             key_arn=args.kms_key_arn,
             read_replication=args.is_primary,
             reads_fleet=bool(args.asg_name),
+            dead_letter=(self.dead_letter_queue.arn, args.region_key_arn),
         )
         self.role_policy = aws.iam.RolePolicy(
             f"{name}-policy", role=self.role.id, policy=iam.to_json(statements), opts=self.child()
@@ -108,6 +131,9 @@ class MigrationFunction(RegionalComponent):
             memory_size=args.memory_mb,
             architectures=["arm64"],
             tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode="Active"),
+            reserved_concurrent_executions=args.reserved_concurrency,
+            dead_letter_config=aws.lambda_.FunctionDeadLetterConfigArgs(target_arn=self.dead_letter_queue.arn),
+            kms_key_arn=args.region_key_arn,
             environment=aws.lambda_.FunctionEnvironmentArgs(
                 variables={
                     "TAPSTACK_REGION": args.region,
@@ -143,6 +169,22 @@ class MigrationFunction(RegionalComponent):
             alarm_description="The migration function was throttled",
             **lambda_metric,
         )
+        self.dead_letters_alarm = topic_alarm(
+            f"{name}-dead-letters",
+            args.alarm_names["dead-letters"],
+            args.alarm_topic_arn,
+            self.child(),
+            namespace="AWS/SQS",
+            metric_name="ApproximateNumberOfMessagesVisible",
+            dimensions={"QueueName": self.dead_letter_queue.name},
+            statistic="Maximum",
+            period=300,
+            evaluation_periods=1,
+            threshold=0,
+            comparison_operator="GreaterThanThreshold",
+            treat_missing_data="notBreaching",
+            alarm_description="An asynchronous migration event failed every retry and waits in the dead-letter queue",
+        )
         self.failed_replies_filter = aws.cloudwatch.LogMetricFilter(
             f"{name}-failed-replies",
             name=args.alarm_names["failed-replies"],
@@ -164,5 +206,10 @@ class MigrationFunction(RegionalComponent):
             alarm_description="The migration function answered with a 5xx (failed migration/rollback or misdeployment)",
         )
         self.register_outputs(
-            {"functionName": self.function.name, "functionArn": self.function.arn, "roleArn": self.role.arn}
+            {
+                "functionName": self.function.name,
+                "functionArn": self.function.arn,
+                "roleArn": self.role.arn,
+                "deadLetterQueueUrl": self.dead_letter_queue.url,
+            }
         )

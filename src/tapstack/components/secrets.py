@@ -1,9 +1,11 @@
-"""Encryption and configuration secrets of one region: the region key, the config parameter, the secret."""
+"""Encryption and configuration secrets of one region: the region key, the config parameter, the secret and the
+function that rotates it."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import pulumi
 import pulumi_aws as aws
@@ -19,6 +21,8 @@ class RegionKeyArgs:
     account_id: pulumi.Input[str]
     partition: pulumi.Input[str]
     user_role_arns: Sequence[pulumi.Input[str]]
+    log_group_arns: Sequence[pulumi.Input[str]] = ()
+    """The stack's log groups of this region: CloudWatch Logs may use the key for exactly these."""
 
 
 class RegionKey(RegionalComponent):
@@ -31,7 +35,9 @@ class RegionKey(RegionalComponent):
             description=f"TapStack region key ({args.alias_name})",
             enable_key_rotation=True,
             deletion_window_in_days=30,
-            policy=iam.key_policy(args.account_id, args.partition, args.region, args.user_role_arns),
+            policy=iam.key_policy(
+                args.account_id, args.partition, args.region, args.user_role_arns, args.log_group_arns
+            ),
             opts=self.child(),
         )
         self.alias = aws.kms.Alias(
@@ -49,10 +55,18 @@ class MigrationSecretsArgs:
     secret_value: pulumi.Input[str]
     kms_key_arn: pulumi.Input[str] | None
     recovery_window_days: int
+    account_id: pulumi.Input[str]
+    partition: pulumi.Input[str]
+    reader_role_arns: Sequence[pulumi.Input[str]]
+    """The roles that read the token (the migration function's)."""
+    rotation_role_arn: pulumi.Input[str]
+    administrator_arns: pulumi.Input[Sequence[str]]
+    """``aws:PrincipalArn`` patterns of the deploying identity (lib/iam.principal_arn_patterns)."""
 
 
 class MigrationSecrets(RegionalComponent):
-    """The migration settings as a SecureString and the token in Secrets Manager, never in plain text."""
+    """The migration settings as a SecureString and the token in Secrets Manager, never in plain text; only its
+    readers may read the token and only its rotation role may change it (the secret's resource policy)."""
 
     def __init__(self, name: str, args: MigrationSecretsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("tapstack:secrets:MigrationSecrets", name, opts)
@@ -71,15 +85,125 @@ class MigrationSecrets(RegionalComponent):
             name=args.secret_name,
             kms_key_id=args.kms_key_arn,
             recovery_window_in_days=args.recovery_window_days,
-            description="TapStack migration token",
+            description="TapStack migration token (rotated; docs/security.md)",
             opts=self.child(),
         )
+        self.secret_policy = aws.secretsmanager.SecretPolicy(
+            f"{name}-token-policy",
+            secret_arn=self.secret.arn,
+            policy=iam.secret_policy(
+                self.secret.arn,
+                args.account_id,
+                args.partition,
+                args.reader_role_arns,
+                args.rotation_role_arn,
+                args.administrator_arns,
+            ),
+            block_public_policy=True,
+            opts=self.child(),
+        )
+        # The first value only: rotation moves AWSCURRENT to newer versions, and without ignoring the stages the
+        # next `pulumi up` would move the label back to this version, undoing every rotation.
         self.secret_version = aws.secretsmanager.SecretVersion(
             f"{name}-token-value",
             secret_id=self.secret.id,
             secret_string=pulumi.Output.secret(args.secret_value),
-            opts=self.child(),
+            opts=self.child(ignore_changes=["versionStages"]),
         )
         self.parameter_arn = self.parameter.arn
         self.secret_arn = self.secret.arn
         self.register_outputs({"parameterName": self.parameter.name, "secretArn": self.secret.arn})
+
+
+ROTATION_DIR = Path(__file__).resolve().parent.parent / "rotation"
+ROTATION_PACKAGE = "rotation"
+
+
+def rotation_archive() -> pulumi.AssetArchive:
+    """The rotation package's own modules as the top-level package ``rotation``; it calls only Secrets Manager
+    APIs every Lambda runtime's boto3 has, so it ships without a boto3 of its own."""
+    return pulumi.AssetArchive(
+        {f"{ROTATION_PACKAGE}/{p.name}": pulumi.FileAsset(str(p)) for p in sorted(ROTATION_DIR.glob("*.py"))}
+    )
+
+
+@dataclass
+class TokenRotationArgs:
+    region: str
+    secret: MigrationSecrets
+    function_name: str
+    role_name: str
+    log_group_name: str
+    log_retention_days: int
+    log_key_arn: pulumi.Input[str]
+    kms_key_arn: pulumi.Input[str] | None
+    """The secret's key (None: the AWS-managed key), used through Secrets Manager only."""
+    account_id: pulumi.Input[str]
+    rotation_days: int
+    runtime: str = "python3.12"
+
+
+class TokenRotation(RegionalComponent):
+    """The token's rotation function (tapstack.rotation), its own role, and the schedule that calls it."""
+
+    def __init__(self, name: str, args: TokenRotationArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("tapstack:secrets:TokenRotation", name, opts)
+        self.log_group = aws.cloudwatch.LogGroup(
+            f"{name}-logs",
+            name=args.log_group_name,
+            retention_in_days=args.log_retention_days,
+            kms_key_id=args.log_key_arn,
+            opts=self.child(),
+        )
+        self.role = aws.iam.Role(
+            f"{name}-role",
+            name=args.role_name,
+            assume_role_policy=iam.assume_role_policy("lambda.amazonaws.com", args.account_id),
+            opts=self.child(),
+        )
+        self.role_policy = aws.iam.RolePolicy(
+            f"{name}-policy",
+            role=self.role.id,
+            policy=iam.to_json(
+                iam.rotation_statements(
+                    region=args.region,
+                    secret_arn=args.secret.secret_arn,
+                    log_group_arn=self.log_group.arn,
+                    key_arn=args.kms_key_arn,
+                )
+            ),
+            opts=self.child(),
+        )
+        self.function = aws.lambda_.Function(
+            f"{name}-function",
+            name=args.function_name,
+            description="TapStack migration token rotation (Secrets Manager four-step protocol)",
+            runtime=args.runtime,
+            handler=f"{ROTATION_PACKAGE}.app.handler",
+            code=rotation_archive(),
+            role=self.role.arn,
+            timeout=30,
+            memory_size=128,
+            architectures=["arm64"],
+            opts=self.child(depends_on=[self.log_group, self.role_policy]),
+        )
+        self.permission = aws.lambda_.Permission(
+            f"{name}-invoke",
+            action="lambda:InvokeFunction",
+            function=self.function.name,
+            principal="secretsmanager.amazonaws.com",
+            source_account=args.account_id,
+            opts=self.child(),
+        )
+        self.schedule = aws.secretsmanager.SecretRotation(
+            f"{name}-schedule",
+            secret_id=args.secret.secret.id,
+            rotation_lambda_arn=self.function.arn,
+            rotation_rules=aws.secretsmanager.SecretRotationRotationRulesArgs(
+                automatically_after_days=args.rotation_days
+            ),
+            opts=self.child(depends_on=[self.permission, args.secret.secret_version]),
+        )
+        self.register_outputs(
+            {"functionName": self.function.name, "functionArn": self.function.arn, "roleArn": self.role.arn}
+        )

@@ -22,6 +22,11 @@ class HardenedBucketArgs:
     policy_statements: list[iam.Statement] = field(default_factory=list)
     """Extra statements (e.g. the logging service grant); the TLS-only deny is always present."""
     noncurrent_version_days: int = 90
+    event_notifications: bool = False
+    """Send every object event to EventBridge (rules there decide who hears what; S3 itself delivers nowhere)."""
+    object_lock_days: int = 0
+    """0: no Object Lock. Otherwise every new object version is locked in governance mode for this many days
+    (irreversible for the bucket: Object Lock cannot be turned off once on; docs/security.md)."""
 
 
 class HardenedBucket(RegionalComponent):
@@ -32,7 +37,12 @@ class HardenedBucket(RegionalComponent):
 
     def __init__(self, name: str, args: HardenedBucketArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("tapstack:storage:HardenedBucket", name, opts)
-        self.bucket = aws.s3.Bucket(name, bucket=args.bucket_name, opts=self.child())
+        self.bucket = aws.s3.Bucket(
+            name,
+            bucket=args.bucket_name,
+            object_lock_enabled=True if args.object_lock_days else None,
+            opts=self.child(),
+        )
         self.ownership = aws.s3.BucketOwnershipControls(
             f"{name}-ownership",
             bucket=self.bucket.id,
@@ -54,8 +64,9 @@ class HardenedBucket(RegionalComponent):
             versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
             opts=self.child(),
         )
+        kms = args.kms_key_arn is not None
         by_default = aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-            sse_algorithm="aws:kms" if args.kms_key_arn is not None else "AES256",
+            sse_algorithm="aws:kms" if kms else "AES256",
             kms_master_key_id=args.kms_key_arn,
         )
         self.encryption = aws.s3.BucketServerSideEncryptionConfiguration(
@@ -63,7 +74,9 @@ class HardenedBucket(RegionalComponent):
             bucket=self.bucket.id,
             rules=[
                 aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                    apply_server_side_encryption_by_default=by_default, bucket_key_enabled=True
+                    # An S3 bucket key saves KMS requests; with SSE-S3 there are none to save, and S3 ignores it.
+                    apply_server_side_encryption_by_default=by_default,
+                    bucket_key_enabled=True if kms else None,
                 )
             ],
             opts=self.child(),
@@ -106,6 +119,24 @@ class HardenedBucket(RegionalComponent):
                 target_bucket=args.access_log_bucket.name,
                 target_prefix=pulumi.Output.concat(args.access_log_prefix, self.bucket.id, "/"),
                 opts=self.child(depends_on=[args.access_log_bucket.policy]),
+            )
+        self.notifications: aws.s3.BucketNotification | None = None
+        if args.event_notifications:
+            self.notifications = aws.s3.BucketNotification(
+                f"{name}-events", bucket=self.bucket.id, eventbridge=True, opts=self.child()
+            )
+        self.object_lock: aws.s3.BucketObjectLockConfiguration | None = None
+        if args.object_lock_days:
+            self.object_lock = aws.s3.BucketObjectLockConfiguration(
+                f"{name}-object-lock",
+                bucket=self.bucket.id,
+                object_lock_enabled="Enabled",
+                rule=aws.s3.BucketObjectLockConfigurationRuleArgs(
+                    default_retention=aws.s3.BucketObjectLockConfigurationRuleDefaultRetentionArgs(
+                        mode="GOVERNANCE", days=args.object_lock_days
+                    )
+                ),
+                opts=self.child(depends_on=[self.versioning]),
             )
         self.name = self.bucket.bucket
         self.arn = self.bucket.arn

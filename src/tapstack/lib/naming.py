@@ -32,6 +32,7 @@ class NameKind(Enum):
     SECRET = ("secret", 512)
     KMS_ALIAS = ("kms alias", 256)
     SSM_PARAMETER = ("ssm parameter", 1011)
+    SQS_QUEUE = ("sqs queue", 80)
 
     @property
     def label(self) -> str:

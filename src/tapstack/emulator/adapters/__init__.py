@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import autoscaling, cloudwatch, ec2, iam, index, kms, lambda_, s3, secretsmanager, sns, ssm  # noqa: F401
+from . import autoscaling, cloudwatch, ec2, iam, index, kms, lambda_, s3, secretsmanager, sns, sqs, ssm  # noqa: F401
 from .base import INVOKES, RESOURCES
 
 __all__ = ["INVOKES", "RESOURCES"]

@@ -108,3 +108,24 @@ def function(req: Request) -> Result:
         "sourceCodeSize": len(package),
         "tagsAll": req.tags,
     }
+
+
+@resource(
+    "aws:lambda/permission:Permission",
+    "action function principal sourceAccount sourceArn statementId qualifier",
+)
+def permission(req: Request) -> Result:
+    """A statement of the function's resource policy (who may invoke it)."""
+    statement_id = req.physical_name("statementId")
+    req.client("lambda").add_permission(
+        **compact(
+            FunctionName=req.get("function"),
+            StatementId=statement_id,
+            Action=req.get("action"),
+            Principal=req.get("principal"),
+            SourceAccount=req.get("sourceAccount"),
+            SourceArn=req.get("sourceArn"),
+            Qualifier=req.get("qualifier"),
+        )
+    )
+    return statement_id, {"statementId": statement_id}

@@ -170,3 +170,37 @@ def replication(req: Request) -> Result:
         )
     )
     return _configured(req)
+
+
+@resource("aws:s3/bucketNotification:BucketNotification", "bucket eventbridge")
+def notification(req: Request) -> Result:
+    """Only EventBridge delivery: TapStack routes object events with EventBridge rules, not per-bucket targets."""
+    configuration: dict[str, Any] = {"EventBridgeConfiguration": {}} if req.get("eventbridge") else {}
+    req.client("s3").put_bucket_notification_configuration(
+        Bucket=_bucket_name(req), NotificationConfiguration=configuration
+    )
+    return _configured(req)
+
+
+@resource(
+    "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration",
+    "bucket objectLockEnabled rule expectedBucketOwner",
+)
+def object_lock(req: Request) -> Result:
+    retention = (req.get("rule") or {}).get("defaultRetention") or {}
+    req.client("s3").put_object_lock_configuration(
+        **compact(
+            Bucket=_bucket_name(req),
+            ObjectLockConfiguration=compact(
+                ObjectLockEnabled=req.get("objectLockEnabled"),
+                Rule=compact(
+                    DefaultRetention=compact(
+                        Mode=retention.get("mode"), Days=retention.get("days"), Years=retention.get("years")
+                    )
+                )
+                or None,
+            ),
+            ExpectedBucketOwner=req.get("expectedBucketOwner"),
+        )
+    )
+    return _configured(req)

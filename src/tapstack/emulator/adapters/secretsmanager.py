@@ -44,3 +44,44 @@ def secret_version(req: Request) -> Result:
         "versionId": created["VersionId"],
         "versionStages": created.get("VersionStages", ["AWSCURRENT"]),
     }
+
+
+@resource("aws:secretsmanager/secretPolicy:SecretPolicy", "secretArn policy blockPublicPolicy")
+def secret_policy(req: Request) -> Result:
+    arn = req.get("secretArn")
+    req.client("secretsmanager").put_resource_policy(
+        **compact(SecretId=arn, ResourcePolicy=req.get("policy"), BlockPublicPolicy=req.get("blockPublicPolicy"))
+    )
+    return str(arn), {"secretArn": arn}
+
+
+@resource(
+    "aws:secretsmanager/secretRotation:SecretRotation",
+    "secretId rotationLambdaArn rotationRules rotateImmediately",
+)
+def secret_rotation(req: Request) -> Result:
+    """RotateSecret as AWS runs it: the function is invoked for each step (in-process: emulator/rotation.py)."""
+    from ..rotation import install
+
+    install(req.account_id, req.clients)
+    rules = req.get("rotationRules", {})
+    client = req.client("secretsmanager")
+    arn = req.get("secretId")
+    client.rotate_secret(
+        **compact(
+            SecretId=arn,
+            RotationLambdaARN=req.get("rotationLambdaArn"),
+            RotationRules=compact(
+                AutomaticallyAfterDays=rules.get("automaticallyAfterDays"),
+                Duration=rules.get("duration"),
+                ScheduleExpression=rules.get("scheduleExpression"),
+            ),
+            RotateImmediately=req.get("rotateImmediately"),
+        )
+    )
+    described = client.describe_secret(SecretId=arn)
+    return str(arn), {
+        "secretId": arn,
+        "rotationEnabled": bool(described.get("RotationEnabled")),
+        "rotationLambdaArn": described.get("RotationLambdaARN", ""),
+    }

@@ -18,13 +18,15 @@ SYMMETRIC = "SYMMETRIC_DEFAULT"
     scope=Scope.RESOURCE,
     seed=(
         "seed 000 #8 and 003 #10: flow-log groups need a retention period and notification topics were "
-        "created without encryption"
+        "created without encryption; auditors (issue 15 #1): log groups kept CloudWatch Logs' default encryption"
     ),
-    remediation=("set retention_in_days on log groups, kms_master_key_id on topics, enable_key_rotation on keys"),
+    remediation=(
+        "set retention_in_days and kms_key_id on log groups, kms_master_key_id on topics, enable_key_rotation on keys"
+    ),
     controls=("CloudWatch.16", "SNS.1", "KMS.4"),
 )
 def retention_and_encryption(graph: Graph, ctx: Context) -> Iterator[Finding]:
-    """Log groups have a retention period; SNS topics are KMS-encrypted; symmetric KMS keys rotate."""
+    """Log groups have a retention period and a KMS key; SNS topics are KMS-encrypted; symmetric KMS keys rotate."""
     index = Index(graph)
     for group in index.of_type("aws:cloudwatch/logGroup:LogGroup"):
         days = group.prop("retentionInDays")
@@ -33,6 +35,17 @@ def retention_and_encryption(graph: Graph, ctx: Context) -> Iterator[Finding]:
                 group,
                 f"log group {group.name!r} has no retention period: logs are kept (and billed) forever",
                 remediation="set retention_in_days (TapStack: tapstack:logRetentionDays)",
+            )
+        key_id = group.prop("kmsKeyId")
+        if not is_unknown(key_id) and not key_id:
+            yield Finding(
+                group,
+                f"log group {group.name!r} is not encrypted with a KMS key: anyone allowed to read logs reads it, "
+                "and its data cannot be made unreadable by disabling a key",
+                remediation=(
+                    "set kms_key_id to the region's key, whose policy lets logs.<region>.amazonaws.com use it for "
+                    "this group's ARN (lib/iam.logs_key_statement)"
+                ),
             )
     for topic in index.of_type("aws:sns/topic:Topic"):
         key = topic.prop("kmsMasterKeyId")

@@ -1,0 +1,104 @@
+"""A Lambda function's code with a pinned boto3: its own package plus the installed boto3 and its dependencies.
+
+The migration handler writes its records with S3 conditional writes (``IfNoneMatch``/``IfMatch``), which a Lambda
+runtime's bundled botocore may predate. Lambda puts the archive's root first on ``sys.path``, so a boto3 shipped
+in the archive wins over the runtime's. What ships is the boto3 this environment runs (and its tests passed
+with), taken from the installed distributions' file lists at synth time: no download, so a synth works offline.
+
+botocore carries the models of every AWS service (about 30 MB); the archive keeps only those of the services
+the function calls. The files are copied once into a directory named after their digest, so the same code is
+the same archive path on every synth (and the same Lambda code hash on every deploy).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import os
+import shutil
+from collections.abc import Iterable, Mapping
+from pathlib import Path, PurePosixPath
+
+import pulumi
+
+VENDORED_DISTRIBUTIONS = ("boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3")
+"""boto3 and everything it imports at run time (its and botocore's requirements, without optional extras)."""
+BOTOCORE_DATA = PurePosixPath("botocore/data")
+SKIPPED_SUFFIXES = (".pyc", ".pyi", ".typed")
+SKIPPED_NAMES = ("examples-1.json",)
+"""Documentation examples in botocore's models: never read by a client."""
+
+
+class PackagingError(RuntimeError):
+    """The installed boto3/botocore cannot make the archive the function needs."""
+
+
+def _wanted(path: PurePosixPath, services: frozenset[str]) -> bool:
+    if "__pycache__" in path.parts or path.parts[0] in ("..", "bin") or path.suffix in SKIPPED_SUFFIXES:
+        return False
+    if path.parts[0].endswith(".dist-info"):
+        return path.name in ("METADATA", "LICENSE", "LICENSE.txt", "NOTICE")
+    if path.name in SKIPPED_NAMES:
+        return False
+    if path.is_relative_to(BOTOCORE_DATA) and len(path.parts) > len(BOTOCORE_DATA.parts) + 1:
+        return path.parts[len(BOTOCORE_DATA.parts)] in services
+    return True
+
+
+def vendored_files(services: Iterable[str]) -> dict[str, Path]:
+    """Archive path -> installed file, for boto3 and its dependencies with botocore models of ``services`` only."""
+    wanted = frozenset(services)
+    files: dict[str, Path] = {}
+    for name in VENDORED_DISTRIBUTIONS:
+        try:
+            dist = importlib.metadata.distribution(name)
+        except importlib.metadata.PackageNotFoundError:
+            raise PackagingError(f"{name} is not installed: it is packaged with the function") from None
+        for entry in dist.files or ():
+            path = PurePosixPath(entry.as_posix())
+            if _wanted(path, wanted):
+                files[path.as_posix()] = Path(str(dist.locate_file(entry))).resolve()
+    available = {p.split("/")[2] for p in files if p.startswith(f"{BOTOCORE_DATA}/") and p.count("/") > 2}
+    missing = sorted(wanted - available)
+    if missing:
+        raise PackagingError(f"the installed botocore has no model for {', '.join(missing)}")
+    return files
+
+
+def build_root() -> Path:
+    """Where archives are assembled: ``build/lambda`` of a source checkout, else the user's cache directory."""
+    checkout = Path(__file__).resolve().parents[3]
+    if (checkout / "pyproject.toml").is_file():
+        return checkout / "build" / "lambda"
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "tapstack" / "lambda"
+
+
+def _digest(files: Mapping[str, Path]) -> str:
+    h = hashlib.sha256()
+    for archive_path, file in sorted(files.items()):
+        h.update(archive_path.encode() + b"\0" + file.read_bytes() + b"\0")
+    return h.hexdigest()[:16]
+
+
+def assemble(name: str, files: Mapping[str, Path], root: Path | None = None) -> Path:
+    """The directory holding exactly ``files``, created once per content (``<name>-<digest>``)."""
+    target = (root or build_root()) / f"{name}-{_digest(files)}"
+    if target.is_dir():
+        return target
+    staging = target.with_name(f"{target.name}.tmp-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    for archive_path, file in files.items():
+        dest = staging / archive_path
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(file, dest)
+    try:
+        staging.rename(target)
+    except OSError:  # another synth assembled the same content first
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def function_archive(name: str, own: Mapping[str, Path], services: Iterable[str]) -> pulumi.FileArchive:
+    """The function's own files plus a pinned boto3 limited to ``services``, as one directory archive."""
+    return pulumi.FileArchive(str(assemble(name, {**vendored_files(services), **own})))
