@@ -398,26 +398,38 @@ class Emulator:
         # One access-log line per request would bury the progress display.
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         dispatcher = _dispatcher()
-        workdir = cert = context = None
-        if tls:
-            workdir = Path(tempfile.mkdtemp(prefix="tapstack-emulator-"))
-            cert, key = _self_signed(workdir)
-            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-            context.load_cert_chain(cert, key)
-        account_id = str(secrets.randbelow(9 * 10**11) + 10**11)
-        replication.set_delay(account_id, replication_delay)
-        app = _in_account(moto_fidelity.wsgi(dispatcher), account_id)
-        server = make_server(LOOPBACK, 0, app, threaded=True, request_handler=MotoRequestHandler, ssl_context=context)
-        emulator = cls(f"{'https' if tls else 'http'}://{LOOPBACK}:{server.server_port}", cert, account_id)
-        emulator._server, emulator._workdir = server, workdir
-        emulator._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": POLL_SECONDS}, name="tapstack-emulator", daemon=True
-        )
-        emulator._thread.start()
-        try:
+        workdir = cert = context = server = None
+        emulator: Emulator | None = None
+        try:  # anything raised from here on, Ctrl-C and SIGTERM included, leaves no key and no thread behind
+            if tls:
+                workdir = Path(tempfile.mkdtemp(prefix="tapstack-emulator-"))
+                cert, key = _self_signed(workdir)
+                context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+                context.load_cert_chain(cert, key)
+            account_id = str(secrets.randbelow(9 * 10**11) + 10**11)
+            replication.set_delay(account_id, replication_delay)
+            app = _in_account(moto_fidelity.wsgi(dispatcher), account_id)
+            server = make_server(
+                LOOPBACK, 0, app, threaded=True, request_handler=MotoRequestHandler, ssl_context=context
+            )
+            emulator = cls(f"{'https' if tls else 'http'}://{LOOPBACK}:{server.server_port}", cert, account_id)
+            emulator._server, emulator._workdir = server, workdir
+            emulator._thread = threading.Thread(
+                target=server.serve_forever,
+                kwargs={"poll_interval": POLL_SECONDS},
+                name="tapstack-emulator",
+                daemon=True,
+            )
+            emulator._thread.start()
             emulator._wait_until_answering(timeout)
-        except EmulatorError:
-            emulator.stop()
+        except BaseException:
+            if emulator is not None and emulator._thread is not None and emulator._thread.ident is not None:
+                emulator.stop()  # serving: shut the loop down, then remove the key
+            else:  # shutdown() would wait for a loop that never ran
+                if server is not None:
+                    server.server_close()
+                if workdir is not None:
+                    shutil.rmtree(workdir, ignore_errors=True)
             raise
         return emulator
 
