@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import html
+import json
 import random
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,7 +15,8 @@ from tapstack import diagram
 from tapstack import resource_types as types
 from tapstack.cli import main
 from tapstack.diagram import Diagram, Node
-from tapstack.graph import Graph
+from tapstack.graph import Graph, policy_statements
+from tapstack.lib.regions import region_code
 from tests.conftest import EXAMPLES, Synth, example_config
 
 # Resources that only refine or serve another one: never a box of their own.
@@ -144,6 +147,90 @@ def test_the_lambda_reaches_exactly_what_its_role_allows(platform_diagram: Diagr
         topic = platform_diagram.nodes[targets[types.TOPIC].dst]
         assert topic.details[0].startswith("tapstack-deployments-")
         assert all(platform_diagram.nodes[e.dst].region == region for e in targets.values())
+
+
+RELEASE_PATH = "agent: releases/current.json, artifacts/ (read)\nfleet/heartbeats/<userid>.json (write)"
+
+
+def deployment_bucket_edges(d: Diagram, graph: Graph, region: str, src_kind: str) -> list[tuple[Node, Any]]:
+    bucket = graph.outputs[f"{region_code(region)}_deployment_bucket"]
+    return [
+        (d.nodes[e.src], e)
+        for e in d.edges
+        if d.nodes[e.dst].kind == types.BUCKET and d.nodes[e.dst].name == bucket and d.nodes[e.src].kind == src_kind
+    ]
+
+
+def test_each_regions_instances_follow_their_own_deployment_bucket_along_the_release_path(
+    platform: Graph, platform_diagram: Diagram
+) -> None:
+    for region in platform_diagram.regions:
+        ((asg, edge),) = deployment_bucket_edges(platform_diagram, platform, region, types.ASG)
+        assert asg.region == region
+        assert (edge.kind, edge.label) == ("access", RELEASE_PATH)
+    source = diagram.to_dot(platform_diagram).source
+    in_dot = RELEASE_PATH.replace("\n", "\\n")  # Graphviz breaks the line there: one line per mode
+    assert source.count(f'label="{in_dot}"') == 3
+
+
+def test_the_migration_function_edge_names_the_keys_it_reads_and_the_ones_it_writes(
+    platform: Graph, platform_diagram: Diagram
+) -> None:
+    for region in platform_diagram.regions:
+        ((_, edge),) = deployment_bucket_edges(platform_diagram, platform, region, types.FUNCTION)
+        reads, writes = edge.label.split("\n")
+        assert reads == "artifacts/, fleet/heartbeats/ (read)"
+        assert writes.endswith(" (read, write)") and "releases/" in writes and "migrations/" in writes
+
+
+def instance_policy(graph: Graph) -> Any:
+    """The inline policy folded into the first region's ASG box: the instance role's."""
+    asg = next(n for n in diagram.build(graph).nodes.values() if n.kind == types.ASG)
+    (policy,) = [r for r in graph.resources if r.urn in {m.urn for m in asg.resources} and r.type == types.ROLE_POLICY]
+    return policy
+
+
+def with_instance_statements(platform: Graph, keep: Any) -> tuple[Graph, str]:
+    """A copy of the platform graph whose first instance role keeps only the statements ``keep`` accepts."""
+    graph = Graph.from_dict(platform.to_dict())
+    policy = instance_policy(graph)
+    doc = json.loads(policy.inputs["policy"])
+    doc["Statement"] = [st for st in policy_statements(doc) if keep(st)]
+    policy.inputs["policy"] = json.dumps(doc)
+    return graph, str(policy.region)
+
+
+def names_deployment_bucket(statement: dict[str, Any]) -> bool:
+    return "tapstack-deploy-" in json.dumps(statement.get("Resource"))
+
+
+def test_without_a_statement_on_the_deployment_bucket_the_instances_have_no_edge_to_it(platform: Graph) -> None:
+    graph, region = with_instance_statements(platform, lambda st: not names_deployment_bucket(st))
+    d = diagram.build(graph)
+    assert deployment_bucket_edges(d, graph, region, types.ASG) == []
+    others = [r for r in d.regions if r != region]
+    assert all(len(deployment_bucket_edges(d, graph, r, types.ASG)) == 1 for r in others)
+    (asg,) = [n for n in d.nodes_in(region) if n.kind == types.ASG]
+    assert any(e.src == asg.id and d.nodes[e.dst].kind == types.BUCKET for e in d.edges)  # the data bucket stays
+
+
+def test_the_release_path_label_follows_the_statements_not_the_example(platform: Graph) -> None:
+    graph, region = with_instance_statements(
+        platform, lambda st: not names_deployment_bucket(st) or st.get("Action") == ["s3:PutObject"]
+    )
+    ((_, edge),) = deployment_bucket_edges(diagram.build(graph), graph, region, types.ASG)
+    assert edge.label == "agent: fleet/heartbeats/<userid>.json (write)"
+
+
+def test_the_actor_is_named_only_when_the_user_data_tells_the_instances_the_bucket(platform: Graph) -> None:
+    graph = Graph.from_dict(platform.to_dict())
+    asg = next(n for n in diagram.build(graph).nodes.values() if n.kind == types.ASG)
+    (template,) = [
+        r for r in graph.resources if r.urn in {m.urn for m in asg.resources} and r.type == types.LAUNCH_TEMPLATE
+    ]
+    del template.inputs["userData"]
+    ((_, edge),) = deployment_bucket_edges(diagram.build(graph), graph, str(template.region), types.ASG)
+    assert edge.label == RELEASE_PATH.removeprefix("agent: ")
 
 
 def test_alarms_notify_the_alarm_topic_and_watch_what_they_measure(platform_diagram: Diagram) -> None:

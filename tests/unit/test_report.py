@@ -76,12 +76,15 @@ def test_everything_from_the_stack_is_escaped(foundation: Graph) -> None:
     role.inputs["name"] = EVIL
     guard = report.GuardResults(violations=[report.Violation("TAP002", "high", EVIL, EVIL, EVIL)])
     local = report.LocalResults(
-        outputs={EVIL: EVIL}, checks=[report.CheckResult("us-east-1", EVIL, False, EVIL)], resources=1
+        outputs={EVIL: EVIL},
+        checks=[report.CheckResult("us-east-1", EVIL, False, EVIL)],
+        resources=1,
+        fleet=[report.FleetRegion("us-east-1", EVIL, [EVIL])],
     )
     page = render(evil, guard=guard, local=local, svg=None, svg_error=EVIL)
     assert "<script" not in page and "<img" not in page
     escaped = "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;"
-    for name in ("guard", "iam", "outputs", "checks", "diagram"):
+    for name in ("guard", "iam", "outputs", "checks", "diagram", "fleet"):
         assert escaped in section(page, name), name
     assert f"<title>TapStack report · {escaped}</title>" in page
 
@@ -160,6 +163,35 @@ def test_local_sections_explain_what_is_missing(foundation: Graph) -> None:
     assert "the local deploy failed: bucket use1-deploy: AccessDenied" in section(failed, "checks")
 
 
+def test_fleet_section_shows_each_regions_line_primary_first_and_every_problem(platform: Graph) -> None:
+    broken = "i-0abc: release 1.1.0 is unhealthy: GET /healthz answered 500; returned to 1.0.0"
+    local = report.LocalResults(
+        fleet=[
+            report.FleetRegion("eu-west-1", "1/2 on 1.0.0, 1 unhealthy", [broken]),
+            report.FleetRegion("us-east-1", "2/2 on 1.0.0, healthy"),
+        ]
+    )
+    fleet = section(render(platform, local=local), "fleet")
+    rows = re.findall(r"<tr><td>(.*?)</td></tr>", fleet)
+    assert rows == [
+        'us-east-1</td><td><span class="badge pass">ok</span></td><td>2/2 on 1.0.0, healthy</td><td>',
+        'eu-west-1</td><td><span class="badge fail">1 problem(s)</span></td><td>1/2 on 1.0.0, 1 unhealthy</td><td>'
+        + html.escape(broken),
+    ]
+
+
+def test_fleet_section_says_why_there_is_no_fleet(foundation: Graph) -> None:
+    assert "Not available: run `tapstack report --local` to boot the simulated fleet" in section(
+        render(foundation), "fleet"
+    )
+    no_boot = report.LocalResults(fleet_error="ClientError: AccessDenied on sts:AssumeRole")
+    assert "the simulated fleet did not boot: ClientError: AccessDenied on sts:AssumeRole" in section(
+        render(foundation, local=no_boot), "fleet"
+    )
+    no_compute = section(render(foundation, local=report.LocalResults()), "fleet")
+    assert "This stack runs no instances" in no_compute and "<table" not in no_compute
+
+
 def test_without_graphviz_the_diagram_section_says_how_to_get_it(
     foundation: Graph, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -195,16 +227,27 @@ def test_local_and_graph_together_is_a_usage_error(
 
 
 @pytest.mark.integration
-def test_report_local_includes_the_emulator_outputs_and_checks(tmp_path: Path) -> None:
+def test_report_local_includes_the_emulator_outputs_checks_and_booted_fleet(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "report.html"
     config = str(EXAMPLES / "two-region" / "Pulumi.dev.yaml")
-    assert main(["report", "--config", config, "--local", "--out", str(out)]) == 0
+    assert main(["report", "--config", config, "--local", "--out", str(out), "--json"]) == 0
     page = out.read_text()
     assert "<code>primary_region</code></td><td><code>us-east-1</code>" in section(page, "outputs")
     checks = section(page, "checks")
     # validate and foundation, in each of the two regions
     assert checks.count('<span class="badge pass">passed</span>') == 4 and "failed" not in checks
     assert checks.count("<td>foundation</td>") == 2
+    # one instance per region ran the real agent once: nothing released yet, nothing wrong
+    fleet = section(page, "fleet")
+    for region in ("us-east-1", "eu-west-1"):
+        assert (
+            f'<td>{region}</td><td><span class="badge pass">ok</span></td><td>1 instance, no release yet</td>' in fleet
+        )
+    assert json.loads(capsys.readouterr().out)["local"]["fleet"] == {
+        region: {"summary": "1 instance, no release yet", "problems": []} for region in ("eu-west-1", "us-east-1")
+    }
 
 
 class FakeEmulator:
@@ -249,6 +292,29 @@ def test_local_report_shows_deployed_outputs_and_checks(
     assert "<td><code>use1_vpc_id</code></td><td><code>vpc-0123</code></td>" in section(page, "outputs")
     assert "71 resources deployed into the emulator in 2.5s." in section(page, "outputs")
     assert '<span class="badge fail">failed</span></td><td>failed: secret</td>' in section(page, "checks")
+    assert fake_emulator.stopped == 1
+
+
+def test_an_unhealthy_simulated_fleet_fails_the_local_report(
+    fake_emulator: type[FakeEmulator],
+    foundation: Graph,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from tapstack.cli import report as command
+    from tapstack.emulator import deploy
+
+    monkeypatch.setattr(deploy, "deploy", lambda emulator, settings: deploy.Deployment(foundation, 2.5))
+    monkeypatch.setattr(deploy, "post_deploy_checks", lambda emulator, graph: [])
+    problem = "i-0abc: cannot read releases/current.json: AccessDenied"
+    fleet = [report.FleetRegion("us-east-1", "1 instance, no release yet", [problem])]
+    monkeypatch.setattr(command, "fleet_results", lambda emulator, outputs: (fleet, None))
+    out = tmp_path / "r.html"
+    config = str(EXAMPLES / "foundation" / "Pulumi.dev.yaml")
+    assert main(["report", "--config", config, "--local", "--out", str(out)]) == 1
+    assert "1 instance(s) of the simulated fleet unhealthy" in capsys.readouterr().out
+    assert html.escape(problem) in section(out.read_text(), "fleet")
     assert fake_emulator.stopped == 1
 
 
