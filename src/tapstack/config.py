@@ -357,8 +357,8 @@ def _instance_types(s: Setting, raw: Any, ctx: _Context) -> tuple[str, ...]:
             raise ConfigError(
                 key,
                 value,
-                f"an {architecture(value).value} type, but instanceType {ctx.parsed['instanceType']} is {wanted.value}: "
-                "all types of the group share one AMI, so use types of one architecture",
+                f"an {architecture(value).value} type, but instanceType {ctx.parsed['instanceType']} is "
+                f"{wanted.value}: all types of the group share one AMI, so use types of one architecture",
             )
     if len(set(raw)) != len(raw):
         raise ConfigError(s.key, raw, "each instance type may appear once")

@@ -9,7 +9,7 @@ import pytest
 
 from tapstack.guard.facts import UNKNOWN
 from tapstack.guard.model import Severity
-from tapstack.lib.iam import UNSCOPED_ACTIONS
+from tapstack.lib.aws_iam_facts import UNSCOPED_ACTIONS
 from tapstack.serialization import FIX
 
 from .conftest import GraphBuilder, check, messages

@@ -132,7 +132,9 @@ def test_the_same_migration_id_twice_promotes_once(deployed: Deployed, unique: s
 def test_a_bad_manifest_is_refused_and_nothing_is_written(deployed: Deployed, unique: str) -> None:
     s3, bucket = deployed.aws("s3"), deployed.out(PRIMARY, "deployment_bucket")
     key = f"artifacts/manifests/{unique}.json"
-    s3.put_object(Bucket=bucket, Key=key, Body=b'{"release": "r", "artifacts": [{"key": "artifacts/missing", "sha256": "00"}]}')
+    s3.put_object(
+        Bucket=bucket, Key=key, Body=b'{"release": "r", "artifacts": [{"key": "artifacts/missing", "sha256": "00"}]}'
+    )
     reply = _invoke(deployed, PRIMARY, action="migrate", migration_id=unique, manifest_key=key)
     assert (reply["statusCode"], reply["body"]["field"]) == (400, "manifest.artifacts[0].sha256")
     assert s3.list_objects_v2(Bucket=bucket, Prefix=f"migrations/{unique}/")["KeyCount"] == 0

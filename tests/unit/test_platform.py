@@ -13,7 +13,7 @@ import pytest
 from tapstack.components.migration import HANDLER_DIR
 from tapstack.config import ConfigError
 from tapstack.graph import Graph, Resource
-from tapstack.lib.iam import UNSCOPED_ACTIONS
+from tapstack.lib.aws_iam_facts import UNSCOPED_ACTIONS
 from tapstack.lib.naming import NameKind
 from tapstack.lib.regions import region_code
 from tapstack.program import main as program

@@ -41,8 +41,7 @@ from pulumi_policy.proxy import (
     UNKNOWN_STRING_VALUE,
 )
 
-from ..graph import Graph, Resource
-from ..graph import SECRET_PLACEHOLDER
+from ..graph import SECRET_PLACEHOLDER, Graph, Resource
 from .facts import UNKNOWN
 from .model import Context, Rule, Scope, Severity, Violation
 from .rules import RULES, RULES_BY_ID

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ...graph import Graph
-from ...lib.iam import SOURCE_ARN_PATTERNS, TRUST_WITHOUT_SOURCE_ACCOUNT
+from ...lib.aws_iam_facts import SOURCE_ARN_PATTERNS, TRUST_WITHOUT_SOURCE_ACCOUNT
 from ..facts import items
 from ..model import Context, Finding, Scope, Severity, rule
 from .iam import Document, Kind, documents

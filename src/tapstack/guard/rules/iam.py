@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ...graph import Graph, Resource
-from ...lib.iam import UNSCOPED_ACTIONS
+from ...lib.aws_iam_facts import UNSCOPED_ACTIONS
 from ...serialization import FIX, OUTPUT_STRING_MARKERS
 from ..facts import dig, is_unknown, items
 from ..model import Context, Finding, Scope, Severity, rule

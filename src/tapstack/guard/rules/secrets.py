@@ -11,8 +11,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from ...graph import Graph, Resource
-from ...graph import SECRET_PLACEHOLDER
+from ...graph import SECRET_PLACEHOLDER, Graph, Resource
 from ..facts import Index, dig, is_unknown
 from ..model import Context, Finding, Scope, Severity, rule
 
