@@ -141,6 +141,7 @@ class StackConfig:
     secret_recovery_window_days: int
     secret_rotation_days: int
     migration_reserved_concurrency: int
+    migration_in_vpc: bool
     deployment_object_lock_days: int
 
     @property
@@ -198,6 +199,8 @@ class Setting:
 def _doc_value(value: Any) -> str:
     if value is None:
         return "none"
+    if isinstance(value, bool):
+        return f"`{str(value).lower()}`"
     if isinstance(value, Features):
         return f"`{{compute: {str(value.compute).lower()}, migration: {str(value.migration).lower()}}}`"
     if isinstance(value, tuple):
@@ -444,6 +447,23 @@ def _recovery_window(s: Setting, raw: Any, ctx: _Context) -> int:
     return value
 
 
+def _in_vpc(s: Setting, raw: Any, ctx: _Context) -> bool:
+    """The function joins the region's VPC, which exists only with compute; off-by-default reasoning in
+    docs/security.md (Lambda.3)."""
+    value: bool = s.default if raw is None else _bool(s.key, raw)
+    features: Features = ctx.parsed["features"]
+    if value and not features.migration:
+        raise ConfigError(s.key, raw, "features.migration is off: there is no migration function to place in a VPC")
+    if value and not features.compute:
+        raise ConfigError(
+            s.key,
+            raw,
+            "features.compute is off, so the regions have no VPC for the function; turn compute on or leave "
+            "migrationInVpc false",
+        )
+    return value
+
+
 def _token(s: Setting, raw: Any, ctx: _Context) -> None:
     """Only presence is checked here; the value itself reaches the program as a secret Output (migration_token)."""
     if ctx.parsed["features"].migration and raw in (None, ""):
@@ -662,6 +682,16 @@ SETTINGS: tuple[Setting, ...] = (
         parse=_integer(1, 100),
     ),
     Setting(
+        key="migrationInVpc",
+        attr="migration_in_vpc",
+        type="boolean",
+        default=False,
+        allowed="`true`, `false`; `true` needs features.compute and features.migration",
+        meaning="runs the migration function in the private subnets, reaching AWS only through interface endpoints "
+        "(about USD 7.30 per endpoint per AZ per month; docs/security.md, Lambda.3)",
+        parse=_in_vpc,
+    ),
+    Setting(
         key="deploymentObjectLockDays",
         attr="deployment_object_lock_days",
         type="integer",
@@ -736,7 +766,7 @@ def _check_names(cfg: StackConfig) -> None:
         ),
         NameKind.LAUNCH_TEMPLATE: ("app",),
         NameKind.ASG: ("app",),
-        NameKind.SECURITY_GROUP: ("app", "endpoints"),
+        NameKind.SECURITY_GROUP: ("app", "endpoints", "migration"),
         NameKind.SECRET: ("migration-token",),
         NameKind.KMS_ALIAS: ("key",),
     }

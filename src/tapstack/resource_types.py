@@ -189,6 +189,10 @@ def _ec2(token: str, name: str, phys: str, region: str) -> tuple[str, dict[str, 
     }
     if token == LAUNCH_TEMPLATE:
         out["latestVersion"] = 1
+    if token == VPC_ENDPOINT:
+        # The provider answers it for gateway endpoints (the service's address ranges); synth cannot tell the
+        # endpoint types apart here, and only the S3 gateway endpoint's is ever read.
+        out["prefixListId"] = f"pl-{rid.split('-', 1)[1]}"
     if token == VPC:
         out["defaultSecurityGroupId"] = f"sg-default-{rid}"
         out["defaultNetworkAclId"] = f"acl-default-{rid}"

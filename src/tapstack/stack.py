@@ -10,7 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from .components.compute import Compute, ComputeArgs
-from .components.migration import MigrationFunction, MigrationFunctionArgs
+from .components.migration import FunctionVpc, MigrationFunction, MigrationFunctionArgs
 from .components.monitoring import ComputeAlarms, ComputeAlarmsArgs
 from .components.network import Network, NetworkArgs
 from .components.notifications import Notifications, NotificationsArgs
@@ -25,7 +25,7 @@ from .components.secrets import (
 )
 from .components.storage import HardenedBucket, HardenedBucketArgs
 from .config import KmsMode, NatStrategy, StackConfig
-from .lib import iam
+from .lib import endpoints, iam
 from .lib.naming import NameKind, lambda_log_group_name
 from .lib.regions import region_code
 from .lib.tags import default_tags
@@ -179,7 +179,10 @@ class TapStack(pulumi.ComponentResource):
                     self._bucket_arn(w, region) for w, on in (("data", True), ("deploy", cfg.features.migration)) if on
                 ],
                 endpoint_security_group_name=cfg.name(NameKind.SECURITY_GROUP, "endpoints", region),
-                interface_endpoints=cfg.nat_strategy is NatStrategy.NONE,
+                interface_services=endpoints.interface_services(
+                    instances=cfg.nat_strategy is NatStrategy.NONE, function=cfg.migration_in_vpc
+                ),
+                function_bucket_arn=self._bucket_arn("deploy", region) if cfg.migration_in_vpc else None,
             ),
             opts,
         )
@@ -326,8 +329,25 @@ class TapStack(pulumi.ComponentResource):
                 region_key_arn=built.key.arn,
                 dead_letter_queue_name=cfg.name(NameKind.SQS_QUEUE, "migration-dlq", region),
                 reserved_concurrency=cfg.migration_reserved_concurrency,
+                vpc=self._function_vpc(region, built),
             ),
             opts,
+        )
+
+    def _function_vpc(self, region: str, built: _Region) -> FunctionVpc | None:
+        """The region's private subnets, with ``migrationInVpc`` (config refuses it without compute)."""
+        if not self.cfg.migration_in_vpc:
+            return None
+        network = built.network
+        assert network is not None
+        return FunctionVpc(
+            vpc_id=network.vpc_id,
+            vpc_cidr=self.cfg.vpc_cidrs[region],
+            subnet_ids=network.private_subnet_ids,
+            subnet_arns=[s.arn for s in network.private_subnets],
+            s3_prefix_list_id=network.s3_prefix_list_id,
+            security_group_name=self.cfg.name(NameKind.SECURITY_GROUP, "migration", region),
+            partition=self.partition,
         )
 
     def _replicate(self) -> Replication:

@@ -47,6 +47,20 @@ def handler_archive() -> pulumi.FileArchive:
 
 
 @dataclass
+class FunctionVpc:
+    """Where the function runs with ``migrationInVpc``: the region's private subnets, reaching AWS only through the
+    VPC's interface endpoints (in the VPC's range) and S3's gateway endpoint (S3's prefix list)."""
+
+    vpc_id: pulumi.Input[str]
+    vpc_cidr: str
+    subnet_ids: Sequence[pulumi.Input[str]]
+    subnet_arns: Sequence[pulumi.Input[str]]
+    s3_prefix_list_id: pulumi.Input[str]
+    security_group_name: str
+    partition: pulumi.Input[str]
+
+
+@dataclass
 class MigrationFunctionArgs:
     region: str
     is_primary: bool
@@ -74,6 +88,8 @@ class MigrationFunctionArgs:
     """The region key, whatever ``kms`` says: it encrypts the logs, the environment and the dead-letter queue."""
     dead_letter_queue_name: str
     reserved_concurrency: int
+    vpc: FunctionVpc | None = None
+    """None: the function runs on Lambda's own network (the default; docs/security.md, Lambda.3)."""
     timeout_seconds: int = 60
     memory_mb: int = 256
 
@@ -115,6 +131,20 @@ class MigrationFunction(RegionalComponent):
             reads_fleet=bool(args.asg_name),
             dead_letter=(self.dead_letter_queue.arn, args.region_key_arn),
         )
+        self.security_group: aws.ec2.SecurityGroup | None = None
+        vpc_config = None
+        if args.vpc is not None:
+            self.security_group = self._security_group(name, args.vpc)
+            statements += iam.function_network_statements(
+                partition=args.vpc.partition,
+                region=args.region,
+                account_id=args.account_id,
+                subnet_arns=args.vpc.subnet_arns,
+                security_group_arn=self.security_group.arn,
+            )
+            vpc_config = aws.lambda_.FunctionVpcConfigArgs(
+                subnet_ids=list(args.vpc.subnet_ids), security_group_ids=[self.security_group.id]
+            )
         self.role_policy = aws.iam.RolePolicy(
             f"{name}-policy", role=self.role.id, policy=iam.to_json(statements), opts=self.child()
         )
@@ -134,6 +164,7 @@ class MigrationFunction(RegionalComponent):
             reserved_concurrent_executions=args.reserved_concurrency,
             dead_letter_config=aws.lambda_.FunctionDeadLetterConfigArgs(target_arn=self.dead_letter_queue.arn),
             kms_key_arn=args.region_key_arn,
+            vpc_config=vpc_config,
             environment=aws.lambda_.FunctionEnvironmentArgs(
                 variables={
                     "TAPSTACK_REGION": args.region,
@@ -211,5 +242,35 @@ class MigrationFunction(RegionalComponent):
                 "functionArn": self.function.arn,
                 "roleArn": self.role.arn,
                 "deadLetterQueueUrl": self.dead_letter_queue.url,
+                "securityGroupId": self.security_group.id if self.security_group is not None else None,
             }
+        )
+
+    def _security_group(self, name: str, vpc: FunctionVpc) -> aws.ec2.SecurityGroup:
+        """Nothing comes in (Lambda invokes the function through its own service, not the interface); HTTPS goes
+        out to the VPC's interface endpoints and to S3 through the gateway endpoint, nowhere else: even with a NAT
+        route in the subnets, the function cannot reach the internet."""
+        return aws.ec2.SecurityGroup(
+            f"{name}-sg",
+            name=vpc.security_group_name,
+            description="TapStack migration function: HTTPS to the VPC's endpoints only",
+            vpc_id=vpc.vpc_id,
+            ingress=[],
+            egress=[
+                aws.ec2.SecurityGroupEgressArgs(
+                    protocol="tcp",
+                    from_port=443,
+                    to_port=443,
+                    cidr_blocks=[vpc.vpc_cidr],
+                    description="HTTPS to the interface endpoints",
+                ),
+                aws.ec2.SecurityGroupEgressArgs(
+                    protocol="tcp",
+                    from_port=443,
+                    to_port=443,
+                    prefix_list_ids=[vpc.s3_prefix_list_id],
+                    description="HTTPS to S3 through the gateway endpoint",
+                ),
+            ],
+            opts=self.child(),
         )

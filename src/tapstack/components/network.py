@@ -1,5 +1,6 @@
 """The VPC of one region: tiers of subnets, NAT per strategy, flow logs, NACLs, an empty default SG and default
-NACL, a fenced S3 gateway endpoint, and the interface endpoints private instances need when there is no NAT."""
+NACL, a fenced S3 gateway endpoint, and the interface endpoints private instances (without NAT) and the migration
+function (in the VPC) need."""
 
 from __future__ import annotations
 
@@ -32,10 +33,13 @@ class NetworkArgs:
     """The stack's buckets of this region that principals inside the VPC use: the only ones (with the Amazon Linux
     repositories) the S3 gateway endpoint lets through."""
     endpoint_security_group_name: str = ""
-    """Needed when ``interface_endpoints`` is on."""
-    interface_endpoints: bool = False
-    """Private instances without a NAT route: Session Manager and the release agent reach AWS through interface
-    endpoints instead (TapStack turns this on for ``natStrategy: none`` with compute)."""
+    """Needed when ``interface_services`` is not empty."""
+    interface_services: Sequence[str] = ()
+    """One interface endpoint per service, shared by everything in the VPC (``endpoints.interface_services``):
+    Session Manager and the release agent without a NAT route, the migration function with ``migrationInVpc``."""
+    function_bucket_arn: pulumi.Input[str] | None = None
+    """The deployment bucket, when the migration function runs in this VPC: the S3 endpoint then also lets its
+    ``validate`` read the bucket's versioning, encryption and replication configuration."""
     log_key_arn: pulumi.Input[str] | None = None
     """The region key that encrypts the flow-log group (its key policy admits CloudWatch Logs for it)."""
 
@@ -92,12 +96,17 @@ class Network(RegionalComponent):
             service_name=endpoints.service_name(args.region, "s3"),
             vpc_endpoint_type="Gateway",
             route_table_ids=[rt.id for rt in self.private_route_tables],
-            policy=endpoints.s3_endpoint_policy(args.endpoint_bucket_arns, args.partition, args.region),
+            policy=endpoints.s3_endpoint_policy(
+                args.endpoint_bucket_arns, args.partition, args.region, args.function_bucket_arn
+            ),
             tags={"Name": f"{name}-s3"},
             opts=self.child(),
         )
-        self.interface_endpoints = self._interface_endpoints(name, args) if args.interface_endpoints else []
+        self.interface_endpoints = self._interface_endpoints(name, args) if args.interface_services else []
         self.vpc_id = self.vpc.id
+        # S3's address ranges in this region: a security group that sends to S3 through the gateway endpoint must
+        # allow them (the packets go to S3's public addresses, not to the endpoint).
+        self.s3_prefix_list_id = self.s3_endpoint.prefix_list_id
         self.public_subnet_ids = [s.id for s in self.public_subnets]
         self.private_subnet_ids = [s.id for s in self.private_subnets]
         self.register_outputs(
@@ -113,9 +122,9 @@ class Network(RegionalComponent):
         )
 
     def _interface_endpoints(self, name: str, args: NetworkArgs) -> list[aws.ec2.VpcEndpoint]:
-        """One endpoint per service in every private subnet, private DNS on, so the SSM Agent and boto3 reach the
-        usual regional host names without a route to the internet. The group admits HTTPS from the VPC only and
-        sends nothing (a group is stateful: replies need no egress rule)."""
+        """One endpoint per service in every private subnet, private DNS on, so the SSM Agent and boto3 (the agent's
+        and the migration function's) reach the usual regional host names without a route to the internet. The
+        group admits HTTPS from the VPC only and sends nothing (a group is stateful: replies need no egress rule)."""
         if not args.endpoint_security_group_name:
             raise ValueError("interface endpoints need endpoint_security_group_name")
         self.endpoint_security_group = aws.ec2.SecurityGroup(
@@ -147,7 +156,7 @@ class Network(RegionalComponent):
                 tags={"Name": f"{name}-{service}"},
                 opts=self.child(),
             )
-            for service in endpoints.INTERFACE_SERVICES
+            for service in args.interface_services
         ]
 
     def _subnet(self, name: str, tier: Tier, index: int, cidr: str, az: pulumi.Input[str]) -> aws.ec2.Subnet:

@@ -72,6 +72,9 @@ class Replication(RegionalComponent):
         super().__init__("tapstack:replication:Replication", name, opts)
         if not args.targets:
             raise ValueError("replication needs at least one secondary region")
+        # With Object Lock on the source, S3 replicates each version's lock and needs it on every destination too
+        # (DstBucketObjectLockConfigMissing): deploymentObjectLockDays applies to every deployment bucket.
+        object_lock = args.source.object_lock is not None
         self.role = aws.iam.Role(
             f"{name}-role",
             name=args.role_name,
@@ -83,6 +86,7 @@ class Replication(RegionalComponent):
             destination_bucket_arns=[t.bucket.arn for t in args.targets],
             source_key=(args.primary_region, args.source_kms_key_arn) if args.source_kms_key_arn else None,
             destination_keys=[(t.region, t.kms_key_arn) for t in args.targets if t.kms_key_arn is not None],
+            object_lock=object_lock,
         )
         self.policy = aws.iam.RolePolicy(
             f"{name}-policy", role=self.role.id, policy=iam.to_json(statements), opts=self.child()

@@ -24,6 +24,11 @@ UNSCOPED_ACTIONS: dict[str, str] = {
         "EC2 Describe* actions have no resource-level permissions; the fleet check reads only the launch times "
         "of its group's InService instances"
     ),
+    "ec2:DescribeNetworkInterfaces": (
+        "EC2 Describe* actions have no resource-level permissions (the Lambda Developer Guide: it only works on "
+        "'Resource: *'); Lambda calls it with the migration function's role to manage the function's network "
+        "interfaces when migrationInVpc is on"
+    ),
     "logs:DescribeLogGroups": (
         "a list action without resource-level permissions (Service Authorization Reference, CloudWatch Logs); "
         "VPC Flow Logs calls it to find its destination group, as the flow-logs IAM role documentation requires"

@@ -40,7 +40,32 @@ AGENT_SERVICES: tuple[str, ...] = ("sts",)
 instances sends CloudWatch Logs or metrics today, so ``logs`` and ``monitoring`` endpoints (about USD 7 a month
 per AZ each) are not created; add them here when an agent starts shipping either."""
 
-INTERFACE_SERVICES: tuple[str, ...] = SESSION_MANAGER_SERVICES + AGENT_SERVICES
+INSTANCE_SERVICES: tuple[str, ...] = SESSION_MANAGER_SERVICES + AGENT_SERVICES
+"""What private instances need without a NAT route."""
+
+FUNCTION_SERVICES: tuple[str, ...] = ("ssm", "secretsmanager", "sns", "autoscaling", "ec2")
+"""What the migration function calls besides S3 (``handler/services.py``: config parameter, token, deployment
+topic, the fleet check's group and instances) when it runs in the VPC (``migrationInVpc``). Not needed: ``sts``
+(the handler never calls it; Lambda hands the role's credentials to the function), ``logs`` and ``xray`` (Lambda
+ships the function's logs and its Active-tracing segment itself, outside the function's network interfaces; the
+handler uses no X-Ray SDK), ``kms`` (the handler never calls KMS: S3, SSM, Secrets Manager and SNS decrypt
+server-side, and Lambda decrypts the environment before the handler starts) and ``sqs`` (Lambda, not the
+function, writes the dead-letter queue)."""
+
+FUNCTION_BUCKET_ACTIONS: tuple[str, ...] = (
+    "s3:GetBucketVersioning",
+    "s3:GetEncryptionConfiguration",
+    "s3:GetReplicationConfiguration",
+)
+"""The migration function's ``validate`` reads these of its deployment bucket, beyond ``STACK_BUCKET_ACTIONS``:
+with the function in the VPC, the S3 endpoint must let them through too (on that bucket only)."""
+
+
+def interface_services(*, instances: bool, function: bool) -> tuple[str, ...]:
+    """The one set of interface endpoints a VPC gets when its instances (no NAT) and/or the migration function
+    (in the VPC) need them: each service once, instances' first, so their endpoints keep their names."""
+    wanted = (INSTANCE_SERVICES if instances else ()) + (FUNCTION_SERVICES if function else ())
+    return tuple(dict.fromkeys(wanted))
 
 
 def service_name(region: str, service: str) -> str:
@@ -51,8 +76,11 @@ def repository_objects(partition: Any, region: str) -> pulumi.Output[str]:
     return pulumi.Output.format("arn:{0}:s3:::{1}/*", partition, AL2023_REPOSITORY_BUCKET.format(region=region))
 
 
-def s3_endpoint_policy(bucket_arns: Sequence[Any], partition: Any, region: str) -> pulumi.Output[str]:
-    """Only the stack's own buckets of this region, plus read access to the Amazon Linux repositories.
+def s3_endpoint_policy(
+    bucket_arns: Sequence[Any], partition: Any, region: str, function_bucket_arn: Any | None = None
+) -> pulumi.Output[str]:
+    """Only the stack's own buckets of this region, plus read access to the Amazon Linux repositories (and, when
+    the migration function runs in the VPC, its ``validate`` reads of the deployment bucket's configuration).
 
     An endpoint policy does not grant anything by itself: it bounds what any principal in the VPC can do through
     the endpoint, so stolen instance credentials (or a compromised app) cannot copy data to a bucket elsewhere.
@@ -66,4 +94,13 @@ def s3_endpoint_policy(bucket_arns: Sequence[Any], partition: Any, region: str) 
             "AmazonLinuxRepositories", ["s3:GetObject"], [repository_objects(partition, region)], principal={"AWS": "*"}
         ),
     ]
+    if function_bucket_arn is not None:
+        statements.append(
+            iam.statement(
+                "MigrationFunctionInspectsItsBucket",
+                FUNCTION_BUCKET_ACTIONS,
+                [function_bucket_arn],
+                principal={"AWS": "*"},
+            )
+        )
     return iam.to_json(statements)

@@ -401,6 +401,44 @@ def lambda_statements(
     return statements
 
 
+FUNCTION_ENI_ACTIONS = (
+    "ec2:DeleteNetworkInterface",
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:UnassignPrivateIpAddresses",
+)
+"""What Lambda does, with the function's role, to the network interfaces it created for the function."""
+
+
+def network_interfaces_arn(partition: Any, region: str, account_id: Any) -> pulumi.Output[str]:
+    """Every network interface of this account in this region (an interface's id is not known in advance)."""
+    return pulumi.Output.format("arn:{0}:ec2:{1}:{2}:network-interface/*", partition, region, account_id)
+
+
+def function_network_statements(
+    *, partition: Any, region: str, account_id: Any, subnet_arns: Sequence[Any], security_group_arn: Any
+) -> list[Statement]:
+    """The permissions the Lambda Developer Guide ("Giving Lambda functions access to a VPC") lists for the
+    execution role of a function in a VPC: Lambda creates and manages the function's interfaces with them.
+
+    CreateNetworkInterface is authorized against the interface, the subnet and the security group, so naming
+    the private subnets and the function's own group limits new interfaces to exactly those. Delete, Assign and
+    Unassign act on interfaces whose ids are not known in advance; the guide warns that Lambda checks
+    DeleteNetworkInterface with an id of its own choosing, so they cover every interface of this account and
+    region and carry no condition on the interface's VPC or subnet (the check's interface has neither, and a
+    condition on a missing key denies). DescribeNetworkInterfaces only works on ``*`` (UNSCOPED_ACTIONS).
+    """
+    interfaces = network_interfaces_arn(partition, region, account_id)
+    return [
+        statement(
+            "CreateFunctionInterfacesInPrivateSubnets",
+            ["ec2:CreateNetworkInterface"],
+            [interfaces, *subnet_arns, security_group_arn],
+        ),
+        statement("ManageFunctionInterfaces", list(FUNCTION_ENI_ACTIONS), [interfaces]),
+        statement("DescribeFunctionInterfaces", ["ec2:DescribeNetworkInterfaces"], "*"),
+    ]
+
+
 ROTATION_ACTIONS = (
     "secretsmanager:DescribeSecret",
     "secretsmanager:GetSecretValue",
@@ -516,8 +554,14 @@ def replication_statements(
     destination_bucket_arns: Sequence[Any],
     source_key: tuple[str, Any] | None,
     destination_keys: Sequence[tuple[str, Any]],
+    object_lock: bool = False,
 ) -> list[Statement]:
-    """The documented S3 replication actions on the source and each destination, and no bucket besides."""
+    """The documented S3 replication actions on the source and each destination, and no bucket besides.
+
+    ``object_lock``: the source bucket has Object Lock; S3 then replicates each version's retention and legal
+    hold, which it reads with the role (S3 User Guide, "Object Lock considerations" > replication; the
+    destinations must have Object Lock too, or replication fails with ``DstBucketObjectLockConfigMissing``).
+    """
     statements = [
         statement("ReadSourceConfiguration", ["s3:GetReplicationConfiguration", "s3:ListBucket"], [source_bucket_arn]),
         statement(
@@ -531,6 +575,12 @@ def replication_statements(
             [objects(arn) for arn in destination_bucket_arns],
         ),
     ]
+    if object_lock:
+        statements.append(
+            statement(
+                "ReadSourceLocks", ["s3:GetObjectRetention", "s3:GetObjectLegalHold"], [objects(source_bucket_arn)]
+            )
+        )
     if source_key is not None:
         region, arn = source_key
         statements.append(statement("DecryptSource", ["kms:Decrypt"], [arn], conditions=via_services(region, "s3")))

@@ -443,7 +443,16 @@ def vpc_endpoint(req: Request) -> Result:
         )
     )["VpcEndpoint"]
     eid = created["VpcEndpointId"]
+    extra = {}
+    if created.get("VpcEndpointType") == "Gateway":
+        # The service's address ranges, as the provider reports them: security groups that send to the service
+        # through this endpoint name this prefix list.
+        lists = req.client("ec2").describe_prefix_lists(
+            Filters=[{"Name": "prefix-list-name", "Values": [req.get("serviceName")]}]
+        )["PrefixLists"]
+        extra["prefixListId"] = _one(lists, f"prefix list {req.get('serviceName')}")["PrefixListId"]
     return eid, {
+        **extra,
         "arn": _arn(req, "vpc-endpoint", eid),
         "ownerId": created.get("OwnerId", req.account_id),
         "policy": created.get("PolicyDocument", req.get("policy", "")),
