@@ -1,35 +1,41 @@
-"""Shared fixtures: synthesize the real program offline (recording mocks) with any configuration."""
+"""Fixtures and pytest hooks only; what tests share besides fixtures lives in tests/helpers.py."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
-from pathlib import Path
+import ast
+import gc
 from typing import Any
 
 import pytest
-import yaml
 
-from tapstack.graph import Graph, Resource
-from tapstack.graph import as_list as as_list  # the one "one or many" reader; tests import it from here
-from tapstack.program import main as program
-from tapstack.synth import synthesize
-
-ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES = ROOT / "examples"
-
-Synth = Callable[..., Graph]
+from tapstack.graph import Graph
+from tests.helpers import Synth, example_config, run_synth
 
 
-def example_config(name: str) -> dict[str, Any]:
-    return dict(yaml.safe_load((EXAMPLES / name / "Pulumi.dev.yaml").read_text())["config"])
+def _parse_without_collector(*args: Any, **kwargs: Any) -> ast.AST:
+    """``ast.parse`` with the cyclic collector paused: on CPython < 3.11.8 a collection inside the AST
+    constructor can run code that builds another AST and corrupt the shared depth counter (gh-106905),
+    which surfaces as a sporadic "SystemError: AST constructor recursion depth mismatch" in pytest's
+    assertion rewriting."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _ast_parse(*args, **kwargs)
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
-def run_synth(config: dict[str, Any]) -> Graph:
-    """Synthesize with a migration token given the way `pulumi config set --secret` would."""
-    values = {k if ":" in k else f"tapstack:{k}": v for k, v in config.items()}
-    values.setdefault("tapstack:migrationToken", "synth-token-value-0123456789")
-    return synthesize(program, values, secret_keys=["tapstack:migrationToken"])
+_ast_parse = ast.parse
+ast.parse = _parse_without_collector  # type: ignore[assignment]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The suite allocates millions of short-lived objects (synth, moto); collecting the young generation
+    every 700 allocations re-walks them for nothing. What the imports built is frozen out of every pass."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
 
 
 @pytest.fixture(scope="session")
@@ -48,15 +54,3 @@ def synth() -> Synth:
         return run_synth(config)
 
     return make
-
-
-def policy(resource: Resource, key: str = "policy") -> dict[str, Any]:
-    """A policy document input, parsed: fails loudly if it is not concrete JSON."""
-    raw = resource.inputs[key]
-    assert isinstance(raw, str), f"{resource.name}.{key} is not a JSON string: {raw!r}"
-    return json.loads(raw)
-
-
-def statements(doc: dict[str, Any]) -> list[dict[str, Any]]:
-    st = doc["Statement"]
-    return st if isinstance(st, list) else [st]

@@ -18,7 +18,7 @@ from tapstack.agent import fetch
 from tapstack.agent.cycle import run_once
 from tapstack.agent.heartbeat import HeartbeatUndelivered
 from tapstack.agent.state import State
-from tests.agent.conftest import APP, BROKEN, BUCKET, INSTANCE_ID, POINTER, Instance, pack_dir, pack_files
+from tests.agent.helpers import APP, BROKEN, BUCKET, INSTANCE_ID, POINTER, Instance, pack_dir, pack_files
 
 
 def test_before_the_first_release_the_heartbeat_says_nothing_is_installed(instance: Instance) -> None:

@@ -12,10 +12,10 @@ from tapstack.cli.common import console
 from tapstack.guard.engine import evaluate
 from tapstack.guard.rules import RULES_BY_ID
 from tapstack.guard.suppressions import Suppression, SuppressionError, parse
-from tests.conftest import EXAMPLES
+from tests.helpers import EXAMPLES
 
-from .conftest import synth_program
 from .fixtures.seeds import FIXTURES
+from .helpers import synth_program
 
 FOUNDATION = str(EXAMPLES / "foundation" / "Pulumi.dev.yaml")
 

@@ -11,7 +11,7 @@ from tapstack.graph import Resource
 from tapstack.guard.facts import UNKNOWN
 from tapstack.guard.model import Severity
 
-from .conftest import GraphBuilder, check, messages
+from .helpers import GraphBuilder, check, messages
 
 ASG = "aws:autoscaling/group:Group"
 LT = "aws:ec2/launchTemplate:LaunchTemplate"

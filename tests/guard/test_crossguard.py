@@ -30,9 +30,9 @@ from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
 from tapstack.guard.crossguard import PACK_NAME, plain, policies, resource_graph, stack_graph
 from tapstack.guard.facts import UNKNOWN
 from tapstack.guard.suppressions import SuppressionError
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
-from .conftest import tls_policy
+from .helpers import tls_policy
 
 PROVIDER = "urn:pulumi:dev::tapstack::pulumi:providers:aws::aws-use1"
 DEFAULT_PROVIDER = "urn:pulumi:dev::tapstack::pulumi:providers:aws::default_7_51_0"

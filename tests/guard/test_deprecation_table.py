@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 from tapstack.guard.rules.deprecations import REGENERATE, TABLE, deprecations
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 
 def test_the_committed_table_is_what_the_installed_sdk_says() -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from tapstack.guard.model import Severity
 
-from .conftest import ACCOUNT, GraphBuilder, check, messages
+from .helpers import ACCOUNT, GraphBuilder, check, messages
 
 ACCOUNT_ONLY = {"StringEquals": {"aws:SourceAccount": ACCOUNT}}
 ALARMS = f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:*"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tapstack.guard.rules import RULES, reference_markdown
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 from .fixtures.seeds import FIXTURES
 

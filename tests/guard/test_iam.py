@@ -12,7 +12,7 @@ from tapstack.guard.model import Severity
 from tapstack.lib.aws_iam_facts import UNSCOPED_ACTIONS
 from tapstack.serialization import FIX
 
-from .conftest import GraphBuilder, check, messages
+from .helpers import GraphBuilder, check, messages
 
 ROOT = "arn:aws:iam::123456789012:root"
 BUCKET = "arn:aws:s3:::tapstack-data-use1-123456789012-dev"

@@ -21,7 +21,7 @@ from tapstack.guard.rules.iam import (
     expansion_size,
 )
 from tapstack.guard.rules.iam_actions_table import read_parliament, render_table
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 PROBES = [
     "s3:GetObject",

@@ -9,8 +9,7 @@ import pytest
 
 from tapstack.graph import Graph
 from tapstack.guard.engine import evaluate
-
-from ..conftest import Synth
+from tests.helpers import Synth
 
 EVERYTHING: dict[str, Any] = {
     "features": {"compute": True, "migration": True},

@@ -10,7 +10,7 @@ from tapstack.guard.model import Context, Severity, environment_suffix
 from tapstack.guard.rules import RULES
 from tapstack.guard.rules.deprecations import deprecations
 
-from .conftest import GraphBuilder, check, messages
+from .helpers import GraphBuilder, check, messages
 
 TOPIC = "arn:aws:sns:us-east-1:123456789012:tapstack-alarms-use1-dev"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"

@@ -10,7 +10,7 @@ import pytest
 from tapstack.guard.facts import UNKNOWN
 from tapstack.guard.model import Severity
 
-from .conftest import GraphBuilder, check, messages
+from .helpers import GraphBuilder, check, messages
 
 REPLICATION = "aws:s3/bucketReplicationConfig:BucketReplicationConfig"
 

@@ -8,8 +8,8 @@ from tapstack.guard.engine import evaluate
 from tapstack.serialization import OutputSerializationError
 from tapstack.synth import synthesize
 
-from .conftest import STACK, synth_program
 from .fixtures.seeds import FIXTURES, output_formatted_into_policy, output_in_json_dumps
+from .helpers import STACK, synth_program
 
 
 @pytest.mark.parametrize("fixture", sorted(FIXTURES))

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import CONFIG, Region, body
+from .helpers import CONFIG, Region, body
 
 SHA_A = hashlib.sha256(b"a").hexdigest()
 A = {"key": "artifacts/a.bin", "sha256": SHA_A}

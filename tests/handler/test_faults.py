@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
-from .conftest import REGION, Inject, Region, body
+from .helpers import REGION, Inject, Region, body
 
 POINTER = "releases/current.json"
 LOCK = "locks/release-pointer.json"

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import Region, body, client
+from .helpers import Region, body, client
 
 ROLE_ID = "AROAEXAMPLEROLEID"
 

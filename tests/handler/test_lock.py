@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from .conftest import Inject, Region, body
+from .helpers import Inject, Region, body
 
 LOCK = "locks/release-pointer.json"
 

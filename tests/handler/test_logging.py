@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import SECRET_VALUE, Inject, Region, body
+from .helpers import SECRET_VALUE, Inject, Region, body
 
 
 def lines(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from .conftest import Region, body
+from .helpers import Region, body
 
 POINTER = "releases/current.json"
 

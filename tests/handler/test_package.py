@@ -16,7 +16,7 @@ import pytest
 
 from tapstack.handler import clients
 
-from .conftest import Region, body
+from .helpers import Region, body
 
 PACKAGE = Path(__file__).resolve().parents[2] / "src" / "tapstack" / "handler"
 ALLOWED = set(sys.stdlib_module_names) | {"boto3", "botocore"}

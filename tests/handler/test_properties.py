@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from tapstack.handler.events import ACTIONS
 
-from .conftest import Region, body
+from .helpers import Region, body
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=12),

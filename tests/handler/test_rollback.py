@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .conftest import Region, body
+from .helpers import Region, body
 
 POINTER = "releases/current.json"
 

@@ -8,7 +8,7 @@ import pytest
 
 from tapstack.handler import settings
 
-from .conftest import REGION, Region, body
+from .helpers import REGION, Region, body
 
 
 @pytest.mark.parametrize(

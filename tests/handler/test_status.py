@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .conftest import CONFIG, Region, body
+from .helpers import CONFIG, Region, body
 
 
 def migrate(aws: Region, migration_id: str, release: str) -> None:

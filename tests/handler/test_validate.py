@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import CONFIG, REGION, SECRET_VALUE, Region, body, replication_rule
+from .helpers import CONFIG, REGION, SECRET_VALUE, Region, body, replication_rule
 
 ALL_CHECKS = {
     "deployment_bucket_reachable",

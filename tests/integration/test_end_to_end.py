@@ -15,7 +15,7 @@ import pytest
 
 from tapstack.cli import main
 from tapstack.emulator.deploy import invoke_handler
-from tests.integration.conftest import PRIMARY, SECONDARY, Deployed, emulator_environment
+from tests.integration.helpers import PRIMARY, SECONDARY, Deployed, emulator_environment
 
 POINTER = "releases/current.json"
 

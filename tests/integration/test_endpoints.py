@@ -20,7 +20,7 @@ from tapstack.emulator.deploy import invoke_handler
 from tapstack.emulator.engine import Clients
 from tapstack.emulator.server import Emulator
 from tapstack.handler import clients as handler_clients
-from tests.integration.conftest import PRIMARY, Deployed
+from tests.integration.helpers import PRIMARY, Deployed
 
 
 class Trap:

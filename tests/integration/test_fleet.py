@@ -20,8 +20,8 @@ from botocore.exceptions import ClientError
 from tapstack.emulator.deploy import invoke_handler
 from tapstack.emulator.fleet import Fleet
 from tapstack.release.package import package_dir
-from tests.conftest import EXAMPLES
-from tests.integration.conftest import PRIMARY, SECONDARY, Deployed
+from tests.helpers import EXAMPLES
+from tests.integration.helpers import PRIMARY, SECONDARY, Deployed
 
 REGIONS = (PRIMARY, SECONDARY)
 APP, BROKEN = EXAMPLES / "app", EXAMPLES / "app-broken"

@@ -19,7 +19,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from tapstack.emulator.server import Emulator
-from tests.integration.conftest import PRIMARY, SECONDARY, Deployed
+from tests.integration.helpers import PRIMARY, SECONDARY, Deployed
 
 ClientFor = Callable[[str, str], Any]
 

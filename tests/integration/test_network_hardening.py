@@ -12,8 +12,8 @@ import pytest
 from tapstack.cli import main
 from tapstack.emulator.engine import Clients
 from tapstack.emulator.server import Emulator
-from tests.conftest import EXAMPLES
-from tests.integration.conftest import CODES, PRIMARY, SECONDARY, Deployed, emulator_environment
+from tests.helpers import EXAMPLES
+from tests.integration.helpers import CODES, PRIMARY, SECONDARY, Deployed, emulator_environment
 
 REGIONS = [PRIMARY, SECONDARY]
 

@@ -10,7 +10,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tapstack.emulator.server import Emulator
-from tests.integration.conftest import PRIMARY, SECONDARY, Deployed
+from tests.integration.helpers import PRIMARY, SECONDARY, Deployed
 
 ROLE = "arn:aws:iam::123456789012:role/replication"
 

@@ -10,7 +10,7 @@ from functools import partial
 import pytest
 
 from tapstack.rotation import app
-from tests.integration.conftest import PRIMARY, SECONDARY, Deployed
+from tests.integration.helpers import PRIMARY, SECONDARY, Deployed
 from tests.integration.test_least_privilege import ClientFor, _assume, _denied
 
 pytestmark = pytest.mark.integration

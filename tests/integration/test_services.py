@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.conftest import CODES, PRIMARY, SECONDARY, Deployed
+from tests.integration.helpers import CODES, PRIMARY, SECONDARY, Deployed
 
 REGIONS = [PRIMARY, SECONDARY]
 

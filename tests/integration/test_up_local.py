@@ -6,8 +6,8 @@ from collections import Counter
 
 from tapstack.emulator.deploy import foundation_check
 from tapstack.graph import Graph, Resource
-from tests.conftest import example_config, run_synth
-from tests.integration.conftest import PRIMARY, SECONDARY, Deployed
+from tests.helpers import example_config, run_synth
+from tests.integration.helpers import PRIMARY, SECONDARY, Deployed
 
 
 def test_every_planned_resource_is_deployed_and_counted_per_region(deployed: Deployed) -> None:

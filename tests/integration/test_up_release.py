@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tapstack.cli import main
-from tests.conftest import EXAMPLES
+from tests.helpers import EXAMPLES
 
 pytestmark = pytest.mark.integration
 

@@ -10,7 +10,7 @@ import boto3
 import pytest
 
 from tapstack.cli import main
-from tests.release.conftest import REGIONS, World, write_app
+from tests.release.helpers import REGIONS, World, write_app
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from tapstack.emulator import replication
 from tapstack.emulator.fleet import Fleet
 from tapstack.emulator.server import Emulator
 from tapstack.release import EmulatorTarget, Options, ReleaseReport, StackOutputs, package_dir, release
-from tests.release.conftest import ROOT
+from tests.release.helpers import ROOT
 
 pytestmark = pytest.mark.integration
 REGIONS = ("us-east-1", "us-west-2", "eu-west-1")

@@ -14,7 +14,7 @@ import pytest
 from tapstack.release import Options, ReleaseReport, package_dir, release
 from tapstack.release.errors import ReleaseError, ReleaseLocked, VersionConflict
 from tapstack.release.package import Package
-from tests.release.conftest import PRIMARY, REGIONS, World, write_app
+from tests.release.helpers import PRIMARY, REGIONS, World, write_app
 
 FAST = {"bake": 20.0, "poll": 5.0, "converge_timeout": 120.0, "replication_timeout": 120.0}
 

@@ -15,7 +15,7 @@ import pytest
 from tapstack.release.appspec import check_version
 from tapstack.release.errors import ReleaseError
 from tapstack.release.package import package_dir
-from tests.release.conftest import ROOT, write_app
+from tests.release.helpers import ROOT, write_app
 
 
 def _tree(root: Path) -> Path:

@@ -13,7 +13,7 @@ from tapstack.release.convergence import FleetView, Heartbeat, assess
 from tapstack.release.errors import ReleaseError, ReleaseLocked
 from tapstack.release.lease import LEASE_KEY, ReleaseLease
 from tapstack.release.outputs import StackOutputs
-from tests.release.conftest import PRIMARY, REGIONS, World, write_app
+from tests.release.helpers import PRIMARY, REGIONS, World, write_app
 
 NOW = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
 SINCE = NOW - timedelta(seconds=60)

@@ -9,7 +9,7 @@ import pytest
 
 from tapstack.cli import main
 from tapstack.graph import Graph
-from tests.conftest import EXAMPLES
+from tests.helpers import EXAMPLES
 
 FOUNDATION = str(EXAMPLES / "foundation" / "Pulumi.dev.yaml")
 

@@ -13,7 +13,7 @@ from tapstack.cli import up as command
 from tapstack.emulator.deploy import Check
 from tapstack.emulator.engine import Clients
 from tapstack.emulator.server import Emulator
-from tests.conftest import EXAMPLES
+from tests.helpers import EXAMPLES
 
 FOUNDATION = str(EXAMPLES / "foundation" / "Pulumi.dev.yaml")
 

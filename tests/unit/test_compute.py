@@ -18,7 +18,7 @@ from tapstack import config
 from tapstack.components import compute
 from tapstack.graph import Graph
 from tapstack.lib.instance_types import ARM64_FAMILIES, X86_64_FAMILIES, Architecture, architecture
-from tests.conftest import Synth
+from tests.helpers import Synth
 
 A_ONLY = {"features": {"compute": True, "migration": False}}
 LT = "aws:ec2/launchTemplate:LaunchTemplate"

@@ -17,7 +17,7 @@ from tapstack.cli import main
 from tapstack.diagram import Diagram, Node
 from tapstack.graph import Graph, policy_statements
 from tapstack.lib.regions import region_code
-from tests.conftest import EXAMPLES, Synth, example_config
+from tests.helpers import EXAMPLES, Synth, example_config
 
 # Resources that only refine or serve another one: never a box of their own.
 LOW_LEVEL = {

@@ -11,7 +11,7 @@ import pytest
 from tapstack import config, diagram, resource_types
 from tapstack.graph import Graph
 from tapstack.handler.events import ACTIONS
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 DOCS = ROOT / "docs"
 START, END = "<!-- config-reference:start -->", "<!-- config-reference:end -->"

@@ -15,7 +15,7 @@ from tapstack.emulator.adapters.base import AdapterError, as_bool, pascal
 from tapstack.emulator.adapters.lambda_ import zip_code
 from tapstack.emulator.adapters.s3 import RENAMES
 from tapstack.emulator.moto_fidelity import logging_granted
-from tests.conftest import EXAMPLES, example_config, run_synth
+from tests.helpers import EXAMPLES, example_config, run_synth
 
 EXAMPLE_NAMES = sorted(p.parent.name for p in EXAMPLES.glob("*/Pulumi.dev.yaml"))
 

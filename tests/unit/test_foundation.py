@@ -10,7 +10,7 @@ import pytest
 from tapstack.agent.userdata import render_user_data
 from tapstack.graph import Graph
 from tapstack.lib.regions import region_code
-from tests.conftest import Synth, as_list, policy, statements
+from tests.helpers import Synth, as_list, policy, statements
 
 A_ONLY = {"features": {"compute": True, "migration": False}}
 

@@ -7,7 +7,7 @@ import pytest
 
 from tapstack.graph import Graph
 from tapstack.lib.nacl import EPHEMERAL, Tier, admits_port, nacl_rules
-from tests.conftest import Synth, policy, statements
+from tests.helpers import Synth, policy, statements
 
 A_ONLY = {"features": {"compute": True, "migration": False}}
 VPC_CIDR = "10.0.0.0/16"

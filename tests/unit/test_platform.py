@@ -18,7 +18,7 @@ from tapstack.lib.naming import NameKind
 from tapstack.lib.regions import region_code
 from tapstack.program import main as program
 from tapstack.synth import synthesize
-from tests.conftest import Synth, as_list, policy, statements
+from tests.helpers import Synth, as_list, policy, statements
 
 TOKEN = "synth-token-value-0123456789"
 FUNCTION = "aws:lambda/function:Function"

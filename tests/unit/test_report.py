@@ -16,7 +16,7 @@ from tapstack.cli import main
 from tapstack.graph import Graph
 from tapstack.guard.rules import RULES
 from tapstack.report import guard_results
-from tests.conftest import EXAMPLES
+from tests.helpers import EXAMPLES
 
 WHEN = datetime(2030, 1, 2, 3, 4, tzinfo=UTC)
 EVIL = '<script>alert("x")</script><img src=x onerror=alert(1)>'

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tapstack.graph import Graph
-from tests.conftest import Synth, policy
+from tests.helpers import Synth, policy
 
 BUCKET = "aws:s3/bucket:Bucket"
 LOCK = "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration"

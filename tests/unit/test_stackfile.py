@@ -9,7 +9,7 @@ import pytest
 
 from tapstack import stackfile
 from tapstack.stackfile import StackFileError
-from tests.conftest import EXAMPLES
+from tests.helpers import EXAMPLES
 
 
 def write(tmp_path: Path, text: bytes, name: str = "Pulumi.qa.yaml") -> Path:

@@ -1,0 +1,57 @@
+"""What tests share besides fixtures: where the examples are, synthesizing a configuration, reading policies.
+
+Imported by the tests and by conftest.py (which only holds fixtures and pytest hooks).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tapstack.graph import Graph, Resource
+from tapstack.graph import as_list as as_list  # the one "one or many" reader; tests import it from here
+from tapstack.program import main as program
+from tapstack.synth import synthesize
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+
+Synth = Callable[..., Graph]
+
+
+def example_config(name: str) -> dict[str, Any]:
+    return dict(yaml.safe_load((EXAMPLES / name / "Pulumi.dev.yaml").read_text())["config"])
+
+
+_SYNTHESIZED: dict[str, Graph] = {}
+"""Graphs by configuration: the program is deterministic, so each configuration is synthesized once per run."""
+
+
+def run_synth(config: dict[str, Any]) -> Graph:
+    """Synthesize with a migration token given the way `pulumi config set --secret` would.
+
+    A configuration already synthesized in this run is served from memory, as a copy the test may change.
+    """
+    values = {k if ":" in k else f"tapstack:{k}": v for k, v in config.items()}
+    values.setdefault("tapstack:migrationToken", "synth-token-value-0123456789")
+    key = json.dumps(values, sort_keys=True)
+    if key not in _SYNTHESIZED:
+        _SYNTHESIZED[key] = synthesize(program, values, secret_keys=["tapstack:migrationToken"])
+    return copy.deepcopy(_SYNTHESIZED[key])
+
+
+def policy(resource: Resource, key: str = "policy") -> dict[str, Any]:
+    """A policy document input, parsed: fails loudly if it is not concrete JSON."""
+    raw = resource.inputs[key]
+    assert isinstance(raw, str), f"{resource.name}.{key} is not a JSON string: {raw!r}"
+    return json.loads(raw)
+
+
+def statements(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    st = doc["Statement"]
+    return st if isinstance(st, list) else [st]

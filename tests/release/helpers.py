@@ -1,0 +1,332 @@
+"""A three-region TapStack migration platform in in-process moto, released through the real-AWS target.
+
+``AwsTarget`` runs exactly as against AWS: boto3 clients from a session, ``lambda:Invoke`` on the function
+names of the outputs. Two things moto cannot do are supplied here, the way AWS does them:
+- the Invoke runs the real migration handler in-process with the function's environment (a botocore hook
+  that answers the request, so the client, the payload and FunctionError handling are the real ones);
+- the instance agents act when time passes: the fake clock's ``sleep`` runs one agent pass per instance,
+  which writes the heartbeat a real agent would.
+S3 replication is the emulator's (``moto_fidelity``): it copies ``artifacts/`` to the secondaries and reports
+PENDING / COMPLETED as S3 does; ``hold_replication`` stops it for the timeout tests.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.awsrequest import AWSResponse
+from moto import mock_aws
+
+from tapstack.emulator import moto_fidelity, replication
+from tapstack.handler.app import handler
+from tapstack.release.outputs import StackOutputs
+from tapstack.release.target import AwsTarget
+
+PRIMARY = "us-east-1"
+REGIONS = ("us-east-1", "us-west-2", "eu-west-1")
+CODES = {"us-east-1": "use1", "us-west-2": "usw2", "eu-west-1": "euw1"}
+POINTER = "releases/current.json"
+HEARTBEATS = "fleet/heartbeats/"
+IMAGE = "ami-12c6146b"
+"""One of the AMIs moto knows in every region (listing them costs seconds)."""
+ROOT = Path(__file__).resolve().parents[2]
+_ENV_LOCK = threading.Lock()
+
+
+class FakeClock:
+    """Virtual time: ``sleep`` advances it and lets the world act (replication, agents, test triggers)."""
+
+    def __init__(self) -> None:
+        self.t = 0.0
+        self.base = datetime.now(UTC)
+        self.on_sleep: list[Callable[[], None]] = []
+
+    def monotonic(self) -> float:
+        return self.t
+
+    def now(self) -> datetime:
+        return self.base + timedelta(seconds=self.t)
+
+    def sleep(self, seconds: float) -> None:
+        self.t += seconds
+        time.sleep(0.002)  # the emulator's replication runs in real threads: give them a moment per poll
+        for action in list(self.on_sleep):
+            action()
+
+
+class _Raw:
+    def __init__(self, body: bytes) -> None:
+        self._body = io.BytesIO(body)
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self._body.read()
+
+    def read(self, *_: Any) -> bytes:
+        return self._body.read()
+
+
+@dataclass
+class LambdaContext:
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 60_000
+
+
+@dataclass
+class World:
+    """The deployed stack, its clients, and the knobs tests turn (broken releases, replication, alarms)."""
+
+    tag: str
+    clock: FakeClock
+    session: boto3.session.Session
+    outputs: dict[str, Any]
+    functions: dict[str, dict[str, str]]
+    """function name -> its environment, as Lambda holds it."""
+    broken: set[str] = field(default_factory=set)
+    """Releases whose health check fails on every instance."""
+    running: dict[str, str | None] = field(default_factory=dict)
+    """instance id -> release it serves."""
+    invocations: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    lambda_answers: dict[str, tuple[dict[str, str], bytes]] = field(default_factory=dict)
+    """function name -> (headers, payload) Lambda answers instead of running the handler (timeouts, crashes)."""
+
+    def out(self, region: str, key: str) -> Any:
+        return self.outputs[f"{CODES[region]}_{key}"]
+
+    def client(self, service: str, region: str = PRIMARY) -> Any:
+        return boto3.client(service, region_name=region)
+
+    def target(self) -> AwsTarget:
+        return AwsTarget(StackOutputs.parse(self.outputs, "outputs.json"), self.session)
+
+    def pointer(self, region: str) -> dict[str, Any] | None:
+        try:
+            body = self.client("s3", region).get_object(Bucket=self.out(region, "deployment_bucket"), Key=POINTER)
+        except self.client("s3", region).exceptions.NoSuchKey:
+            return None
+        return dict(json.loads(body["Body"].read()))
+
+    def release_of(self, region: str) -> str | None:
+        pointer = self.pointer(region)
+        return None if pointer is None else str(pointer["release"])
+
+    def alarm(self, region: str, key: str) -> str:
+        return f"tapstack-{key}-{CODES[region]}-{self.tag}"
+
+    def set_alarm(self, region: str, key: str, state: str) -> None:
+        self.client("cloudwatch", region).set_alarm_state(
+            AlarmName=self.alarm(region, key), StateValue=state, StateReason=f"test set {state}"
+        )
+
+    # -- what AWS does while time passes ------------------------------------------------------------------
+
+    def run_agents(self) -> None:
+        for region in REGIONS:
+            release = self.release_of(region)
+            bucket = self.out(region, "deployment_bucket")
+            group = self.client("autoscaling", region).describe_auto_scaling_groups(
+                AutoScalingGroupNames=[self.out(region, "asg_name")]
+            )["AutoScalingGroups"][0]
+            for instance in [i["InstanceId"] for i in group["Instances"] if i["LifecycleState"] == "InService"]:
+                serving = self.running.get(instance)
+                health, reason = "healthy", ""
+                if release != serving and release is not None:
+                    if release in self.broken:
+                        health, reason = "unhealthy", f"release {release}: GET /healthz answered 500; reverted"
+                    else:
+                        serving = self.running[instance] = release
+                beat = {
+                    "instance_id": instance,
+                    "release": serving,
+                    "health": health if serving or health == "unhealthy" else "none",
+                    "reason": reason,
+                    "previous_release": None,
+                    "timestamp": self.clock.now().isoformat(),
+                    "agent": "tapstack-agent/1",
+                }
+                self.client("s3", region).put_object(
+                    Bucket=bucket, Key=f"{HEARTBEATS}AROATEST:{instance}.json", Body=json.dumps(beat).encode()
+                )
+
+    # -- the Lambda service --------------------------------------------------------------------------------
+
+    def invoke(self, request: Any, **_: Any) -> AWSResponse:
+        match = re.search(r"/functions/([^/]+)/invocations", request.url)
+        name = match.group(1) if match else ""
+        if name not in self.functions:
+            body = json.dumps({"Type": "User", "Message": f"Function not found: {name}"}).encode()
+            headers = {"x-amzn-ErrorType": "ResourceNotFoundException", "Content-Type": "application/json"}
+            return AWSResponse(request.url, 404, headers, _Raw(body))
+        event = json.loads(request.body)
+        self.invocations.append((name, event))
+        if name in self.lambda_answers:
+            headers, raw = self.lambda_answers[name]
+            return AWSResponse(request.url, 200, {"Content-Type": "application/json", **headers}, _Raw(raw))
+        with _ENV_LOCK, pytest.MonkeyPatch.context() as env:
+            for key, value in self.functions[name].items():
+                env.setenv(key, value)
+            env.setenv("AWS_REGION", self.functions[name]["TAPSTACK_REGION"])
+            with contextlib.redirect_stdout(io.StringIO()):  # the function's logs go to CloudWatch, not the caller
+                reply = handler(event, LambdaContext())
+        return AWSResponse(request.url, 200, {"Content-Type": "application/json"}, _Raw(json.dumps(reply).encode()))
+
+
+def _region(
+    world_tag: str, region: str, primary_bucket: str | None, replicas: list[str]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    code = CODES[region]
+    name = f"tapstack-deploy-dev-{code}-{world_tag}"
+    s3 = boto3.client("s3", region_name=region)
+    kwargs = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+    s3.create_bucket(Bucket=name, **kwargs)
+    s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_bucket_encryption(
+        Bucket=name,
+        ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+        },
+    )
+    config = {"project": "tapstack", "environment": "dev", "region": region, "primary_region": PRIMARY}
+    parameter = f"/tapstack/dev/{code}/migration-config-{world_tag}"
+    boto3.client("ssm", region_name=region).put_parameter(Name=parameter, Value=json.dumps(config), Type="SecureString")
+    secret = boto3.client("secretsmanager", region_name=region).create_secret(
+        Name=f"tapstack-token-{code}-{world_tag}", SecretString="tok-never-shown"
+    )["ARN"]
+    sns = boto3.client("sns", region_name=region)
+    deploy_topic = sns.create_topic(Name=f"tapstack-deployments-{code}-{world_tag}")["TopicArn"]
+    alarm_topic = sns.create_topic(Name=f"tapstack-alarms-{code}-{world_tag}")["TopicArn"]
+    ec2 = boto3.client("ec2", region_name=region)
+    template = f"tapstack-app-{code}-{world_tag}"
+    ec2.create_launch_template(LaunchTemplateName=template, LaunchTemplateData={"ImageId": IMAGE})
+    asg = f"tapstack-app-{code}-{world_tag}"
+    boto3.client("autoscaling", region_name=region).create_auto_scaling_group(
+        AutoScalingGroupName=asg,
+        LaunchTemplate={"LaunchTemplateName": template},
+        MinSize=2,
+        MaxSize=2,
+        DesiredCapacity=2,
+        AvailabilityZones=[f"{region}a"],
+    )
+    cloudwatch = boto3.client("cloudwatch", region_name=region)
+    for key in ("lambda-errors", "in-service-low"):
+        cloudwatch.put_metric_alarm(
+            AlarmName=f"tapstack-{key}-{code}-{world_tag}",
+            MetricName="Errors",
+            Namespace="AWS/Lambda",
+            Statistic="Sum",
+            Period=60,
+            EvaluationPeriods=1,
+            Threshold=0,
+            ComparisonOperator="GreaterThanThreshold",
+            AlarmActions=[alarm_topic],
+            OKActions=[alarm_topic],
+        )
+    function = f"tapstack-migration-{code}-{world_tag}"
+    environment = {
+        "TAPSTACK_REGION": region,
+        "TAPSTACK_DEPLOYMENT_BUCKET": name,
+        "TAPSTACK_CONFIG_PARAMETER": parameter,
+        "TAPSTACK_SECRET_ARN": secret,
+        "TAPSTACK_TOPIC_ARN": deploy_topic,
+        "TAPSTACK_ROLE": "primary" if primary_bucket is None else "secondary",
+        "TAPSTACK_REPLICA_BUCKETS": json.dumps(replicas if primary_bucket is None else []),
+        "TAPSTACK_ASG_NAME": asg,
+        "TAPSTACK_FLEET_GRACE_SECONDS": "300",
+    }
+    outputs = {
+        f"{code}_deployment_bucket": name,
+        f"{code}_function_name": function,
+        f"{code}_alarm_topic_arn": alarm_topic,
+        f"{code}_asg_name": asg,
+    }
+    return outputs, {function: environment}
+
+
+@pytest.fixture(scope="module")
+def moto_world() -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as patch:
+        for name in [k for k in os.environ if k.startswith("AWS_ENDPOINT_URL") or k == "AWS_CA_BUNDLE"]:
+            patch.delenv(name)
+        for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+            patch.setenv(key, "testing")
+        patch.delenv("AWS_SESSION_TOKEN", raising=False)
+        patch.delenv("AWS_PROFILE", raising=False)
+        moto_fidelity.install()
+        with mock_aws():
+            yield
+
+
+ACCOUNT = "123456789012"
+"""moto's account in-process."""
+
+
+@pytest.fixture
+def hold_replication(moto_world: None) -> Iterator[None]:
+    replication.set_delay(ACCOUNT, 3600)
+    yield
+    replication.set_delay(ACCOUNT, 0)
+
+
+@pytest.fixture
+def world(moto_world: None) -> World:
+    tag = uuid.uuid4().hex[:8]
+    replicas = [f"tapstack-deploy-dev-{CODES[r]}-{tag}" for r in REGIONS[1:]]
+    outputs: dict[str, Any] = {"primary_region": PRIMARY, "regions": list(REGIONS)}
+    functions: dict[str, dict[str, str]] = {}
+    for region in REGIONS:
+        out, fn = _region(tag, region, None if region == PRIMARY else "primary", replicas)
+        outputs.update(out)
+        functions.update(fn)
+    primary_bucket = outputs["use1_deployment_bucket"]
+    boto3.client("s3", region_name=PRIMARY).put_bucket_replication(
+        Bucket=primary_bucket,
+        ReplicationConfiguration={
+            "Role": "arn:aws:iam::123456789012:role/tapstack-replication-dev",
+            "Rules": [
+                {
+                    "ID": f"to-{bucket}",
+                    "Priority": index,
+                    "Status": "Enabled",
+                    "Filter": {"Prefix": "artifacts/"},
+                    "DeleteMarkerReplication": {"Status": "Enabled"},
+                    "Destination": {
+                        "Bucket": f"arn:aws:s3:::{bucket}",
+                        "ReplicationTime": {"Status": "Enabled", "Time": {"Minutes": 15}},
+                        "Metrics": {"Status": "Enabled", "EventThreshold": {"Minutes": 15}},
+                    },
+                }
+                for index, bucket in enumerate(replicas)
+            ],
+        },
+    )
+    clock = FakeClock()
+    session = boto3.session.Session(region_name=PRIMARY)
+    world = World(tag, clock, session, outputs, functions)
+    session.events.register_first("before-send.lambda.Invoke", world.invoke)
+    clock.on_sleep.append(world.run_agents)
+    return world
+
+
+def write_app(directory: Path, body: str = "print('hello')\n", port: int = 8080) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "app.py").write_text(body)
+    (directory / "tapstack-app.toml").write_text(
+        f'start = ["python3", "app.py"]\n\n[health]\npath = "/healthz"\nport = {port}\ntimeout_seconds = 5\n'
+    )
+    return directory
