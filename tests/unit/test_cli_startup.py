@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from tapstack import cli, diagram
 from tapstack.cli import check
 from tapstack.cli import diagram as diagram_command
+from tapstack.graph import Graph, Resource
 from tapstack.guard.model import Severity
 
 HEAVY = ("pulumi", "pulumi_aws", "boto3", "botocore", "moto", "rich", "yaml", "graphviz")
@@ -45,6 +47,12 @@ MINIMAL_ARGS = {
     "release": ["examples/app", "--version", "1.0.0"],
 }
 """The least each command accepts; a command added to cli.COMMANDS without an entry here fails below."""
+
+
+def test_checking_a_written_graph_loads_no_pulumi_sdk(tmp_path: Path) -> None:
+    graph = tmp_path / "graph.json"
+    Graph("dev", [Resource("urn:b", "aws:s3/bucket:Bucket", "b", inputs={"bucket": "b"})]).write(graph)
+    assert _modules_loaded_by(["check", "--graph", str(graph)]) & {"pulumi", "pulumi_aws", "parliament"} == set()
 
 
 def test_every_listed_command_parses_to_its_own_module_run() -> None:

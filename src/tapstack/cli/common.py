@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
-from .. import stackfile
 from ..errors import TapStackError
 from ..graph import Graph
 
 if TYPE_CHECKING:
     from ..emulator.server import Emulator
+    from ..stackfile import StackSettings
 
 console = Console(stderr=False, highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -28,7 +28,10 @@ class CommandError(TapStackError):
     """A failure the user can act on: printed as one line, exit code 2, no traceback."""
 
 
-def settings_from_args(args: argparse.Namespace) -> stackfile.StackSettings:
+def settings_from_args(args: argparse.Namespace) -> StackSettings:
+    # Reading a stack file loads the configuration model and with it pulumi: `check --graph` never needs it.
+    from .. import stackfile
+
     return stackfile.with_local_secret(stackfile.load(args.config, args.sets))
 
 
