@@ -6,6 +6,7 @@ that creates real resources in moto) go through here: one runner, so what we che
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 from collections.abc import Callable, Mapping
@@ -15,7 +16,7 @@ import pulumi
 from pulumi.runtime import mocks as pmocks
 from pulumi.runtime import rpc, settings
 from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _sync_await
+from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
 from .graph import PROVIDER_PREFIX, SECRET_PLACEHOLDER, Graph, Resource
 from .serialization import check_graph, explain_type_error
@@ -76,7 +77,11 @@ class GraphMonitor(pmocks.MockMonitor):
         self._regions: dict[str, str | None] = {}
 
     def RegisterResource(self, request: Any) -> Any:
-        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
+        try:
+            response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
+        except Exception as exn:
+            setattr(exn, _REGISTRATION_FAILURE, True)
+            raise
         if request.type == "pulumi:pulumi:Stack":
             return response
         inputs = rpc.deserialize_properties(request.object)
@@ -103,6 +108,23 @@ class GraphMonitor(pmocks.MockMonitor):
                 )
             )
         return response
+
+
+_REGISTRATION_FAILURE = "tapstack_registration_failure"
+_UNRETRIEVED = "Future exception was never retrieved"
+
+
+def _quiet_settled_failures(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """asyncio's exception handler, minus the registrations a failed run left unawaited.
+
+    When one registration fails, the runtime stops waiting and raises it to ``run``'s caller; registrations
+    that failed in the meantime (the same cause, usually) are futures nobody awaits, and asyncio would print
+    each with a traceback when they are collected, long after the caller handled the failure.
+    """
+    exception = context.get("exception")
+    if context.get("message") == _UNRETRIEVED and getattr(exception, _REGISTRATION_FAILURE, False):
+        return
+    loop.default_exception_handler(context)
 
 
 def _load_config(config: Mapping[str, Any], secret_keys: list[str]) -> None:
@@ -140,6 +162,9 @@ def run(
         program()
         return resolve_outputs()
 
+    loop = _ensure_event_loop()  # type: ignore[no-untyped-call]
+    if loop.get_exception_handler() is not _quiet_settled_failures:
+        loop.set_exception_handler(_quiet_settled_failures)
     try:
         _sync_await(run_pulumi_func(main))
     except TypeError as err:

@@ -1,0 +1,62 @@
+"""runner.run when registrations fail: the caller gets the failure, and nothing about it is printed later."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pulumi
+import pytest
+
+from tests.helpers import ROOT
+
+SCRIPT = """
+import pulumi, pulumi_aws as aws, pytest
+from tapstack import runner
+from tapstack.emulator.engine import DeployError, Engine
+from tapstack.emulator.server import Emulator
+
+def orphans():
+    provider = aws.Provider("aws-us-east-1", region="us-east-1")
+    for i in range(4):
+        aws.ec2.Subnet(f"orphan{i}", vpc_id="vpc-0123456789abcdef0", cidr_block=f"10.1.{i}.0/24",
+                       opts=pulumi.ResourceOptions(provider=provider))
+
+def bucket():
+    aws.s3.Bucket("ok", opts=pulumi.ResourceOptions(provider=aws.Provider("p", region="us-east-1")))
+
+for _ in range(2):
+    with Emulator.start() as emulator:
+        with pytest.raises(DeployError, match="InvalidVpcID.NotFound"):
+            runner.run(orphans, Engine(emulator), project="unit", stack="fail", config={})
+with Emulator.start() as emulator:
+    runner.run(bucket, Engine(emulator), project="unit", stack="next", config={})
+print("raised twice")
+"""
+
+
+@pytest.mark.integration
+def test_a_failed_deploy_then_another_print_nothing_about_the_first_ones_failures() -> None:
+    """The runtime's loop outlives a run: the failed run's other registrations settle while the next run pumps
+    it, and asyncio would print each as 'Future exception was never retrieved' with a traceback."""
+    done = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert done.stdout == "raised twice\n"
+    assert "never retrieved" not in done.stderr
+
+
+def test_other_unretrieved_exceptions_still_reach_asyncios_handler(caplog: pytest.LogCaptureFixture) -> None:
+    from tapstack import runner
+
+    runner.run(lambda: None, _NoMocks(), project="unit", stack="ok", config={})
+    loop = pulumi.runtime.sync_await._ensure_event_loop()  # type: ignore[attr-defined]
+    with caplog.at_level("ERROR", logger="asyncio"):
+        loop.call_exception_handler({"message": "Future exception was never retrieved", "exception": ValueError("x")})
+    assert any("never retrieved" in r.getMessage() for r in caplog.records)
+
+
+class _NoMocks(pulumi.runtime.Mocks):
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, object]]:
+        return f"{args.name}-id", dict(args.inputs)
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, object], None]:
+        return {}, None
