@@ -85,7 +85,7 @@ def release(name: str, count: int) -> str:
         key = f"artifacts/{name}/{i:05d}.bin"
         s3.put_object(Bucket=BUCKET, Key=key, Body=data)
         artifacts.append({"key": key, "sha256": hashlib.sha256(data).hexdigest()})
-    manifest = f"manifests/{name}.json"
+    manifest = f"artifacts/manifests/{name}.json"
     body = json.dumps({"release": name, "artifacts": artifacts}).encode()
     s3.put_object(Bucket=BUCKET, Key=manifest, Body=body)
     return manifest
