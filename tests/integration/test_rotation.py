@@ -77,7 +77,7 @@ def test_only_the_rotation_role_changes_the_token_and_the_instances_cannot_read_
 
 
 def test_the_secret_policy_denies_reading_to_every_principal_but_its_readers(deployed: Deployed) -> None:
-    """moto stores a secret's resource policy without evaluating it: the deployed document is read back."""
+    """The deployed document, read back: who is exempt from each deny (its effect is executed in the test below)."""
     arn = deployed.out(PRIMARY, "secret_arn")
     policy = json.loads(deployed.aws("secretsmanager", PRIMARY).get_resource_policy(SecretId=arn)["ResourcePolicy"])
     by_sid = {s["Sid"]: s for s in policy["Statement"]}
@@ -94,3 +94,34 @@ def test_the_secret_policy_denies_reading_to_every_principal_but_its_readers(dep
     writers = by_sid["DenyChangingToAllButRotation"]["Condition"]["ArnNotLike"]["aws:PrincipalArn"]
     assert deployed.out(PRIMARY, "rotation_role_arn") in writers
     assert deployed.out(PRIMARY, "migration_role_arn") not in writers
+
+
+def test_a_role_allowed_every_secret_still_cannot_read_or_change_the_token(deployed: Deployed) -> None:
+    """The resource policy's explicit denies win over an over-broad identity policy, as in AWS."""
+    iam = deployed.aws("iam")
+    name = f"broad-{uuid.uuid4().hex[:8]}"
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}],
+    }
+    role = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]
+    everything = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue", "secretsmanager:List*"],
+                "Resource": "*",
+            }
+        ],
+    }
+    iam.put_role_policy(RoleName=name, PolicyName="every-secret", PolicyDocument=json.dumps(everything))
+    broad = _assume(deployed, role["Arn"])("secretsmanager", PRIMARY)
+    arn = deployed.out(PRIMARY, "secret_arn")
+    deployed.emulator.enforce_iam(True)
+    try:
+        assert broad.list_secrets()["SecretList"]  # its identity policy works where no resource policy objects
+        _denied(partial(broad.get_secret_value, SecretId=arn))
+        _denied(partial(broad.put_secret_value, SecretId=arn, SecretString="y" * 43))
+    finally:
+        deployed.emulator.enforce_iam(False)

@@ -34,6 +34,12 @@ process serves (``Emulator.start``); an attached ``--endpoint`` server has what 
   ``s3:prefix`` from the request's ``prefix`` parameter, and a condition on a key the request lacks does not
   hold (https://docs.aws.amazon.com/AmazonS3/latest/userguide/amazon-s3-policy-keys.html). Here S3 list
   requests carry ``s3:prefix`` (empty when absent, which no ``StringEquals`` on a real prefix matches).
+- Secrets Manager resource policies: moto stores a secret's policy but never evaluates it, so a principal whose
+  identity policy allows ``secretsmanager:GetSecretValue`` on ``*`` reads a secret whose policy denies it. AWS
+  evaluates both, and an explicit Deny in either wins
+  (https://docs.aws.amazon.com/secretsmanager/latest/userguide/auth-and-access_resource-policies.html). Here a
+  request that its identity policies allow is checked against the secret's ``Deny`` statements, with the
+  ``Arn*`` condition operators on ``aws:PrincipalArn`` (the caller's role or user ARN) that TapStack's policy uses.
 """
 
 from __future__ import annotations
@@ -237,6 +243,76 @@ def _request_context(request: Any) -> dict[str, str] | None:
     return {"s3:prefix": (query.get("prefix") or [""])[0]}
 
 
+def _principal_arn(access_key: Any) -> str | None:
+    """``aws:PrincipalArn``: the role's ARN for a role session, the user's ARN for a user."""
+    from moto.core.exceptions import ServiceException
+
+    role_name = getattr(access_key, "_owner_role_name", None)
+    try:
+        if role_name is not None:
+            return str(access_key.backend.get_role(role_name).arn)
+        return str(access_key.backend.get_user(access_key._owner_user_name).arn)
+    except ServiceException:
+        return None
+
+
+_ARN_CONDITIONS: dict[str, tuple[bool, bool]] = {
+    # operator -> (wildcards allowed, condition holds when the value matches)
+    "ArnEquals": (False, True),
+    "ArnLike": (True, True),
+    "ArnNotEquals": (False, False),
+    "ArnNotLike": (True, False),
+}
+
+
+def _condition_holds(operator: str, expected: Any, actual: str | None) -> bool:
+    wildcards, when_matching = _ARN_CONDITIONS[operator]
+    if actual is None:  # a key the request lacks: only the negated operators hold, as in AWS
+        return not when_matching
+    matched = any(
+        (_matches(str(p), actual) if wildcards else str(p) == actual) for p in as_list(expected) if p is not None
+    )
+    return matched is when_matching
+
+
+def _denied_by_resource_policy(policy: str, action: str, principal_arn: str | None) -> bool:
+    """Whether a ``Deny`` statement of the policy applies: its action matches and every condition holds.
+
+    A condition TapStack's policies do not use (another operator or key) makes the statement not apply, so
+    this fix never refuses more than AWS would for the policies it deploys."""
+    try:
+        doc = json.loads(policy)
+    except ValueError:
+        return False
+    for statement in as_list(doc.get("Statement") if isinstance(doc, dict) else None):
+        if not isinstance(statement, dict) or statement.get("Effect") != "Deny":
+            continue
+        if not any(_matches(str(a).lower(), action.lower()) for a in as_list(statement.get("Action"))):
+            continue
+        conditions = statement.get("Condition") or {}
+        holds = all(
+            operator in _ARN_CONDITIONS
+            and set(pairs) == {"aws:PrincipalArn"}
+            and _condition_holds(operator, pairs["aws:PrincipalArn"], principal_arn)
+            for operator, pairs in conditions.items()
+            if isinstance(pairs, dict)
+        )
+        if holds:
+            return True
+    return False
+
+
+def _check_secret_policy(request: Any, resource: str) -> None:
+    if not request._action.startswith("secretsmanager:") or ":secret:" not in resource:
+        return
+    from moto.secretsmanager.models import secretsmanager_backends
+
+    secret = secretsmanager_backends[request.account_id][request._region].secrets.get(resource)
+    policy = getattr(secret, "policy", None)
+    if policy and _denied_by_resource_policy(policy, request._action, _principal_arn(request._access_key)):
+        request._raise_access_denied()
+
+
 def _with_caller(original: Callable[..., Any]) -> Callable[..., Any]:
     """Remember who is asking, and what, while moto evaluates their policies: policy variables and request
     condition keys are resolved from it."""
@@ -246,6 +322,7 @@ def _with_caller(original: Callable[..., Any]) -> Callable[..., Any]:
         _caller.context = _request_context(request)
         try:
             original(request, resource)
+            _check_secret_policy(request, resource)
         finally:
             _caller.userid = None
             _caller.context = None
