@@ -26,6 +26,7 @@ import pulumi
 from .errors import TapStackError
 from .lib import cidr
 from .lib.instance_types import UnknownInstanceFamily, architecture
+from .lib.names import CATALOGUE, Name, uses
 from .lib.naming import (
     PLACEHOLDER_ACCOUNT,
     NameKind,
@@ -152,9 +153,11 @@ class StackConfig:
     def secondary_regions(self) -> tuple[str, ...]:
         return self.regions[1:]
 
-    def name(self, kind: NameKind, what: str, region: str | None = None, account_id: str | None = None) -> str:
-        """The single naming entry point for the program: every physical name comes from here."""
-        return physical_name(kind, self.project, what, self.environment_suffix, region, account_id)
+    def name(self, name: Name, region: str, account_id: str | None = None, secondary: str | None = None) -> str:
+        """The single naming entry point for the program: every physical name comes from here, for an entry of
+        the catalogue (``lib/names.py``) that ``_check_names`` length-checked before any resource existed."""
+        what = name.what_for(secondary)
+        return physical_name(name.kind, self.project, what, self.environment_suffix, region, account_id)
 
     def log_group(self, what: str, region: str) -> str:
         return log_group_name(self.project, what, self.environment_suffix, region)
@@ -746,38 +749,14 @@ def build(values: Mapping[str, Any], env: Mapping[str, str] | None = None) -> St
 
 
 def _check_names(cfg: StackConfig) -> None:
-    """Build every physical name the program will use, for every region, and reject any over its limit."""
-    kinds = {
-        NameKind.BUCKET: ("deploy", "logs", "data"),
-        NameKind.IAM_ROLE: ("instance", "flowlogs", "migration", "replication", "rotation"),
-        NameKind.INSTANCE_PROFILE: ("instance",),
-        NameKind.LAMBDA: ("migration", "rotation"),
-        NameKind.SQS_QUEUE: ("migration-dlq",),
-        NameKind.SNS_TOPIC: ("alarms", "deployments"),
-        NameKind.ALARM: (
-            "lambda-throttles",
-            "cpu-high",
-            "cpu-low",
-            "lambda-errors",
-            "in-service-low",
-            "failed-replies",
-            "replication-latency",
-            "dead-letters",
-        ),
-        NameKind.LAUNCH_TEMPLATE: ("app",),
-        NameKind.ASG: ("app",),
-        NameKind.SECURITY_GROUP: ("app", "endpoints", "migration"),
-        NameKind.SECRET: ("migration-token",),
-        NameKind.KMS_ALIAS: ("key",),
-    }
-    for region in cfg.regions:
-        for kind, whats in kinds.items():
-            for what in whats:
-                account = PLACEHOLDER_ACCOUNT if kind is NameKind.BUCKET else None
-                try:
-                    cfg.name(kind, what, region, account)
-                except PhysicalNameError as err:
-                    raise ConfigError("environmentSuffix", cfg.environment_suffix, str(err)) from None
+    """Build every physical name of the catalogue, in every region its scope names, and reject any over its limit."""
+    for entry in CATALOGUE:
+        account = PLACEHOLDER_ACCOUNT if entry.kind is NameKind.BUCKET else None
+        for region, secondary in uses(cfg.primary_region, cfg.regions, entry):
+            try:
+                cfg.name(entry, region, account, secondary)
+            except PhysicalNameError as err:
+                raise ConfigError("environmentSuffix", cfg.environment_suffix, str(err)) from None
 
 
 def _runtime_keys() -> list[str]:

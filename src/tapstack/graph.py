@@ -36,6 +36,15 @@ class Resource:
     inputs: dict[str, Any] = field(default_factory=dict)
     outputs: dict[str, Any] = field(default_factory=dict)
     custom: bool = True
+    aliases: list[str] = field(default_factory=list)
+    """The URNs this resource answers to besides its own (what the engine would match in an existing stack)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The resource's JSON form; ``aliases`` only when it has some, so alias-free graphs read as before."""
+        data = asdict(self)
+        if not self.aliases:
+            del data["aliases"]
+        return data
 
     @property
     def is_provider(self) -> bool:
@@ -76,7 +85,7 @@ class Graph:
         return Counter((r.type, r.region or "-") for r in self.aws_resources())
 
     def to_dict(self) -> dict[str, Any]:
-        return {"stack": self.stack, "resources": [asdict(r) for r in self.resources], "outputs": self.outputs}
+        return {"stack": self.stack, "resources": [r.to_dict() for r in self.resources], "outputs": self.outputs}
 
     def write(self, path: Path) -> None:
         path.write_text(json.dumps(self.to_dict(), indent=2, sort_keys=False, default=str) + "\n")

@@ -75,6 +75,7 @@ class GraphMonitor(pmocks.MockMonitor):
         self.graph = Graph(stack=stack)
         self._lock = threading.Lock()
         self._regions: dict[str, str | None] = {}
+        self._aliases: dict[str, list[str]] = {}
 
     def RegisterResource(self, request: Any) -> Any:
         try:
@@ -88,6 +89,8 @@ class GraphMonitor(pmocks.MockMonitor):
         state = self.resources[response.urn].state
         provider = provider_ref_urn(request.provider) or None
         with self._lock:
+            aliases = self._alias_urns(request, response.urn)
+            self._aliases[response.urn] = aliases
             if request.type.startswith(PROVIDER_PREFIX):
                 region = inputs.get("region")
                 self._regions[response.urn] = region if isinstance(region, str) else None
@@ -105,9 +108,51 @@ class GraphMonitor(pmocks.MockMonitor):
                     inputs=to_plain(inputs),
                     outputs=to_plain({"id": response.id, **state}) if request.custom else {},
                     custom=bool(request.custom),
+                    aliases=sorted(aliases),
                 )
             )
         return response
+
+    def _alias_urns(self, request: Any, urn: str) -> list[str]:
+        """Every other URN the engine would match this resource under, computed as its step generator does.
+
+        The SDK sends alias specs to a monitor that supports them (this one does) and leaves the rest to the
+        engine: each spec becomes a URN (unset fields are the resource's own), and every alias of the parent
+        yields one for the child too (``generateAliases``/``inheritedChildAlias`` in pulumi's step generator),
+        which is how the children of a moved component keep their URNs without aliases of their own. URNs are
+        built the way this monitor builds them (``make_urn``), so they compare with the graph's own.
+        """
+        stack, project = urn.removeprefix("urn:pulumi:").split("::", 2)[:2]
+        own: list[str] = []
+        for alias in request.aliases:
+            if alias.WhichOneof("alias") == "urn":
+                own.append(alias.urn)
+                continue
+            spec = alias.spec
+            parent = "" if spec.noParent else (spec.parentUrn or request.parent)
+            name = spec.name or request.name
+            own.append(_urn(spec.stack or stack, spec.project or project, parent, spec.type or request.type, name))
+        found = list(own)
+        parent_name = request.parent.split("::", 3)[3] if request.parent else ""
+        for parent_alias in self._aliases.get(request.parent, []):
+            for child_type, child_name in [(request.type, request.name), *(_type_and_name(a) for a in own)]:
+                # a child named after its parent ("{name}-x") takes the parent alias's name (inheritedChildAlias)
+                if child_name.startswith(parent_name):
+                    child_name = parent_alias.split("::", 3)[3] + child_name[len(parent_name) :]
+                found.append(_urn(stack, project, parent_alias, child_type, child_name))
+        return [a for a in dict.fromkeys(found) if a != urn]
+
+
+def _urn(stack: str, project: str, parent: str, type_: str, name: str) -> str:
+    """A URN as ``MockMonitor.make_urn`` builds it: the type qualified by the parent's own (last) type."""
+    if parent:
+        type_ = parent.split("::", 3)[2].rsplit("$", 1)[-1] + "$" + type_
+    return f"urn:pulumi:{stack}::{project}::{type_}::{name}"
+
+
+def _type_and_name(urn: str) -> tuple[str, str]:
+    _, _, qualified, name = urn.split("::", 3)
+    return qualified.rsplit("$", 1)[-1], name
 
 
 _REGISTRATION_FAILURE = "tapstack_registration_failure"

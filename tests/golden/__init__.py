@@ -6,6 +6,10 @@ from several threads) and asset paths relative to the repository (a clone may li
 
     python -m tests.golden            # compare, exit 1 and name the examples that differ
     python -m tests.golden --update   # rewrite the files after an intended change; review the diff, commit it
+
+``urns/<example>.<stack>.json`` is the URN set a deployed stack of the example holds: ``--update`` never writes
+it. Every URN in it must stay the URN or an alias of a resource of the graph (a refactoring that moves resources
+adds aliases); change it by hand only when replacing deployed resources is intended.
 """
 
 from __future__ import annotations
@@ -31,6 +35,11 @@ def stack_files() -> list[Path]:
 def golden_path(stack_file: Path) -> Path:
     stack = stack_file.name.split(".")[1]
     return GOLDEN / f"{stack_file.parent.name}.{stack}.json"
+
+
+def deployed_urns_path(stack_file: Path) -> Path:
+    """The URNs a deployed stack of the example holds (see the module docstring)."""
+    return GOLDEN / "urns" / golden_path(stack_file).name
 
 
 def _relative_assets(value: Any, source_root: Path) -> Any:

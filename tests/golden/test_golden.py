@@ -1,5 +1,5 @@
 """Every example synthesizes to exactly its committed golden graph (regenerate: ``python -m tests.golden --update``),
-and every AWS type it registers is in the type registry."""
+keeps the URNs of a stack deployed before (as its own or as aliases), and registers only AWS types in the registry."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from tapstack.graph import Graph
 from tapstack.resource_types import TYPES
 
-from . import ROOT, golden_path, snapshot, stack_files, synthesize
+from . import ROOT, deployed_urns_path, golden_path, snapshot, stack_files, synthesize
 
 _graphs: dict[Path, Graph] = {}
 
@@ -48,6 +48,20 @@ def test_example_synthesizes_to_its_golden_graph_byte_for_byte(stack_file: Path)
 
 
 @pytest.mark.parametrize("stack_file", stack_files(), ids=lambda p: p.parent.name)
+def test_every_urn_of_a_deployed_stack_is_a_urn_or_an_alias_of_the_synthesized_graph(stack_file: Path) -> None:
+    path = deployed_urns_path(stack_file)
+    assert path.is_file(), f"no deployed URN set for {stack_file.relative_to(ROOT)}: {path.relative_to(ROOT)}"
+    deployed = json.loads(path.read_text())
+    graph = _synthesized(stack_file)
+    answered = {r.urn for r in graph} | {alias for r in graph for alias in r.aliases}
+    lost = sorted(set(deployed) - answered)
+    assert lost == [], (
+        f"{len(lost)} deployed resources of {stack_file.relative_to(ROOT)} would be replaced (no resource has their "
+        f"URN or an alias to it; give the moved resource `aliases=[pulumi.Alias(...)]`): {lost[:5]}"
+    )
+
+
+@pytest.mark.parametrize("stack_file", stack_files(), ids=lambda p: p.parent.name)
 def test_every_aws_type_an_example_registers_is_in_the_type_registry(stack_file: Path) -> None:
     missing = sorted({r.type for r in _synthesized(stack_file).aws_resources()} - set(TYPES))
     assert missing == [], f"add these types to src/tapstack/resource_types.py (see docs/contributing.md): {missing}"
@@ -56,4 +70,5 @@ def test_every_aws_type_an_example_registers_is_in_the_type_registry(stack_file:
 def test_every_example_stack_file_has_a_golden_file_and_no_golden_file_is_orphaned() -> None:
     expected = {golden_path(p).name for p in stack_files()}
     present = {p.name for p in Path(__file__).parent.glob("*.json")}
-    assert present == expected
+    deployed = {p.name for p in Path(__file__).parent.glob("urns/*.json")}
+    assert (present, deployed) == (expected, expected)

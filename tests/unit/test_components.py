@@ -7,7 +7,7 @@ import pulumi_aws as aws
 import pytest
 
 from tapstack.components.storage import HardenedBucket, HardenedBucketArgs
-from tapstack.graph import Graph
+from tapstack.graph import Graph, Resource
 from tapstack.synth import synthesize
 
 
@@ -61,4 +61,32 @@ def test_every_component_has_a_specific_type_token(platform: Graph) -> None:
         "tapstack:monitoring:ComputeAlarms",
         "tapstack:migration:MigrationFunction",
         "tapstack:replication:Replication",
+        "tapstack:region:RegionBase",
+        "tapstack:region:Foundation",
+        "tapstack:region:MigrationPlatform",
     }
+
+
+def test_each_region_component_holds_its_concerns_and_every_aws_resource_below_it_is_in_its_region(
+    platform: Graph,
+) -> None:
+    by_urn = platform.by_urn()
+    expected = {
+        "tapstack:region:RegionBase": ["key", "logs", "notify"],
+        "tapstack:region:Foundation": ["app", "app-alarms", "data", "net"],
+        "tapstack:region:MigrationPlatform": ["deploy", "migration", "rotation", "secrets"],
+    }
+    regions = {"use1": "us-east-1", "usw2": "us-west-2", "euw1": "eu-west-1"}
+
+    def region_component(resource: Resource) -> Resource | None:
+        while resource.parent in by_urn and resource.type not in expected:
+            resource = by_urn[str(resource.parent)]
+        return resource if resource.type in expected else None
+
+    for component in platform.of_type(*expected):
+        code = component.name.split("-")[0]
+        children = sorted(r.name.removeprefix(f"{code}-") for r in platform if r.parent == component.urn)
+        assert children == expected[component.type], component.urn
+    placed = [(c, r) for r in platform.aws_resources() if (c := region_component(r)) is not None]
+    assert len(placed) > 200
+    assert all(r.region == regions[c.name.split("-")[0]] for c, r in placed)

@@ -22,6 +22,7 @@ from tapstack.config import (
     reference_markdown,
 )
 from tapstack.errors import TapStackError
+from tapstack.lib import names
 from tapstack.lib.naming import NameKind
 from tapstack.program import main as program
 from tapstack.synth import synthesize
@@ -323,7 +324,7 @@ def test_keys_of_other_namespaces_are_passed_through(tmp_path: Path) -> None:
 
 def test_long_suffix_that_fits_every_limit_is_accepted() -> None:
     c = cfg(environmentSuffix="pr-2024-feature-x", regions=["ap-southeast-2", "ap-northeast-1"])
-    name = c.name(NameKind.BUCKET, "deploy", "ap-southeast-2", "123456789012")
+    name = c.name(names.DEPLOY_BUCKET, "ap-southeast-2", "123456789012")
     assert name == "tapstack-deploy-apse2-123456789012-pr-2024-feature-x"
     assert len(name) <= 63
 
@@ -333,3 +334,27 @@ def test_readme_configuration_table_matches_the_code() -> None:
     start = readme.index("<!-- config-reference:start -->\n") + len("<!-- config-reference:start -->\n")
     end = readme.index("<!-- config-reference:end -->")
     assert readme[start:end] == reference_markdown()
+
+
+@pytest.mark.parametrize("example", ["foundation", "platform"])
+def test_every_name_the_program_gives_a_catalogued_kind_is_one_config_length_checked(example: str) -> None:
+    """Config checks the names of the catalogue (lib/names.py): a name built elsewhere would escape the check."""
+    from tapstack.resource_types import ACCOUNT_ID, TYPES
+    from tests.helpers import example_config, run_synth
+
+    settings = example_config(example)
+    c = cfg(**{k.removeprefix(f"{NAMESPACE}:"): v for k, v in settings.items() if k.startswith(f"{NAMESPACE}:")})
+    checked = {
+        c.name(entry, region, ACCOUNT_ID if entry.kind is NameKind.BUCKET else None, secondary)
+        for entry in names.CATALOGUE
+        for region, secondary in names.uses(c.primary_region, c.regions, entry)
+    }
+    # log groups and parameters are paths (StackConfig.log_group/.parameter); IAM policies are named by their role
+    kinds = set(NameKind) - {NameKind.LOG_GROUP, NameKind.SSM_PARAMETER, NameKind.IAM_POLICY}
+    built = [
+        str(r.inputs[naming.prop]).removeprefix("alias/")
+        for r in run_synth(settings).aws_resources()
+        if (naming := TYPES[r.type].naming) is not None and naming.kind in kinds
+    ]
+    assert len(built) > 10
+    assert sorted(set(built) - checked) == []

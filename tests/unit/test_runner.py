@@ -1,4 +1,6 @@
-"""runner.run when registrations fail: the caller gets the failure, and nothing about it is printed later."""
+"""runner.run when registrations fail: the caller gets the failure, and nothing about it is printed later; the
+aliases it records (a moved resource keeps its URN).
+"""
 
 from __future__ import annotations
 
@@ -60,3 +62,34 @@ class _NoMocks(pulumi.runtime.Mocks):
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, object], None]:
         return {}, None
+
+
+class _Box(pulumi.ComponentResource):
+    def __init__(self, name: str, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("unit:index:Box", name, None, opts)
+
+
+def _renamed_box_with_a_leaf() -> None:
+    """A component renamed from "old" to "new" (an alias), with a child named after it, as components name theirs."""
+    box = _Box("new", pulumi.ResourceOptions(aliases=[pulumi.Alias(name="old")]))
+    _Box("new-leaf", pulumi.ResourceOptions(parent=box))
+    _Box("plain")
+
+
+def test_the_graph_records_each_resources_aliases_and_those_its_children_inherit_as_the_engine_does() -> None:
+    from tapstack import runner
+
+    graph = runner.run(_renamed_box_with_a_leaf, _NoMocks(), project="unit", stack="s", config={})
+    aliases = {r.name: r.aliases for r in graph}
+    assert aliases["new"] == ["urn:pulumi:s::unit::pulumi:pulumi:Stack$unit:index:Box::old"]
+    assert aliases["new-leaf"] == ["urn:pulumi:s::unit::unit:index:Box$unit:index:Box::old-leaf"]
+    assert aliases["plain"] == []
+
+
+def test_a_resource_without_aliases_has_no_aliases_key_in_the_graph_file() -> None:
+    from tapstack import runner
+
+    graph = runner.run(_renamed_box_with_a_leaf, _NoMocks(), project="unit", stack="s", config={})
+    by_name = {r["name"]: r for r in graph.to_dict()["resources"]}
+    assert "aliases" not in by_name["plain"]
+    assert by_name["new"]["aliases"] == ["urn:pulumi:s::unit::pulumi:pulumi:Stack$unit:index:Box::old"]
