@@ -4,7 +4,7 @@ Adding a resource to the program means adding its type here once; synth (the id 
 would return), the diagram (the box title, and whether the resource is folded into another one) and TAP008
 (which input holds its physical name, its length limit and scope) all read this table. A type the program
 registers, or an emulator adapter handles, that is missing here fails a test (tests/golden/test_golden.py,
-tests/unit/test_graph_types.py) instead of being skipped silently. Pure data and pure functions: no pulumi,
+tests/unit/program/test_graph_types.py) instead of being skipped silently. Pure data and pure functions: no pulumi,
 no boto3, so ``check --graph`` and the CrossGuard pack load it for free.
 """
 

@@ -243,7 +243,7 @@ def test_instances_run_in_private_subnets_with_imdsv2_encrypted_disks_and_no_pub
 def test_the_migration_function_is_capped_encrypted_and_its_dead_letter_queue_too(
     deployed: Deployed, region: str
 ) -> None:
-    """moto drops a function's DeadLetterConfig (unit/test_platform.py proves the wiring on the graph)."""
+    """moto drops a function's DeadLetterConfig (unit/program/test_platform.py proves the wiring on the graph)."""
     lam = deployed.aws("lambda", region)
     name = deployed.out(region, "function_name")
     key = deployed.out(region, "kms_key_arn")

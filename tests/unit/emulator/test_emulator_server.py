@@ -22,7 +22,7 @@ from werkzeug.routing import Rule
 from tapstack.emulator.engine import Clients
 from tapstack.emulator.server import SERVICES, Emulator, EmulatorError, check_loopback, terminate_as_interrupt
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.mark.parametrize(
@@ -202,7 +202,7 @@ def test_no_routing_rule_is_compiled_while_serving_requests(monkeypatch: pytest.
 
 STRESS_CHILD = """
 import gc, json, logging, sys
-from tests.unit.test_emulator_server import _first_requests
+from tests.unit.emulator.test_emulator_server import _first_requests
 from tapstack.emulator.server import Emulator
 
 gc.set_threshold(50, 5, 5)  # collections during AST construction are what trip gh-106905

@@ -70,7 +70,7 @@ def test_tiny_vpc_cannot_hold_the_requested_azs() -> None:
 
 @pytest.mark.parametrize("tier", list(Tier))
 def test_nacls_never_admit_ssh_from_anywhere(tier: Tier) -> None:
-    """RDP per tier: tests/unit/test_network.py (the public tier must admit NAT replies on 3389)."""
+    """RDP per tier: tests/unit/program/test_network.py (the public tier must admit NAT replies on 3389)."""
     rules = nacl_rules(tier, "10.0.0.0/16")
     assert not admits_port(rules, 22)
     assert not admits_port(rules, 22, "10.0.3.4")

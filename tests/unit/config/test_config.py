@@ -330,7 +330,7 @@ def test_long_suffix_that_fits_every_limit_is_accepted() -> None:
 
 
 def test_readme_configuration_table_matches_the_code() -> None:
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text()
     start = readme.index("<!-- config-reference:start -->\n") + len("<!-- config-reference:start -->\n")
     end = readme.index("<!-- config-reference:end -->")
     assert readme[start:end] == reference_markdown()

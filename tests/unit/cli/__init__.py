@@ -1,0 +1,1 @@
+"""Unit tests of the tapstack command: each subcommand, startup cost, package layout."""

@@ -1,0 +1,1 @@
+"""Unit tests of the emulator's server, engine and service adapters."""
