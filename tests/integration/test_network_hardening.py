@@ -104,3 +104,35 @@ def test_without_nat_the_private_subnets_get_session_manager_and_sts_endpoints(t
             assert sorted(endpoint["SubnetIds"]) == sorted(out["use1_private_subnet_ids"])
             assert [g["GroupId"] for g in endpoint["Groups"]] == [group["GroupId"]]
         assert out["use1_nat_gateway_ids"] == []
+
+
+def test_an_instance_reaches_only_the_stacks_buckets_through_the_s3_endpoint(deployed: Deployed) -> None:
+    """Even with credentials allowed every bucket, a request from an instance (through the VPC's S3 gateway
+    endpoint) to a bucket outside the stack is refused; the same credentials outside the VPC are not."""
+    from functools import partial
+    from uuid import uuid4
+
+    from tests.integration.test_least_privilege import _assume, _denied
+
+    admin_s3, iam = deployed.aws("s3", PRIMARY), deployed.aws("iam")
+    outside = f"exfil-{uuid4().hex[:12]}"
+    admin_s3.create_bucket(Bucket=outside)
+    name = f"everything-{uuid4().hex[:8]}"
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}],
+    }
+    arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    allow_all = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
+    iam.put_role_policy(RoleName=name, PolicyName="every-bucket", PolicyDocument=json.dumps(allow_all))
+    on_instance = _assume(deployed, arn, "i-0ccccccccccccccc3")("s3", PRIMARY)
+    on_laptop = _assume(deployed, arn, "laptop")("s3", PRIMARY)
+    data = deployed.out(PRIMARY, "data_bucket")
+    deployed.emulator.enforce_iam(True)
+    try:
+        on_instance.put_object(Bucket=data, Key="through-the-endpoint.txt", Body=b"ok")
+        assert _denied(partial(on_instance.put_object, Bucket=outside, Key="copy.txt", Body=b"data")) == "AccessDenied"
+        assert _denied(partial(on_instance.list_objects_v2, Bucket=outside)) == "AccessDenied"
+        on_laptop.put_object(Bucket=outside, Key="not-through-the-vpc.txt", Body=b"ok")
+    finally:
+        deployed.emulator.enforce_iam(False)

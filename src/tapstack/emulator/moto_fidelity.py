@@ -40,6 +40,12 @@ process serves (``Emulator.start``); an attached ``--endpoint`` server has what 
   (https://docs.aws.amazon.com/secretsmanager/latest/userguide/auth-and-access_resource-policies.html). Here a
   request that its identity policies allow is checked against the secret's ``Deny`` statements, with the
   ``Arn*`` condition operators on ``aws:PrincipalArn`` (the caller's role or user ARN) that TapStack's policy uses.
+- S3 gateway endpoint policies: moto stores a VPC endpoint's policy but nothing travels "through" it. On AWS every
+  S3 request from the private subnets takes the gateway endpoint's route (its prefix-list route is the most
+  specific) and is allowed only if the endpoint policy allows it too
+  (https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-endpoints-access.html). The emulator's instances are
+  role sessions named after their instance id, as EC2 names them; their S3 requests are checked against the
+  policy of the region's S3 gateway endpoint (any endpoint that allows the request lets it through).
 """
 
 from __future__ import annotations
@@ -313,6 +319,45 @@ def _check_secret_policy(request: Any, resource: str) -> None:
         request._raise_access_denied()
 
 
+_INSTANCE_SESSION = re.compile(r"i-[0-9a-f]{8,17}")
+
+
+def _statement_applies(statement: Any, action: str, resource: str) -> bool:
+    """Action and resource match, and the statement has no condition (TapStack's endpoint policies have none;
+    a condition this fix does not evaluate makes an Allow not apply and a Deny not apply)."""
+    if not isinstance(statement, dict) or statement.get("Condition"):
+        return False
+    actions = [str(a).lower() for a in as_list(statement.get("Action"))]
+    resources = [str(r) for r in as_list(statement.get("Resource"))]
+    return any(_matches(a, action.lower()) for a in actions) and any(_matches(r, resource) for r in resources)
+
+
+def _endpoint_allows(policy: str, action: str, resource: str) -> bool:
+    try:
+        doc = json.loads(policy)
+    except ValueError:
+        return False
+    statements = as_list(doc.get("Statement") if isinstance(doc, dict) else None)
+    if any(s.get("Effect") == "Deny" and _statement_applies(s, action, resource) for s in statements):
+        return False
+    return any(s.get("Effect") == "Allow" and _statement_applies(s, action, resource) for s in statements)
+
+
+def _check_endpoint_policy(request: Any, resource: str) -> None:
+    session = getattr(request._access_key, "_session_name", None)
+    if not request._action.startswith("s3:") or not _INSTANCE_SESSION.fullmatch(str(session)):
+        return
+    from moto.ec2.models import ec2_backends
+
+    endpoints = [
+        e
+        for e in ec2_backends[request.account_id][request._region].vpc_end_points.values()
+        if str(e.vpc_endpoint_type).lower() == "gateway" and str(e.service_name).endswith(".s3")
+    ]
+    if endpoints and not any(_endpoint_allows(e.policy_document, request._action, resource) for e in endpoints):
+        request._raise_access_denied()
+
+
 def _with_caller(original: Callable[..., Any]) -> Callable[..., Any]:
     """Remember who is asking, and what, while moto evaluates their policies: policy variables and request
     condition keys are resolved from it."""
@@ -323,6 +368,7 @@ def _with_caller(original: Callable[..., Any]) -> Callable[..., Any]:
         try:
             original(request, resource)
             _check_secret_policy(request, resource)
+            _check_endpoint_policy(request, resource)
         finally:
             _caller.userid = None
             _caller.context = None
