@@ -228,17 +228,28 @@ _caller = threading.local()
 _USERID_VARIABLE = "${aws:userid}"
 
 
-def _user_id(access_key: Any) -> str | None:
-    """``aws:userid`` of the caller: ``<role id>:<session name>`` for a role session, the user's id for a user."""
+def _principal(access_key: Any) -> Any | None:
+    """The IAM role (for a role session) or user behind the caller's keys; None for a principal IAM does not know."""
     from moto.core.exceptions import ServiceException
 
     role_name = getattr(access_key, "_owner_role_name", None)
     try:
         if role_name is not None:
-            return f"{access_key.backend.get_role(role_name).id}:{access_key._session_name}"
-        return str(access_key.backend.get_user(access_key._owner_user_name).id)
-    except ServiceException:  # a principal IAM does not know has no aws:userid; the variable then matches nothing
+            return access_key.backend.get_role(role_name)
+        return access_key.backend.get_user(access_key._owner_user_name)
+    except ServiceException:
         return None
+
+
+def _user_id(access_key: Any) -> str | None:
+    """``aws:userid`` of the caller: ``<role id>:<session name>`` for a role session, the user's id for a user; a
+    principal IAM does not know has none, and the variable then matches nothing."""
+    principal = _principal(access_key)
+    if principal is None:
+        return None
+    if getattr(access_key, "_owner_role_name", None) is not None:
+        return f"{principal.id}:{access_key._session_name}"
+    return str(principal.id)
 
 
 def _request_context(request: Any) -> dict[str, str] | None:
@@ -251,15 +262,8 @@ def _request_context(request: Any) -> dict[str, str] | None:
 
 def _principal_arn(access_key: Any) -> str | None:
     """``aws:PrincipalArn``: the role's ARN for a role session, the user's ARN for a user."""
-    from moto.core.exceptions import ServiceException
-
-    role_name = getattr(access_key, "_owner_role_name", None)
-    try:
-        if role_name is not None:
-            return str(access_key.backend.get_role(role_name).arn)
-        return str(access_key.backend.get_user(access_key._owner_user_name).arn)
-    except ServiceException:
-        return None
+    principal = _principal(access_key)
+    return None if principal is None else str(principal.arn)
 
 
 _ARN_CONDITIONS: dict[str, tuple[bool, bool]] = {
