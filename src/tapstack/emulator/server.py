@@ -392,8 +392,7 @@ class Emulator:
         seconds (tests of a release's replication timeout). Emulators started in one process share their
         moto, each in an account of its own.
         """
-        from moto.moto_server.werkzeug_app import MotoRequestHandler
-        from werkzeug.serving import make_server
+        from .keepalive import KeepAliveServer
 
         # One access-log line per request would bury the progress display.
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
@@ -409,9 +408,7 @@ class Emulator:
             account_id = str(secrets.randbelow(9 * 10**11) + 10**11)
             replication.set_delay(account_id, replication_delay)
             app = _in_account(moto_fidelity.wsgi(dispatcher), account_id)
-            server = make_server(
-                LOOPBACK, 0, app, threaded=True, request_handler=MotoRequestHandler, ssl_context=context
-            )
+            server = KeepAliveServer(LOOPBACK, 0, app, ssl_context=context)
             emulator = cls(f"{'https' if tls else 'http'}://{LOOPBACK}:{server.server_port}", cert, account_id)
             emulator._server, emulator._workdir = server, workdir
             emulator._thread = threading.Thread(
@@ -453,6 +450,7 @@ class Emulator:
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
+            self._server.close_connections()
             self._server = None
         if self._thread is not None:
             self._thread.join()
