@@ -99,6 +99,15 @@ def assemble(name: str, files: Mapping[str, Path], root: Path | None = None) -> 
     return target
 
 
+_ASSEMBLED: dict[tuple[str, tuple[tuple[str, Path], ...], frozenset[str]], Path] = {}
+"""Archives already assembled in this process: every region's function ships the same code, and listing the
+installed distributions and hashing the ~290 files shipped again cost ~45 ms per region."""
+
+
 def function_archive(name: str, own: Mapping[str, Path], services: Iterable[str]) -> pulumi.FileArchive:
     """The function's own files plus a pinned boto3 limited to ``services``, as one directory archive."""
-    return pulumi.FileArchive(str(assemble(name, {**vendored_files(services), **own})))
+    key = (name, tuple(sorted(own.items())), frozenset(services))
+    directory = _ASSEMBLED.get(key)
+    if directory is None or not directory.is_dir():
+        directory = _ASSEMBLED[key] = assemble(name, {**vendored_files(key[2]), **own})
+    return pulumi.FileArchive(str(directory))

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import gzip
 import json
+import shutil
 from collections import Counter
 from pathlib import Path
 
 import botocore
 import pytest
 
+from tapstack.components import lambda_package
 from tapstack.components.migration import HANDLER_DIR
 from tapstack.config import ConfigError
 from tapstack.graph import Graph, Resource
@@ -169,6 +171,23 @@ def test_lambda_archive_s3_model_sends_conditional_writes(platform: Graph) -> No
     text = gzip.decompress(raw) if model.suffix == ".gz" else raw
     members = json.loads(text)["shapes"]["PutObjectRequest"]["members"]
     assert {"IfNoneMatch", "IfMatch"} <= set(members)
+
+
+def test_every_regions_function_ships_one_archive_hashed_once_and_rebuilt_when_removed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    own = {"handler/app.py": tmp_path / "app.py"}
+    own["handler/app.py"].write_text("def handler(event, context):\n    return event\n")
+    hashed: list[int] = []
+    digest = lambda_package._digest
+    monkeypatch.setattr(lambda_package, "_digest", lambda files: hashed.append(len(files)) or digest(files))
+    monkeypatch.setattr(lambda_package, "build_root", lambda: tmp_path / "build")
+    first, second = (lambda_package.function_archive("probe", own, ["s3"]) for _ in range(2))
+    assert first.path == second.path and len(hashed) == 1
+    shutil.rmtree(first.path)
+    third = lambda_package.function_archive("probe", own, ["s3"])
+    assert third.path == first.path and len(hashed) == 2 and Path(third.path, "handler", "app.py").is_file()
+    assert lambda_package.function_archive("probe", own, ["s3", "sns"]).path != first.path
 
 
 def test_lambda_role_statements_are_concrete_and_regional(platform: Graph) -> None:
