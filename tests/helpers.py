@@ -32,14 +32,17 @@ _SYNTHESIZED: dict[str, Graph] = {}
 """Graphs by configuration: the program is deterministic, so each configuration is synthesized once per run."""
 
 
-def run_synth(config: dict[str, Any]) -> Graph:
+def run_synth(config: dict[str, Any], *, fresh: bool = False) -> Graph:
     """Synthesize with a migration token given the way `pulumi config set --secret` would.
 
-    A configuration already synthesized in this run is served from memory, as a copy the test may change.
+    A configuration already synthesized in this run is served from memory, as a copy the test may change;
+    ``fresh`` runs the program again and keeps nothing: for a test that watches or patches the program as it runs.
     """
     values = {k if ":" in k else f"tapstack:{k}": v for k, v in config.items()}
     values.setdefault("tapstack:migrationToken", "synth-token-value-0123456789")
     key = json.dumps(values, sort_keys=True)
+    if fresh:
+        return synthesize(program, values, secret_keys=["tapstack:migrationToken"])
     if key not in _SYNTHESIZED:
         _SYNTHESIZED[key] = synthesize(program, values, secret_keys=["tapstack:migrationToken"])
     return copy.deepcopy(_SYNTHESIZED[key])

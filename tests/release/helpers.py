@@ -105,12 +105,17 @@ class World:
     invocations: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     lambda_answers: dict[str, tuple[dict[str, str], bytes]] = field(default_factory=dict)
     """function name -> (headers, payload) Lambda answers instead of running the handler (timeouts, crashes)."""
+    clients: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False)
 
     def out(self, region: str, key: str) -> Any:
         return self.outputs[f"{CODES[region]}_{key}"]
 
     def client(self, service: str, region: str = PRIMARY) -> Any:
-        return boto3.client(service, region_name=region)
+        """One client per service and region for the test: the agents' passes call these hundreds of times."""
+        key = (service, region)
+        if key not in self.clients:
+            self.clients[key] = boto3.client(service, region_name=region)
+        return self.clients[key]
 
     def target(self) -> AwsTarget:
         return AwsTarget(StackOutputs.parse(self.outputs, "outputs.json"), self.session)

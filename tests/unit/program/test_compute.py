@@ -18,7 +18,7 @@ from tapstack import config
 from tapstack.components import compute
 from tapstack.graph import Graph
 from tapstack.lib.instance_types import ARM64_FAMILIES, X86_64_FAMILIES, Architecture, architecture
-from tests.helpers import Synth
+from tests.helpers import Synth, run_synth
 
 A_ONLY = {"features": {"compute": True, "migration": False}}
 LT = "aws:ec2/launchTemplate:LaunchTemplate"
@@ -108,7 +108,7 @@ def test_unpinned_ami_comes_from_the_parameter_of_the_types_architecture_and_is_
 
 @pytest.mark.parametrize(("pin", "ignored"), [(None, ["imageId"]), ("ami-0123456789abcdef0", None)])
 def test_only_an_unpinned_ami_ignores_later_changes_of_the_parameter(
-    synth: Synth, monkeypatch: pytest.MonkeyPatch, pin: str | None, ignored: list[str] | None
+    monkeypatch: pytest.MonkeyPatch, pin: str | None, ignored: list[str] | None
 ) -> None:
     """ignore_changes never reaches the mocks, so it is read where the component passes it."""
     seen: list[object] = []
@@ -120,7 +120,7 @@ def test_only_an_unpinned_ami_ignores_later_changes_of_the_parameter(
             super().__init__(resource_name, *args, **kwargs)
 
     monkeypatch.setattr(compute.aws.ec2, "LaunchTemplate", Recording)
-    synth(**A_ONLY, **({"amiIds": {"us-east-1": pin}} if pin else {}))
+    run_synth({**A_ONLY, **({"amiIds": {"us-east-1": pin}} if pin else {})}, fresh=True)
     assert seen == [ignored]
 
 
