@@ -38,6 +38,25 @@ def pytest_configure(config: pytest.Config) -> None:
     gc.set_threshold(50_000, 20, 20)
 
 
+SHARED_DEPLOYMENT = "tests/integration/"
+"""Tests that read the one deployment a test process shares (``deployed``): one work unit under ``-n``."""
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Work units for ``pytest -n N``: each test file runs whole on one worker, so its module fixtures (an
+    emulator, a deployment) are built once; and tests/integration runs as one unit, because its tests share a
+    session's deployment which a test resetting moto (``mock_aws``) on the same worker would wipe in between."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByFile(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return SHARED_DEPLOYMENT if path.startswith(SHARED_DEPLOYMENT) else path
+
+    return ByFile(config, log)
+
+
 @pytest.fixture(scope="session")
 def foundation() -> Graph:
     return run_synth(example_config("foundation"))
