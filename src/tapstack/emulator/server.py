@@ -354,8 +354,26 @@ def _prepared() -> None:
 def _dispatcher() -> WsgiApp:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
+    class Dispatcher(DomainDispatcherApplication):
+        """moto's dispatcher, remembering which backend serves which host.
+
+        moto resolves the host of every request under one lock, listing its package directory and stat-ing
+        each of its ~150 service folders each time (``list_of_moto_modules``): about a third of the server's
+        time in a local deploy, with every other request thread waiting on the lock. The answer only depends
+        on the host, so it is worked out once per host.
+        """
+
+        def __init__(self) -> None:
+            super().__init__(_build_app)
+            self._backend_of: dict[str | None, Any] = {}
+
+        def get_backend_for_host(self, host: str | None) -> Any:
+            if host not in self._backend_of:
+                self._backend_of[host] = super().get_backend_for_host(host)
+            return self._backend_of[host]
+
     _prepared()
-    dispatcher = DomainDispatcherApplication(_build_app)
+    dispatcher = Dispatcher()
     dispatcher.app_instances.update(_apps)
     return dispatcher
 

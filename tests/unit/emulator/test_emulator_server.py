@@ -229,3 +229,17 @@ def test_concurrent_first_requests_to_fresh_emulators_log_no_error() -> None:
     assert json.loads(done.stdout.strip().splitlines()[-1]) == []
     assert "SystemError" not in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_the_emulator_resolves_each_hosts_backend_once_not_on_every_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto import backends
+
+    listed: list[int] = []
+    original = backends.list_of_moto_modules
+    monkeypatch.setattr(backends, "list_of_moto_modules", lambda: listed.append(1) or original())
+    with Emulator.start() as emulator:
+        sqs = emulator.client("sqs", "us-east-1")
+        before = len(listed)
+        for _ in range(5):
+            sqs.list_queues()
+        assert len(listed) - before <= 1
