@@ -21,13 +21,12 @@ from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from tapstack.agent.config import AgentConfig
 from tapstack.agent.cycle import run_once
 from tapstack.agent.heartbeat import Heartbeat
 from tapstack.agent.service import ProcessService
-from tests.helpers import EXAMPLES
+from tests.helpers import EXAMPLES, aws_session, mocked_aws
 
 REGION = "eu-west-1"
 BUCKET = "tapstack-deploy-test-euw1"
@@ -147,7 +146,7 @@ def instance(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Instan
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
+    with mocked_aws():
         s3 = boto3.client("s3", region_name=REGION)
         s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
         s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
@@ -157,7 +156,7 @@ def instance(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Instan
         credentials = boto3.client("sts", region_name=REGION).assume_role(
             RoleArn=role["Arn"], RoleSessionName=INSTANCE_ID
         )["Credentials"]
-        session = boto3.session.Session(
+        session = aws_session(
             aws_access_key_id=credentials["AccessKeyId"],
             aws_secret_access_key=credentials["SecretAccessKey"],
             aws_session_token=credentials["SessionToken"],

@@ -27,10 +27,10 @@ from typing import Any
 import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
-from moto import mock_aws
 
 from tapstack.handler import clients
 from tapstack.handler.app import handler
+from tests.helpers import mocked_aws
 
 REGION = "eu-west-1"
 SECONDARY_REGIONS = ("us-east-1", "us-west-2")
@@ -150,7 +150,7 @@ def moto_world() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         for name in [k for k in os.environ if k.startswith("AWS_ENDPOINT_URL")]:
             patch.delenv(name)
-        with mock_aws():
+        with mocked_aws():
             yield
 
 

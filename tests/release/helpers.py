@@ -29,12 +29,12 @@ from typing import Any
 import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
-from moto import mock_aws
 
 from tapstack.emulator import moto_fidelity, replication
 from tapstack.handler.app import handler
 from tapstack.release.outputs import StackOutputs
 from tapstack.release.target import AwsTarget
+from tests.helpers import aws_session, mocked_aws
 
 PRIMARY = "us-east-1"
 REGIONS = ("us-east-1", "us-west-2", "eu-west-1")
@@ -273,7 +273,7 @@ def moto_world() -> Iterator[None]:
         patch.delenv("AWS_SESSION_TOKEN", raising=False)
         patch.delenv("AWS_PROFILE", raising=False)
         moto_fidelity.install()
-        with mock_aws():
+        with mocked_aws():
             yield
 
 
@@ -321,7 +321,7 @@ def world(moto_world: None) -> World:
         },
     )
     clock = FakeClock()
-    session = boto3.session.Session(region_name=PRIMARY)
+    session = aws_session(region_name=PRIMARY)
     world = World(tag, clock, session, outputs, functions)
     session.events.register_first("before-send.lambda.Invoke", world.invoke)
     clock.on_sleep.append(world.run_agents)

@@ -11,11 +11,11 @@ from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from tapstack.emulator import rotation as emulator_rotation
 from tapstack.rotation import app
 from tapstack.rotation.app import RotationError, rotate
+from tests.helpers import mocked_aws
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -34,7 +34,7 @@ def sm(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         monkeypatch.setenv(key, "testing")
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.setattr(emulator_rotation, "_clients", {})  # this test's moto only, whatever ran before
-    with mock_aws():
+    with mocked_aws():
         emulator_rotation.install(ACCOUNT, _clients)
         role = boto3.client("iam").create_role(RoleName="rotation", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
         function = boto3.client("lambda", region_name=REGION).create_function(
