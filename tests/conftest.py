@@ -39,7 +39,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 SHARED_DEPLOYMENT = "tests/integration/"
-"""Tests that read the one deployment a test process shares (``deployed``): one work unit under ``-n``."""
+"""Tests that read the one deployment a test process shares (``deployed``): one work unit under ``-n``. Tests that
+deploy a stack of their own live in tests/deploys, so that this unit holds only what must run together."""
 
 
 @pytest.hookimpl(optionalhook=True)
