@@ -81,7 +81,24 @@ def test_the_bundle_holds_every_agent_module_and_not_the_renderer() -> None:
 
 
 def test_the_bundle_is_byte_identical_for_identical_sources() -> None:
-    assert userdata.bundle() == userdata.bundle()
+    assert userdata.build_bundle() == userdata.build_bundle() == userdata.bundle()
+
+
+def test_a_kept_bundle_is_read_back_until_a_source_changes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sources = tmp_path / "src"
+    sources.mkdir()
+    for path in userdata.agent_sources():
+        (sources / path.name).write_bytes(path.read_bytes())
+    monkeypatch.setattr(userdata, "agent_sources", lambda: sorted(sources.glob("*.py")))
+    monkeypatch.setattr(userdata, "build_root", lambda kind: tmp_path / "build" / kind)
+    built: list[bytes] = []
+    build = userdata.build_bundle
+    monkeypatch.setattr(userdata, "build_bundle", lambda: built.append(build()) or built[-1])
+    fresh = userdata.bundle.__wrapped__  # past the per-process cache: what the next run does
+    first = fresh()
+    assert fresh() == first and len(built) == 1
+    (sources / "cycle.py").write_text((sources / "cycle.py").read_text() + "\nCHANGED = 1\n")
+    assert fresh() != first and len(built) == 2
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in userdata.agent_sources()))

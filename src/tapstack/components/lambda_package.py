@@ -21,6 +21,8 @@ from pathlib import Path, PurePosixPath
 
 import pulumi
 
+from ..lib import build_dirs
+
 VENDORED_DISTRIBUTIONS = ("boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3")
 """boto3 and everything it imports at run time (its and botocore's requirements, without optional extras)."""
 BOTOCORE_DATA = PurePosixPath("botocore/data")
@@ -67,11 +69,7 @@ def vendored_files(services: Iterable[str]) -> dict[str, Path]:
 
 def build_root() -> Path:
     """Where archives are assembled: ``build/lambda`` of a source checkout, else the user's cache directory."""
-    checkout = Path(__file__).resolve().parents[3]
-    if (checkout / "pyproject.toml").is_file():
-        return checkout / "build" / "lambda"
-    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache) / "tapstack" / "lambda"
+    return build_dirs.build_root("lambda")
 
 
 def _digest(files: Mapping[str, Path]) -> str:
