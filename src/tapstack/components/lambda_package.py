@@ -35,15 +35,18 @@ class PackagingError(RuntimeError):
     """The installed boto3/botocore cannot make the archive the function needs."""
 
 
-def _wanted(path: PurePosixPath, services: frozenset[str]) -> bool:
-    if "__pycache__" in path.parts or path.parts[0] in ("..", "bin") or path.suffix in SKIPPED_SUFFIXES:
+def _wanted(path: str, services: frozenset[str]) -> bool:
+    """Whether a distribution's file (its RECORD path, ``/``-separated) ships; on strings: ~2 500 entries a run."""
+    parts = path.split("/")
+    name = parts[-1]
+    if "__pycache__" in parts or parts[0] in ("..", "bin") or name.endswith(SKIPPED_SUFFIXES):
         return False
-    if path.parts[0].endswith(".dist-info"):
-        return path.name in ("METADATA", "LICENSE", "LICENSE.txt", "NOTICE")
-    if path.name in SKIPPED_NAMES:
+    if parts[0].endswith(".dist-info"):
+        return name in ("METADATA", "LICENSE", "LICENSE.txt", "NOTICE")
+    if name in SKIPPED_NAMES:
         return False
-    if path.is_relative_to(BOTOCORE_DATA) and len(path.parts) > len(BOTOCORE_DATA.parts) + 1:
-        return path.parts[len(BOTOCORE_DATA.parts)] in services
+    if parts[: len(BOTOCORE_DATA.parts)] == list(BOTOCORE_DATA.parts) and len(parts) > len(BOTOCORE_DATA.parts) + 1:
+        return parts[len(BOTOCORE_DATA.parts)] in services
     return True
 
 
@@ -57,9 +60,9 @@ def vendored_files(services: Iterable[str]) -> dict[str, Path]:
         except importlib.metadata.PackageNotFoundError:
             raise PackagingError(f"{name} is not installed: it is packaged with the function") from None
         for entry in dist.files or ():
-            path = PurePosixPath(entry.as_posix())
+            path = entry.as_posix()
             if _wanted(path, wanted):
-                files[path.as_posix()] = Path(str(dist.locate_file(entry))).resolve()
+                files[path] = Path(str(dist.locate_file(entry))).resolve()
     available = {p.split("/")[2] for p in files if p.startswith(f"{BOTOCORE_DATA}/") and p.count("/") > 2}
     missing = sorted(wanted - available)
     if missing:
