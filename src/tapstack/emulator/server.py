@@ -25,6 +25,7 @@ build moto still does later (a service outside that list) happens under one proc
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import ipaddress
 import json
 import logging
@@ -307,9 +308,36 @@ def _build_operation_routers(service: str) -> None:
             router._get_router(protocol)
 
 
+def _import_moto_ec2_regions() -> None:
+    """Import moto's EC2 region table with one boto3 session instead of three.
+
+    The table is built while the module is imported, by asking three new ``boto3.Session()`` objects for the
+    regions of each partition; every new session loads botocore's endpoint data again: 0.27 s against 0.06 s for
+    one session (measured here), on every emulator start. ``Session`` is replaced for the length of that import
+    only, and the module gets the real class back.
+    """
+    import sys
+
+    name = "moto.ec2.models.availability_zones_and_regions"
+    if name in sys.modules:
+        return
+    import boto3
+
+    real = boto3.Session
+    shared = real()
+    boto3.Session = lambda *args, **kwargs: shared if not args and not kwargs else real(*args, **kwargs)
+    try:
+        module = importlib.import_module(name)
+    finally:
+        boto3.Session = real
+    setattr(module, "Session", real)  # noqa: B010 (the module's own name for the class, rebound)
+
+
 def _prepare() -> None:
     from moto.core.config import default_user_config
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    _import_moto_ec2_regions()
 
     # The program attaches the AWS managed policy AmazonSSMManagedInstanceCore: moto only knows AWS
     # managed policies when told to load them, before its IAM backend is first used.

@@ -243,3 +243,26 @@ def test_the_emulator_resolves_each_hosts_backend_once_not_on_every_request(monk
         for _ in range(5):
             sqs.list_queues()
         assert len(listed) - before <= 1
+
+
+REGIONS_CHILD = """
+import json, boto3
+made = []
+real_init = boto3.session.Session.__init__
+def counting(self, *args, **kwargs):
+    made.append(1)
+    real_init(self, *args, **kwargs)
+boto3.session.Session.__init__ = counting
+from tapstack.emulator import server
+server._import_moto_ec2_regions()
+import moto.ec2.models.availability_zones_and_regions as table
+regions = [r.name for r in table.RegionsAndZonesBackend.regions]
+print(json.dumps({"sessions": len(made), "restored": table.Session is boto3.Session, "regions": regions}))
+"""
+
+
+def test_moto_builds_its_ec2_region_table_from_one_boto3_session_and_keeps_the_real_class() -> None:
+    done = subprocess.run([sys.executable, "-c", REGIONS_CHILD], capture_output=True, text=True, cwd=ROOT, check=True)
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["sessions"] == 1 and seen["restored"]
+    assert {"us-east-1", "eu-west-1", "us-gov-west-1", "cn-north-1"} <= set(seen["regions"])
