@@ -104,3 +104,19 @@ def test_boto3_calls_to_the_emulator_reuse_one_tls_connection() -> None:
         for _ in range(5):
             sqs.list_queues()
         assert len(server._connections) == 1
+
+
+def test_a_client_leaving_mid_body_costs_its_connection_only_and_prints_nothing(
+    server: _Counting, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with socket.create_connection(("127.0.0.1", server.server_port), timeout=5) as raw:
+        raw.sendall(b"POST /ignore HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n" + b"x" * 10)
+        reply = raw.recv(65536)
+        raw.shutdown(socket.SHUT_WR)  # the other 90 bytes never come
+        assert reply.startswith(b"HTTP/1.1 200")
+        raw.settimeout(5)
+        while raw.recv(65536):  # the server closes its side
+            pass
+    conn = http.client.HTTPConnection("127.0.0.1", server.server_port, timeout=5)
+    assert _call(conn, "/after", b"ok")["body"] == "ok"
+    assert "Traceback" not in capsys.readouterr().err
