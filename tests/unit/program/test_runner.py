@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from typing import Any
 
 import pulumi
 import pytest
@@ -93,3 +94,35 @@ def test_a_resource_without_aliases_has_no_aliases_key_in_the_graph_file() -> No
     by_name = {r["name"]: r for r in graph.to_dict()["resources"]}
     assert "aliases" not in by_name["plain"]
     assert by_name["new"]["aliases"] == ["urn:pulumi:s::unit::pulumi:pulumi:Stack$unit:index:Box::old"]
+
+
+def test_a_run_under_mocks_captures_no_stack_per_resource_and_gives_the_sdk_its_capture_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import traceback
+
+    from pulumi.runtime import resource as sdk_resource
+
+    from tapstack import runner
+
+    captured = sdk_resource._get_stack_trace
+    from_the_program: list[bool] = []
+    extract = traceback.extract_stack
+
+    def spy(*args: Any, **kwargs: Any) -> traceback.StackSummary:
+        stack = extract(*args, **kwargs)
+        from_the_program.append(any(frame.name == "_renamed_box_with_a_leaf" for frame in stack))
+        return stack
+
+    monkeypatch.setattr(traceback, "extract_stack", spy)
+    runner.run(_renamed_box_with_a_leaf, _NoMocks(), project="unit", stack="quiet", config={})
+    assert not any(from_the_program), "a resource the program declared had its stack captured"
+    assert sdk_resource._get_stack_trace is captured
+
+    def failing() -> None:
+        _Box("before")
+        raise RuntimeError("the program failed")
+
+    with pytest.raises(RuntimeError, match="the program failed"):
+        runner.run(failing, _NoMocks(), project="unit", stack="failing", config={})
+    assert sdk_resource._get_stack_trace is captured
