@@ -78,19 +78,10 @@ class Compute(RegionalComponent):
             ],
             opts=self.child(),
         )
-        self.log_group = aws.cloudwatch.LogGroup(
-            f"{name}-logs",
-            name=args.log_group_name,
-            retention_in_days=args.log_retention_days,
-            kms_key_id=args.log_key_arn,
-            opts=self.child(),
+        self.log_group = self.add_log_group(
+            f"{name}-logs", args.log_group_name, args.log_retention_days, args.log_key_arn
         )
-        self.role = aws.iam.Role(
-            f"{name}-role",
-            name=args.role_name,
-            assume_role_policy=iam.assume_role_policy("ec2.amazonaws.com", args.account_id),
-            opts=self.child(),
-        )
+        self.role = self.add_service_role(f"{name}-role", args.role_name, "ec2.amazonaws.com", args.account_id)
         aws.iam.RolePolicyAttachment(
             f"{name}-ssm-core",
             role=self.role.name,

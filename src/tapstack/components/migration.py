@@ -97,12 +97,8 @@ class MigrationFunctionArgs:
 class MigrationFunction(RegionalComponent):
     def __init__(self, name: str, args: MigrationFunctionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("tapstack:migration:MigrationFunction", name, opts)
-        self.log_group = aws.cloudwatch.LogGroup(
-            f"{name}-logs",
-            name=lambda_log_group_name(args.function_name),
-            retention_in_days=args.log_retention_days,
-            kms_key_id=args.region_key_arn,
-            opts=self.child(),
+        self.log_group = self.add_log_group(
+            f"{name}-logs", lambda_log_group_name(args.function_name), args.log_retention_days, args.region_key_arn
         )
         # Where Lambda puts an asynchronous invocation that failed every retry (an event never lost in silence).
         self.dead_letter_queue = aws.sqs.Queue(
@@ -113,12 +109,7 @@ class MigrationFunction(RegionalComponent):
             message_retention_seconds=DEAD_LETTER_RETENTION_SECONDS,
             opts=self.child(),
         )
-        self.role = aws.iam.Role(
-            f"{name}-role",
-            name=args.role_name,
-            assume_role_policy=iam.assume_role_policy("lambda.amazonaws.com", args.account_id),
-            opts=self.child(),
-        )
+        self.role = self.add_service_role(f"{name}-role", args.role_name, "lambda.amazonaws.com", args.account_id)
         statements = iam.lambda_statements(
             region=args.region,
             bucket_arn=args.bucket_arn,

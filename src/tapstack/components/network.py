@@ -234,22 +234,15 @@ class Network(RegionalComponent):
         return tables
 
     def _flow_logs(self, name: str, args: NetworkArgs) -> None:
-        self.flow_log_group = aws.cloudwatch.LogGroup(
-            f"{name}-flow-logs",
-            name=args.flow_log_group_name,
-            retention_in_days=args.log_retention_days,
-            kms_key_id=args.log_key_arn,
-            opts=self.child(),
+        self.flow_log_group = self.add_log_group(
+            f"{name}-flow-logs", args.flow_log_group_name, args.log_retention_days, args.log_key_arn
         )
-        role = aws.iam.Role(
+        role = self.add_service_role(
             f"{name}-flow-logs-role",
-            name=args.flow_log_role_name,
-            assume_role_policy=iam.assume_role_policy(
-                iam.FLOW_LOGS,
-                args.account_id,
-                iam.source_arn_pattern(iam.FLOW_LOGS, args.partition, args.region, args.account_id),
-            ),
-            opts=self.child(),
+            args.flow_log_role_name,
+            iam.FLOW_LOGS,
+            args.account_id,
+            iam.source_arn_pattern(iam.FLOW_LOGS, args.partition, args.region, args.account_id),
         )
         policy = aws.iam.RolePolicy(
             f"{name}-flow-logs-policy",

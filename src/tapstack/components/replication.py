@@ -75,11 +75,8 @@ class Replication(RegionalComponent):
         # With Object Lock on the source, S3 replicates each version's lock and needs it on every destination too
         # (DstBucketObjectLockConfigMissing): deploymentObjectLockDays applies to every deployment bucket.
         object_lock = args.source.object_lock is not None
-        self.role = aws.iam.Role(
-            f"{name}-role",
-            name=args.role_name,
-            assume_role_policy=iam.assume_role_policy("s3.amazonaws.com", args.account_id, args.source.arn),
-            opts=self.child(),
+        self.role = self.add_service_role(
+            f"{name}-role", args.role_name, "s3.amazonaws.com", args.account_id, args.source.arn
         )
         statements = iam.replication_statements(
             source_bucket_arn=args.source.arn,

@@ -148,19 +148,10 @@ class TokenRotation(RegionalComponent):
 
     def __init__(self, name: str, args: TokenRotationArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("tapstack:secrets:TokenRotation", name, opts)
-        self.log_group = aws.cloudwatch.LogGroup(
-            f"{name}-logs",
-            name=args.log_group_name,
-            retention_in_days=args.log_retention_days,
-            kms_key_id=args.log_key_arn,
-            opts=self.child(),
+        self.log_group = self.add_log_group(
+            f"{name}-logs", args.log_group_name, args.log_retention_days, args.log_key_arn
         )
-        self.role = aws.iam.Role(
-            f"{name}-role",
-            name=args.role_name,
-            assume_role_policy=iam.assume_role_policy("lambda.amazonaws.com", args.account_id),
-            opts=self.child(),
-        )
+        self.role = self.add_service_role(f"{name}-role", args.role_name, "lambda.amazonaws.com", args.account_id)
         self.role_policy = aws.iam.RolePolicy(
             f"{name}-policy",
             role=self.role.id,
