@@ -120,3 +120,13 @@ def test_a_client_leaving_mid_body_costs_its_connection_only_and_prints_nothing(
     conn = http.client.HTTPConnection("127.0.0.1", server.server_port, timeout=5)
     assert _call(conn, "/after", b"ok")["body"] == "ok"
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_an_http_1_0_client_asking_to_keep_alive_still_gets_the_connection_closed(server: _Counting) -> None:
+    with socket.create_connection(("127.0.0.1", server.server_port), timeout=5) as raw:
+        raw.sendall(b"POST /old HTTP/1.0\r\nHost: x\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nhi")
+        reply = b""
+        while chunk := raw.recv(65536):  # the server ends the connection after one answer
+            reply += chunk
+    head, _, body = reply.partition(b"\r\n\r\n")
+    assert b"Connection: close" in head and json.loads(body) == {"path": "/old", "body": "hi"}
