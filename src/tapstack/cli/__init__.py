@@ -79,8 +79,12 @@ def entry() -> None:
     then costs seconds of deallocation for nothing, so once the command has finished and its output is
     flushed the process leaves with ``os._exit`` after running the exit handlers itself. Commands that keep
     serving (``up --keep``) switch the collector back on. Tests call ``main`` and get neither trick; a real
-    ``pulumi up`` never passes through here.
+    ``pulumi up`` never passes through here. pulumi_aws's service packages load one resource module at a time
+    (:mod:`.lazy_sdk`).
     """
+    from . import lazy_sdk
+
+    lazy_sdk.install()
     gc.disable()
     code = main()
     atexit._run_exitfuncs()

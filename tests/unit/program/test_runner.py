@@ -126,3 +126,74 @@ def test_a_run_under_mocks_captures_no_stack_per_resource_and_gives_the_sdk_its_
     with pytest.raises(RuntimeError, match="the program failed"):
         runner.run(failing, _NoMocks(), project="unit", stack="failing", config={})
     assert sdk_resource._get_stack_trace is captured
+
+
+class _KeptStates(pulumi.runtime.Mocks):
+    """The synth's own mocks, keeping every state they return."""
+
+    def __init__(self) -> None:
+        from tapstack.synth import RecordingMocks
+
+        self.inner = RecordingMocks()
+        self.states: list[dict[str, Any]] = []
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        resource_id, state = self.inner.new_resource(args)
+        self.states.append(state)
+        return resource_id, state
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> Any:
+        return self.inner.call(args)
+
+
+def _sdk_struct(state: dict[str, Any]) -> Any:
+    from pulumi.runtime import rpc
+    from pulumi.runtime.sync_await import _sync_await
+
+    return _sync_await(rpc.serialize_properties(state, {}))
+
+
+def test_every_state_of_a_synthesized_platform_serializes_as_the_sdk_serializes_it() -> None:
+    from tapstack import runner
+    from tapstack.program import main as program
+    from tests.helpers import example_config
+
+    mocks = _KeptStates()
+    config = {f"tapstack:{k}" if ":" not in k else k: v for k, v in example_config("platform").items()}
+    config["tapstack:migrationToken"] = "synth-token-value-0123456789"
+    graph = runner.run(program, mocks, project="tapstack", stack="dev", config=config)
+    assert len(mocks.states) == len(graph.resources)
+    plain = [state for state in mocks.states if runner._is_plain(state)]
+    assert len(plain) > len(mocks.states) * 0.9, "the direct path should serve nearly every state"
+    for state in mocks.states:
+        assert runner.state_struct(state) == _sdk_struct(state)
+
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        {"a": None, "b": {"c": None, "d": [None, 1, 2.5, True, "x"]}, "e": (1, "y"), "f": {}, "g": []},
+        {"secret": {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", "value": "s"}},
+        {"unicode": "é€😀", "big": 2**53, "neg": -0.0, "nested": [[[{"k": "v"}]]]},
+    ],
+    ids=["nulls-and-nesting", "secret-wrapper", "numbers-and-text"],
+)
+def test_a_plain_state_serializes_as_the_sdk_serializes_it(state: dict[str, Any]) -> None:
+    from tapstack import runner
+
+    assert runner._is_plain(state)
+    assert runner.state_struct(state) == _sdk_struct(state)
+
+
+def test_a_state_holding_an_asset_or_a_subclass_of_str_takes_the_sdks_path() -> None:
+    import enum
+
+    from tapstack import runner
+
+    class Colour(enum.StrEnum):
+        RED = "red"
+
+    archive = pulumi.AssetArchive({"index.py": pulumi.StringAsset("print(1)")})
+    for state in ({"code": archive}, {"nested": {"colour": Colour.RED}}, {"items": [Colour.RED]}):
+        assert not runner._is_plain(state)
+        assert runner.state_struct(state) == _sdk_struct(state)

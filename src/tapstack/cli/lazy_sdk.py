@@ -1,0 +1,156 @@
+"""Load a pulumi_aws service package one resource module at a time, for processes the CLI runs.
+
+Each service package's ``__init__`` star-imports every module of the service before the first class can be
+used: ``aws.ec2.Vpc`` executes all 180 ec2 modules, 700 across the eleven services the program touches, where
+it needs 46. Their class bodies (typing generics, forward references, input/output type decorators) were 0.28 s
+of a 1.0 s synth. :func:`install` swaps the loader of those packages for one that runs the same ``__init__``
+without the star-imports of resource modules and resolves each public name on first access from the module
+that exports it, so the program gets the very same class objects. The shared ``_enums``/``_inputs``/``outputs``
+modules load as before. A package whose ``__init__`` has any other statement loads exactly as the SDK's own
+loader would.
+
+Only :func:`tapstack.cli.entry` installs it: tests, ``pulumi up`` and any other importer of TapStack keep the
+SDK's eager packages.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.abc
+import importlib.machinery
+import re
+import sys
+from collections.abc import Sequence
+from types import CodeType, ModuleType
+from typing import Any
+
+SDK = "pulumi_aws"
+
+_STAR = re.compile(r"^from \.(\w+) import \*$")
+_HEADER = frozenset(
+    {"import builtins as _builtins", "from .. import _utilities", "import typing", "from . import outputs"}
+)
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_AFFIXES = (("awaitable_", "_result"), ("", "_result"), ("", "_init_args"), ("", "_args"), ("", "_output"))
+"""What the generator adds to a module's name for the other names it exports (``get_ami`` ->
+``AwaitableGetAmiResult``, ``bucket_logging`` -> ``BucketLoggingInitArgs``)."""
+
+
+class Plan:
+    """A service package's ``__init__`` split into what runs at import and the modules left for first use."""
+
+    def __init__(self, eager: str, deferred: Sequence[str]) -> None:
+        self.eager = eager
+        self.deferred = list(deferred)
+
+
+def plan(source: str) -> Plan | None:
+    """Split a generated service ``__init__``; None if it holds anything but the generator's usual lines.
+
+    Kept at import: the header and the star-imports of private modules (``_enums``, ``_inputs``), which resource
+    modules import themselves anyway. Deferred: the star-imports of public modules, in their order.
+    """
+    eager: list[str] = []
+    deferred: list[str] = []
+    for line in source.splitlines():
+        star = _STAR.match(line)
+        if star and not star.group(1).startswith("_"):
+            deferred.append(star.group(1))
+        elif star or line in _HEADER or not line.strip() or line.startswith("#"):
+            eager.append(line)
+        else:
+            return None
+    return Plan("\n".join(eager) + "\n", deferred)
+
+
+def guesses(name: str) -> list[str]:
+    """The modules most likely to export ``name``, by the generator's naming: ``VpcEndpoint`` -> ``vpc_endpoint``.
+
+    Every public name of the packages the program uses is guessed right (tested against the installed SDK); a
+    wrong guess would only cost a scan, never a wrong answer (see :class:`_Resolver`).
+    """
+    snake = _CAMEL.sub("_", name).lower()
+    found = [snake]
+    for prefix, suffix in _AFFIXES:
+        if snake.startswith(prefix) and snake.endswith(suffix) and len(snake) > len(prefix) + len(suffix):
+            found.append(snake[len(prefix) : len(snake) - len(suffix)])
+    return found
+
+
+def _exports(module: ModuleType) -> dict[str, Any]:
+    """What ``from module import *`` binds: ``__all__`` if the module has one, else its public names."""
+    names = getattr(module, "__all__", None)
+    if names is None:
+        names = [name for name in vars(module) if not name.startswith("_")]
+    return {name: getattr(module, name) for name in names}
+
+
+class _Resolver:
+    """The package's ``__getattr__``: runs the deferred star-import that binds ``name``, once.
+
+    The guessed module is tried first; otherwise the remaining modules are imported in the ``__init__``'s order
+    until one binds the name, so an unguessable name gets what the eager package would have bound (the
+    generated modules' ``__all__`` lists do not overlap: tests/unit/cli/test_lazy_sdk.py checks the installed
+    SDK) and a name no module exports raises AttributeError after loading them all, as the eager package would.
+    """
+
+    def __init__(self, package: ModuleType, deferred: list[str]) -> None:
+        self.package = package
+        self.deferred = deferred
+
+    def _load(self, submodule: str) -> None:
+        self.deferred.remove(submodule)
+        loaded = importlib.import_module(f"{self.package.__name__}.{submodule}")
+        vars(self.package).update(_exports(loaded))
+
+    def __call__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(f"module {self.package.__name__!r} has no attribute {name!r}")
+        namespace = vars(self.package)
+        for submodule in [guess for guess in guesses(name) if guess in self.deferred] + list(self.deferred):
+            if submodule in self.deferred:
+                self._load(submodule)
+            if name in namespace:
+                return namespace[name]
+        raise AttributeError(f"module {self.package.__name__!r} has no attribute {name!r}")
+
+
+class _ServicePackageLoader(importlib.machinery.SourceFileLoader):
+    """The SDK's own source loader, except that a usual service ``__init__`` defers its public star-imports."""
+
+    def exec_module(self, module: ModuleType) -> None:
+        found = plan(self.get_source(module.__name__) or "")
+        if found is None:
+            super().exec_module(module)
+            return
+        code: CodeType = compile(found.eager, self.path, "exec")
+        exec(code, vars(module))  # the package's own __init__ lines, read from its own file
+        module.__getattr__ = _Resolver(module, found.deferred)  # type: ignore[method-assign]
+
+
+class _ServicePackageFinder(importlib.abc.MetaPathFinder):
+    """Finds ``pulumi_aws.<service>`` as the path finder does and hands it to :class:`_ServicePackageLoader`."""
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        if not fullname.startswith(f"{SDK}.") or fullname.count(".") != 1:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
+        if spec is None or spec.submodule_search_locations is None or not isinstance(spec.origin, str):
+            return spec
+        spec.loader = _ServicePackageLoader(fullname, spec.origin)
+        return spec
+
+
+def install() -> bool:
+    """Defer resource modules for every service package imported from now on; False if the SDK is already in.
+
+    pulumi_aws registers all its service packages (lazily) when it is first imported, so this must run before
+    that; afterwards it changes nothing and says so.
+    """
+    if SDK in sys.modules:
+        return False
+    if not any(isinstance(finder, _ServicePackageFinder) for finder in sys.meta_path):
+        sys.meta_path.insert(0, _ServicePackageFinder())
+    return True
