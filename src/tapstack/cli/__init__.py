@@ -14,7 +14,7 @@ import gc
 import importlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from ..errors import TapStackError
 
@@ -52,9 +52,12 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, parsed: Callable[[], None] | None = None) -> int:
+    """Run the command on the line; ``parsed`` runs once the arguments are known good, before the command."""
     words = list(sys.argv[1:] if argv is None else argv)
     args = build_parser(words).parse_args(words)
+    if parsed is not None:
+        parsed()
     try:
         return int(args.func(args))
     except TapStackError as err:
@@ -71,6 +74,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(getattr(err, "exit_code", 130))
 
 
+def _load_the_sdk_lazily() -> None:
+    from . import lazy_sdk
+
+    lazy_sdk.install()
+
+
 def entry() -> None:
     """The console script: ``main`` with the garbage collector off and no interpreter teardown.
 
@@ -79,14 +88,12 @@ def entry() -> None:
     then costs seconds of deallocation for nothing, so once the command has finished and its output is
     flushed the process leaves with ``os._exit`` after running the exit handlers itself. Commands that keep
     serving (``up --keep``) switch the collector back on. Tests call ``main`` and get neither trick; a real
-    ``pulumi up`` never passes through here. pulumi_aws's service packages load one resource module at a time
-    (:mod:`.lazy_sdk`).
+    ``pulumi up`` never passes through here. Once the arguments parse, pulumi_aws is set to load only the
+    modules the command uses (:mod:`.lazy_sdk`; after parsing, so that `--help` and usage errors do not pay
+    for it).
     """
-    from . import lazy_sdk
-
-    lazy_sdk.install()
     gc.disable()
-    code = main()
+    code = main(parsed=_load_the_sdk_lazily)
     atexit._run_exitfuncs()
     sys.stdout.flush()
     sys.stderr.flush()

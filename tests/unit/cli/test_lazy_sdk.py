@@ -3,6 +3,7 @@ SDK's eager packages, the same graph, and the SDK's own loading for any package 
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import json
 import re
@@ -11,6 +12,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -188,14 +190,140 @@ def _resources(graph_file: Path) -> list[str]:
     return sorted(json.dumps(r, sort_keys=True) for r in json.loads(graph_file.read_text())["resources"])
 
 
-def test_the_cli_synthesizes_the_same_graph_as_a_process_with_the_sdks_own_packages(tmp_path: Path) -> None:
-    tapstack = Path(sys.executable).parent / "tapstack"
-    lazy, eager = tmp_path / "lazy.json", tmp_path / "eager.json"
-    subprocess.run([str(tapstack), "synth", "--out", str(lazy)], cwd=ROOT, check=True, capture_output=True)
-    eager_run = (
-        f"import sys; from tapstack.cli import main; main(['synth', '--out', {str(eager)!r}]); "
-        "assert 'pulumi_aws.ec2.ami' in sys.modules, 'not the eager packages'"
-    )
-    subprocess.run([sys.executable, "-c", eager_run], cwd=ROOT, check=True, capture_output=True)
-    assert _resources(lazy) == _resources(eager)
-    assert len(_resources(lazy)) > 100
+SYNTH_AND_HINTS = """
+import importlib, json, sys
+if sys.argv[1] == "cli":
+    from tapstack.cli import lazy_sdk
+    assert lazy_sdk.install()
+from tapstack.cli import main
+main(["synth", "--out", sys.argv[2]])
+from pulumi import _types
+modules = sys.argv[3:] or sorted(
+    name for name, module in sys.modules.items()
+    if name.startswith("pulumi_aws.") and name.count(".") == 2 and getattr(module, "__file__", None)
+)
+hints = {}
+for name in modules:
+    module = importlib.import_module(name)
+    for attr in getattr(module, "__all__", []):
+        obj = getattr(module, attr)
+        if isinstance(obj, type) and _types._py_properties(obj):
+            try:
+                hints[f"{name}.{attr}"] = repr(_types._raw_return_hints(obj))
+            except Exception as exc:
+                hints[f"{name}.{attr}"] = type(exc).__name__
+print(json.dumps({"eager": "pulumi_aws.ec2.ami" in sys.modules, "modules": modules, "hints": hints}))
+"""
+
+
+@pytest.fixture(scope="module")
+def two_processes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The platform synthesized by a process loading pulumi_aws as the CLI does, then by one loading it as the
+    SDK does; each reports the modules (the CLI's) and the type hints the SDK resolves for their classes."""
+    folder = tmp_path_factory.mktemp("graphs")
+    runs: dict[str, Any] = {}
+    for how in ("cli", "sdk"):
+        graph = folder / f"{how}.json"
+        argv = [sys.executable, "-c", SYNTH_AND_HINTS, how, str(graph), *runs.get("cli", {}).get("modules", [])]
+        done = subprocess.run(argv, cwd=ROOT, check=True, capture_output=True, text=True)
+        runs[how] = {**json.loads(done.stdout.splitlines()[-1]), "graph": _resources(graph)}
+    return runs
+
+
+def test_the_cli_synthesizes_the_same_graph_as_a_process_loading_the_sdk_its_own_way(
+    two_processes: dict[str, Any],
+) -> None:
+    cli, sdk = two_processes["cli"], two_processes["sdk"]
+    assert (cli["eager"], sdk["eager"]) == (False, True)
+    assert cli["graph"] == sdk["graph"] and len(cli["graph"]) > 100
+
+
+def test_the_sdk_resolves_the_same_types_for_every_class_of_the_modules_the_cli_loads(
+    two_processes: dict[str, Any],
+) -> None:
+    cli, sdk = two_processes["cli"], two_processes["sdk"]
+    assert len(cli["hints"]) > 500
+    assert cli["hints"] == sdk["hints"]
+
+
+def test_no_class_the_cli_loads_declares_class_level_annotations_except_typeddicts(
+    two_processes: dict[str, Any],
+) -> None:
+    """The one other place the SDK reads annotations (``_properties_from_annotations``), where postponed ones
+    would reach it as strings."""
+    annotated = []
+    for name in two_processes["cli"]["modules"]:
+        path = SDK_ROOT.joinpath(*name.split(".")[1:]).with_suffix(".py")
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (
+                isinstance(node, ast.ClassDef)
+                and not any("TypedDict" in ast.unparse(base) for base in node.bases)
+                and any(isinstance(statement, ast.AnnAssign) for statement in node.body)
+            ):
+                annotated.append(f"{name}.{node.name}")
+    assert annotated == []
+    assert len(two_processes["cli"]["modules"]) > 40
+
+
+def test_a_module_is_compiled_once_with_postponed_annotations_and_again_when_its_source_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = tmp_path / "module.py"
+    source.write_text("def f(x: undefined_name) -> int:\n    return 1\n")
+    monkeypatch.setattr(lazy_sdk, "_kept", lambda fullname: tmp_path / "kept" / f"{fullname}.bin")
+    compiled: list[str] = []
+
+    def counting(source_bytes: bytes, path: str, mode: str, **kwargs: Any) -> Any:
+        compiled.append(path)
+        return compile(source_bytes, path, mode, **kwargs)
+
+    monkeypatch.setattr(lazy_sdk, "compile", counting, raising=False)
+    loader = lazy_sdk._DeferredAnnotationsLoader("pulumi_aws.unit_module", str(source))
+    namespace: dict[str, Any] = {}
+    exec(loader.get_code("pulumi_aws.unit_module"), namespace)
+    assert namespace["f"].__annotations__ == {"x": "undefined_name", "return": "int"}
+    loader.get_code("pulumi_aws.unit_module")
+    assert len(compiled) == 1, "the kept code should have been read back"
+    source.write_text("def f(x: undefined_name) -> str:\n    return 'changed'\n")
+    namespace = {}
+    exec(loader.get_code("pulumi_aws.unit_module"), namespace)
+    assert namespace["f"](0) == "changed" and len(compiled) == 2
+
+
+def test_a_cache_that_cannot_be_written_costs_a_compile_and_nothing_else(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = tmp_path / "module.py"
+    source.write_text("VALUE: int = 3\n")
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    monkeypatch.setattr(lazy_sdk, "_kept", lambda fullname: blocked / "kept" / f"{fullname}.bin")
+    namespace: dict[str, Any] = {}
+    exec(lazy_sdk._DeferredAnnotationsLoader("pulumi_aws.m", str(source)).get_code("pulumi_aws.m"), namespace)
+    assert namespace["VALUE"] == 3
+
+
+ENTRY = """
+import atexit, sys
+def report():
+    print("lazy_sdk imported:", "tapstack.cli.lazy_sdk" in sys.modules)
+    print("ec2.ami loaded:", "pulumi_aws.ec2.ami" in sys.modules)
+atexit.register(report)
+sys.argv = ["tapstack", *sys.argv[1:]]
+from tapstack.cli import entry
+entry()
+"""
+
+
+def _entry(*argv: str) -> list[str]:
+    done = subprocess.run([sys.executable, "-c", ENTRY, *argv], capture_output=True, text=True, cwd=ROOT)
+    return done.stdout.splitlines()[-2:]
+
+
+def test_the_console_script_loads_the_sdk_lazily_once_its_arguments_parse() -> None:
+    assert _entry("synth") == ["lazy_sdk imported: True", "ec2.ami loaded: False"]
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["synth", "--bogus"]])
+def test_help_and_usage_errors_leave_before_the_lazy_loader_is_even_imported(argv: list[str]) -> None:
+    assert _entry(*argv) == ["lazy_sdk imported: False", "ec2.ami loaded: False"]
