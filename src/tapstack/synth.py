@@ -70,4 +70,12 @@ def synthesize(
     secret_keys: list[str] | None = None,
 ) -> Graph:
     """Run ``program`` offline and return its graph."""
-    return runner.run(program, RecordingMocks(), project=project, stack=stack, config=config, secret_keys=secret_keys)
+    return runner.run(
+        program,
+        RecordingMocks(),
+        project=project,
+        stack=stack,
+        config=config,
+        secret_keys=secret_keys,
+        mocks_compute_only=True,
+    )

@@ -197,3 +197,58 @@ def test_a_state_holding_an_asset_or_a_subclass_of_str_takes_the_sdks_path() -> 
     for state in ({"code": archive}, {"nested": {"colour": Colour.RED}}, {"items": [Colour.RED]}):
         assert not runner._is_plain(state)
         assert runner.state_struct(state) == _sdk_struct(state)
+
+
+class _ThreadNoting(_NoMocks):
+    def __init__(self, failing: str | None = None) -> None:
+        self.threads: set[str] = set()
+        self.failing = failing
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, object]]:
+        import threading
+
+        self.threads.add(threading.current_thread().name)
+        if args.name == self.failing:
+            raise ValueError(f"the mock refused {args.name}")
+        return super().new_resource(args)
+
+
+def _the_loop() -> Any:
+    return pulumi.runtime.sync_await._ensure_event_loop()  # type: ignore[attr-defined,no-untyped-call]
+
+
+def test_compute_only_mocks_are_called_on_the_runs_own_thread_and_the_loop_gets_its_pool_back() -> None:
+    import threading
+
+    from tapstack import runner
+
+    mocks = _ThreadNoting()
+    runner.run(_renamed_box_with_a_leaf, mocks, project="unit", stack="inline", config={}, mocks_compute_only=True)
+    assert mocks.threads == {threading.current_thread().name}
+    assert "run_in_executor" not in vars(_the_loop())
+
+
+def test_other_mocks_are_called_from_the_runtimes_thread_pool() -> None:
+    import threading
+
+    from tapstack import runner
+
+    mocks = _ThreadNoting()
+    runner.run(_renamed_box_with_a_leaf, mocks, project="unit", stack="pool", config={})
+    assert mocks.threads and threading.current_thread().name not in mocks.threads
+
+
+@pytest.mark.parametrize("compute_only", [True, False], ids=["inline", "pool"])
+def test_a_mock_that_fails_fails_the_run_with_its_own_error_either_way(compute_only: bool) -> None:
+    from tapstack import runner
+
+    with pytest.raises(ValueError, match="the mock refused new-leaf"):
+        runner.run(
+            _renamed_box_with_a_leaf,
+            _ThreadNoting(failing="new-leaf"),
+            project="unit",
+            stack=f"failing-{compute_only}",
+            config={},
+            mocks_compute_only=compute_only,
+        )
+    assert "run_in_executor" not in vars(_the_loop())
