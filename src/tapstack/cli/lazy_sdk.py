@@ -15,7 +15,9 @@ the signatures' ``pulumi.Input[Optional[...]]`` generics was most of what import
 the strings to the same types; no generated class outside the ``TypedDict``s declares class-level annotations
 (the one other place the SDK looks, tests/unit/cli/test_lazy_sdk.py checks every module the program loads), and
 the ``TypedDict``s exist for type checkers only. The compiled code is kept under ``build/`` keyed by the
-source's size and modification time.
+source's size and modification time, also where ``PYTHONDONTWRITEBYTECODE`` is set: it is TapStack's build
+output, not the interpreter's ``__pycache__``, and compiling ec2's 1.3 MB of inputs on every run would cost more
+than the whole change saves.
 
 Only :func:`tapstack.cli.entry` installs it: tests, ``pulumi up`` and any other importer of TapStack keep the
 SDK's own loading.
