@@ -152,8 +152,34 @@ def _kept(fullname: str) -> Path:
     return build_root("pulumi_aws-bytecode") / sys.implementation.cache_tag / f"{fullname}.bin"
 
 
+def _forward_reference_text(source: str, filename: str, mode: str) -> str:
+    """typing's ``compile`` while SDK modules execute: a forward reference keeps its text as its code.
+
+    ``ForwardRef`` compiles its text when created and only ever uses the result in ``eval``, which takes the text
+    as well; a ``TypedDict`` makes one per field, 2,500 for the program's modules, never evaluated at run time.
+    """
+    return source
+
+
 class _DeferredAnnotationsLoader(importlib.machinery.SourceFileLoader):
-    """The SDK's source loader, compiling with postponed evaluation of annotations (PEP 563)."""
+    """The SDK's source loader, compiling with postponed evaluation of annotations (PEP 563), and executing with
+    :func:`_forward_reference_text` as typing's ``compile`` (whole-process 3-region synth 0.76 s -> 0.71 s,
+    medians of 15). The count of modules executing is shared by threads without a lock: a race could only
+    leave forward references compiled, or kept as text, a little longer; either evaluates to the same type."""
+
+    _executing = 0
+
+    def exec_module(self, module: ModuleType) -> None:
+        import typing
+
+        _DeferredAnnotationsLoader._executing += 1
+        vars(typing)["compile"] = _forward_reference_text
+        try:
+            super().exec_module(module)
+        finally:
+            _DeferredAnnotationsLoader._executing -= 1
+            if _DeferredAnnotationsLoader._executing == 0:
+                vars(typing).pop("compile", None)
 
     def get_code(self, fullname: str) -> CodeType:
         about = os.stat(self.path)
