@@ -47,7 +47,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..errors import TapStackError
-from . import moto_fidelity, replication
+from . import managed_policies, moto_fidelity, replication
 from .wsgi import WsgiApp
 
 LOOPBACK = "127.0.0.1"
@@ -341,6 +341,7 @@ def _prepare() -> None:
     # The program attaches the AWS managed policy AmazonSSMManagedInstanceCore: moto only knows AWS
     # managed policies when told to load them, before its IAM backend is first used.
     default_user_config["iam"]["load_aws_managed_policies"] = True
+    managed_policies.install()
     moto_fidelity.install()
     probe = DomainDispatcherApplication(_build_app)
     backends = {probe.get_backend_for_host("moto_api")}
