@@ -19,6 +19,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from tapstack.emulator.server import Emulator
+from tests.helpers import aws_session
 from tests.integration.helpers import PRIMARY, SECONDARY, Deployed
 
 ClientFor = Callable[[str, str], Any]
@@ -27,7 +28,7 @@ ClientFor = Callable[[str, str], Any]
 def _assume(deployed: Deployed, role_arn: str, session: str = "least-privilege") -> ClientFor:
     """Clients acting as a session of the role; EC2 names an instance role's session after the instance."""
     credentials = deployed.aws("sts").assume_role(RoleArn=role_arn, RoleSessionName=session)["Credentials"]
-    session = boto3.session.Session(
+    session = aws_session(  # the test process's parsed service models: a session per role would parse them again
         aws_access_key_id=credentials["AccessKeyId"],
         aws_secret_access_key=credentials["SecretAccessKey"],
         aws_session_token=credentials["SessionToken"],

@@ -36,7 +36,7 @@ from ..agent.heartbeat import HEALTHY, UNHEALTHY, Heartbeat, HeartbeatUndelivere
 from ..agent.service import ProcessService
 from ..lib.regions import region_code
 from .engine import Clients
-from .server import Emulator, check_loopback
+from .server import Emulator, client
 
 ACTIVE_STATES = frozenset({"Pending", "Pending:Wait", "Pending:Proceed", "InService"})
 """Lifecycle states in which an instance is booted and its agent's timer runs."""
@@ -225,30 +225,17 @@ class Fleet:
         """(Re)assume the instance role as EC2 does for the instance: session name = instance id."""
         if member.clients is not None and time.monotonic() - member.assumed_at < REFRESH_SECONDS:
             return
-        import boto3
         from botocore.config import Config
 
         sts = self.admin("sts", member.region)
         credentials = sts.assume_role(
             RoleArn=member.role_arn, RoleSessionName=member.instance_id, DurationSeconds=CREDENTIAL_SECONDS
         )["Credentials"]
-        session = boto3.session.Session(
-            aws_access_key_id=credentials["AccessKeyId"],
-            aws_secret_access_key=credentials["SecretAccessKey"],
-            aws_session_token=credentials["SessionToken"],
-            region_name=member.region,
-        )
-        config = Config(
-            s3={"addressing_style": "path"},
-            retries={"max_attempts": 2, "mode": "standard"},
-            proxies={},
-            ignore_configured_endpoint_urls=True,
-        )
-        endpoint = check_loopback(self.emulator.url)
-        verify: str | bool = str(self.emulator.ca_bundle) if self.emulator.ca_bundle else True
+        config = Config(s3={"addressing_style": "path"}, retries={"max_attempts": 2, "mode": "standard"})
+        ca_bundle, region = self.emulator.ca_bundle, member.region
         member.clients = (
-            session.client("s3", endpoint_url=endpoint, verify=verify, config=config),
-            session.client("sts", endpoint_url=endpoint, verify=verify, config=config),
+            client("s3", region, self.emulator.url, ca_bundle, config, credentials),
+            client("sts", region, self.emulator.url, ca_bundle, config, credentials),
         )
         member.assumed_at = time.monotonic()
 

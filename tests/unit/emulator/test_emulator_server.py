@@ -266,3 +266,18 @@ def test_moto_builds_its_ec2_region_table_from_one_boto3_session_and_keeps_the_r
     seen = json.loads(done.stdout.strip().splitlines()[-1])
     assert seen["sessions"] == 1 and seen["restored"]
     assert {"us-east-1", "eu-west-1", "us-gov-west-1", "cn-north-1"} <= set(seen["regions"])
+
+
+def test_a_client_made_with_sts_credentials_signs_as_that_session_and_talks_only_to_the_emulator(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tapstack.emulator.server import client
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", "https://elsewhere.example")
+    credentials = {"AccessKeyId": "ASIAEXAMPLE", "SecretAccessKey": "secret", "SessionToken": "token"}
+    acting = client("s3", "eu-west-1", "https://127.0.0.1:4566", None, None, credentials)
+    signed = acting._request_signer._credentials
+    assert (signed.access_key, signed.secret_key, signed.token) == ("ASIAEXAMPLE", "secret", "token")
+    assert acting.meta.endpoint_url == "https://127.0.0.1:4566"
+    plain = client("s3", "eu-west-1", "https://127.0.0.1:4566", None)
+    assert plain._request_signer._credentials.access_key != "ASIAEXAMPLE"
