@@ -47,7 +47,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..errors import TapStackError
-from . import managed_policies, moto_fidelity, replication
+from . import kms_keys, managed_policies, moto_fidelity, replication
 from .wsgi import WsgiApp
 
 LOOPBACK = "127.0.0.1"
@@ -362,6 +362,7 @@ def _prepare() -> None:
     # managed policies when told to load them, before its IAM backend is first used.
     default_user_config["iam"]["load_aws_managed_policies"] = True
     managed_policies.install()
+    kms_keys.install()
     moto_fidelity.install()
     probe = DomainDispatcherApplication(_build_app)
     backends = {probe.get_backend_for_host("moto_api")}
