@@ -11,6 +11,11 @@ before the next request, and hides the socket from werkzeug's after-response dra
 swallow the next request. Anything else (a chunked request body, ``Connection: close``, HTTP/1.0) is closed
 after the response exactly as werkzeug does. The server tracks open connections so that ``close_connections``
 ends the idle ones when the emulator stops, rather than leaving their threads waiting for the idle timeout.
+
+The TLS handshake happens in the connection's own thread, not in the accepting one: werkzeug's listening socket
+shakes hands inside ``accept``, so one client that connected and never sent its hello (a command interrupted
+between connect and handshake, whose socket nothing closes) held the whole server, and ``stop`` waited for it
+for ever.
 """
 
 from __future__ import annotations
@@ -58,6 +63,15 @@ class KeepAliveRequestHandler(MotoRequestHandler):
             server.opened(self.connection)
         self._body: LimitedStream | None = None
         self._socket_file: Any = None
+
+    def handle(self) -> None:
+        if isinstance(self.connection, ssl.SSLSocket):
+            try:
+                self.connection.do_handshake()  # bounded by the idle timeout, ended by close_connections
+            except OSError:  # a client that left, never spoke TLS, or was stopped: its connection only
+                self.close_connection = True
+                return
+        super().handle()
 
     def finish(self) -> None:
         try:
@@ -109,6 +123,8 @@ class KeepAliveServer(ThreadedWSGIServer):
 
     def __init__(self, host: str, port: int, app: WsgiApp, ssl_context: ssl.SSLContext | None = None) -> None:
         super().__init__(host, port, app, handler=KeepAliveRequestHandler, ssl_context=ssl_context)
+        if isinstance(self.socket, ssl.SSLSocket):  # accept() only accepts; the handler shakes hands
+            vars(self.socket)["do_handshake_on_connect"] = False
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
 

@@ -130,3 +130,25 @@ def test_an_http_1_0_client_asking_to_keep_alive_still_gets_the_connection_close
             reply += chunk
     head, _, body = reply.partition(b"\r\n\r\n")
     assert b"Connection: close" in head and json.loads(body) == {"path": "/old", "body": "hi"}
+
+
+def test_a_client_that_never_sends_its_tls_hello_neither_holds_up_others_nor_the_emulators_stop() -> None:
+    """An interrupted command can leave a connected socket that never shakes hands (nothing closes it)."""
+    emulator = Emulator.start()
+    silent = socket.create_connection(("127.0.0.1", int(emulator.url.rsplit(":", 1)[1])), timeout=5)
+    try:
+        time.sleep(0.2)  # the server has accepted it by now
+        answered = threading.Event()
+
+        def call() -> None:
+            emulator.client("sqs", "us-east-1").list_queues()
+            answered.set()
+
+        threading.Thread(target=call, daemon=True).start()
+        assert answered.wait(10), "a silent client held the server"
+        stopping = threading.Thread(target=emulator.stop, daemon=True)
+        stopping.start()
+        stopping.join(10)
+        assert not stopping.is_alive(), "stop waited for the silent client"
+    finally:
+        silent.close()
