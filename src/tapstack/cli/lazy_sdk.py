@@ -32,6 +32,7 @@ import marshal
 import os
 import re
 import sys
+import threading
 from collections.abc import Sequence
 from types import CodeType, ModuleType
 from typing import TYPE_CHECKING, Any
@@ -115,6 +116,7 @@ class _Resolver:
     def __init__(self, package: ModuleType, deferred: list[str]) -> None:
         self.package = package
         self.deferred = deferred
+        self._lock = threading.RLock()  # re-entrant: a module being loaded may look a name up in its package
 
     def _load(self, submodule: str) -> None:
         self.deferred.remove(submodule)
@@ -125,11 +127,14 @@ class _Resolver:
         if name.startswith("__"):
             raise AttributeError(f"module {self.package.__name__!r} has no attribute {name!r}")
         namespace = vars(self.package)
-        for submodule in [guess for guess in guesses(name) if guess in self.deferred] + list(self.deferred):
-            if submodule in self.deferred:
-                self._load(submodule)
-            if name in namespace:
+        with self._lock:
+            if name in namespace:  # another thread loaded it while this one waited
                 return namespace[name]
+            for submodule in [guess for guess in guesses(name) if guess in self.deferred] + list(self.deferred):
+                if submodule in self.deferred:
+                    self._load(submodule)
+                if name in namespace:
+                    return namespace[name]
         raise AttributeError(f"module {self.package.__name__!r} has no attribute {name!r}")
 
 

@@ -340,3 +340,23 @@ def test_the_console_script_loads_the_sdk_lazily_once_its_arguments_parse() -> N
 @pytest.mark.parametrize("argv", [["--help"], ["synth", "--bogus"]])
 def test_help_and_usage_errors_leave_before_the_lazy_loader_is_even_imported(argv: list[str]) -> None:
     assert _entry(*argv) == ["lazy_sdk imported: False", "ec2.ami loaded: False"]
+
+
+def test_threads_asking_for_names_at_once_each_get_theirs(
+    fake_package: ModuleType,
+) -> None:
+    import threading
+
+    barrier = threading.Barrier(6)
+    found: list[str] = []
+
+    def ask(name: str) -> None:
+        barrier.wait()
+        found.append(getattr(fake_package, name).__name__)
+
+    threads = [threading.Thread(target=ask, args=(name,)) for name in ("Zed", "Beta", "Gamma") * 2]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(found) == ["Beta", "Beta", "Gamma", "Gamma", "Zed", "Zed"]
