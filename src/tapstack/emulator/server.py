@@ -55,6 +55,10 @@ LOOPBACK = "127.0.0.1"
 DUMMY_ACCESS_KEY = "testing"
 DUMMY_SECRET_KEY = "testing"
 POLL_SECONDS = 0.05
+STOP_SECONDS = 5.0
+"""The longest ``stop`` waits for the serving thread (it notices a stop within POLL_SECONDS): a stop that a
+stuck connection could hold up for ever would leave Ctrl-C and SIGTERM unanswered. Past it, the listening
+socket and every connection are closed anyway and the daemon thread is left to the process's exit."""
 """How often the serving thread looks for a stop request: ``stop()`` takes at most this long."""
 SERVICES = (
     "autoscaling",
@@ -515,12 +519,16 @@ class Emulator:
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server.close_connections()
-            self._server = None
+            server, self._server = self._server, None
+            stopping = threading.Thread(target=server.shutdown, name="tapstack-emulator-stop", daemon=True)
+            stopping.start()
+            stopping.join(STOP_SECONDS)
+            if stopping.is_alive():
+                logging.getLogger(__name__).warning("%s: serving thread did not stop; closing it anyway", self.url)
+            server.server_close()
+            server.close_connections()
         if self._thread is not None:
-            self._thread.join()
+            self._thread.join(STOP_SECONDS)
             self._thread = None
         if self._workdir is not None:
             shutil.rmtree(self._workdir, ignore_errors=True)

@@ -281,3 +281,23 @@ def test_a_client_made_with_sts_credentials_signs_as_that_session_and_talks_only
     assert acting.meta.endpoint_url == "https://127.0.0.1:4566"
     plain = client("s3", "eu-west-1", "https://127.0.0.1:4566", None)
     assert plain._request_signer._credentials.access_key != "ASIAEXAMPLE"
+
+
+def test_stop_returns_and_removes_the_key_even_when_the_serving_loop_never_ends(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tapstack.emulator import server as server_module
+
+    monkeypatch.setattr(server_module, "STOP_SECONDS", 0.3)
+    emulator = Emulator.start()
+    stuck = threading.Event()
+    assert emulator._server is not None and emulator._workdir is not None
+    monkeypatch.setattr(emulator._server, "shutdown", stuck.wait)  # a loop that would never acknowledge
+    workdir = emulator._workdir
+    started = time.monotonic()
+    try:
+        emulator.stop()
+        assert time.monotonic() - started < 3
+        assert not workdir.exists()
+    finally:
+        stuck.set()
