@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import copy
 import functools
+import io
 import json
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import botocore.loaders
@@ -23,6 +24,9 @@ from tapstack.graph import Graph, Resource
 from tapstack.graph import as_list as as_list  # the one "one or many" reader; tests import it from here
 from tapstack.program import main as program
 from tapstack.synth import synthesize
+
+if TYPE_CHECKING:
+    from tapstack.emulator.server import Emulator
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -86,3 +90,27 @@ def mocked_aws() -> Iterator[None]:
     with mock_aws():
         boto3.DEFAULT_SESSION = aws_session()
         yield
+
+
+@contextmanager
+def emulator_environment(emulator: Emulator) -> Iterator[None]:
+    """What a shell gets from `--keep`'s export lines, for the time of one CLI call."""
+    import pytest
+
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in emulator.environment().items():
+            mp.setenv(key, value)
+        yield
+
+
+def up_local(emulator: Emulator, config: Path, outputs: Path, *extra: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """`tapstack up --local --json` of ``config`` into ``emulator``, as a shell holding `--keep`'s exports runs it:
+    what it printed and the outputs file it wrote. A failed deploy fails the test with all the command said."""
+    from tapstack.cli import main
+
+    args = ["up", "--local", "--config", str(config), *extra, "--endpoint", emulator.url, "--outputs", str(outputs)]
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with emulator_environment(emulator), redirect_stdout(stdout), redirect_stderr(stderr):
+        code = main([*args, "--json"])
+    assert code == 0, f"tapstack up --local failed ({code}):\n{stdout.getvalue()}{stderr.getvalue()}"
+    return json.loads(stdout.getvalue()), json.loads(outputs.read_text())

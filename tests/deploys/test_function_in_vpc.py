@@ -3,19 +3,17 @@ into an emulator of its own: what the emulator holds afterwards, and the post-de
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Iterator
-from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tapstack.cli import main
 from tapstack.emulator.engine import Clients
 from tapstack.emulator.server import Emulator
+from tests.helpers import up_local
 
 pytestmark = pytest.mark.integration
 
@@ -34,16 +32,10 @@ class Deploy:
 @pytest.fixture(scope="module")
 def deploy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deploy]:
     outputs = tmp_path_factory.mktemp("in-vpc") / "flat-outputs.json"
-    with Emulator.start() as emulator, pytest.MonkeyPatch.context() as env:
-        for key, value in emulator.environment().items():
-            env.setenv(key, value)
-        args = ["up", "--local", "--config", str(CONFIG), "--endpoint", emulator.url, "--outputs", str(outputs)]
-        args += ["--set", "migrationInVpc=true", "--set", "deploymentObjectLockDays=1", "--json"]
-        stdout, stderr = io.StringIO(), io.StringIO()
-        with redirect_stdout(stdout), redirect_stderr(stderr):
-            code = main(args)
-        assert code == 0, f"tapstack up --local failed ({code}):\n{stdout.getvalue()}{stderr.getvalue()}"
-        yield Deploy(json.loads(stdout.getvalue()), json.loads(outputs.read_text()), Clients(emulator))
+    settings = ("--set", "migrationInVpc=true", "--set", "deploymentObjectLockDays=1")
+    with Emulator.start() as emulator:
+        summary, written = up_local(emulator, CONFIG, outputs, *settings)
+        yield Deploy(summary, written, Clients(emulator))
 
 
 def test_the_deploy_passed_every_post_deploy_check_in_both_regions(deploy: Deploy) -> None:

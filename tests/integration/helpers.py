@@ -7,22 +7,18 @@ own, so they do not depend on each other's order.
 
 from __future__ import annotations
 
-import io
-import json
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tapstack.cli import main
 from tapstack.emulator.deploy import DeployedFunction, deployed_function
 from tapstack.emulator.engine import Clients
 from tapstack.emulator.server import Emulator
-from tests.helpers import EXAMPLES
+from tests.helpers import EXAMPLES, up_local
 
 CONFIG = EXAMPLES / "two-region" / "Pulumi.dev.yaml"
 PRIMARY, SECONDARY = "us-east-1", "eu-west-1"
@@ -55,34 +51,12 @@ class Deployed:
         return deployed_function(self.clients, region, self.out(region, "function_name"))
 
 
-@contextmanager
-def emulator_environment(emulator: Emulator) -> Iterator[None]:
-    """What a shell gets from `--keep`'s export lines, for the time of one CLI call."""
-    with pytest.MonkeyPatch.context() as mp:
-        for key, value in emulator.environment().items():
-            mp.setenv(key, value)
-        yield
-
-
 @pytest.fixture(scope="session")
 def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
     outputs = tmp_path_factory.mktemp("outputs") / "flat-outputs.json"
     with Emulator.start() as emulator:
-        stdout, stderr = io.StringIO(), io.StringIO()
-        args = [
-            "up",
-            "--local",
-            "--config",
-            str(CONFIG),
-            "--endpoint",
-            emulator.url,
-            "--outputs",
-            str(outputs),
-        ]
-        with emulator_environment(emulator), redirect_stdout(stdout), redirect_stderr(stderr):
-            code = main([*args, "--json"])
-        assert code == 0, f"tapstack up --local failed ({code}):\n{stdout.getvalue()}{stderr.getvalue()}"
-        yield Deployed(emulator, json.loads(stdout.getvalue()), json.loads(outputs.read_text()), Clients(emulator))
+        summary, written = up_local(emulator, CONFIG, outputs)
+        yield Deployed(emulator, summary, written, Clients(emulator))
 
 
 @pytest.fixture

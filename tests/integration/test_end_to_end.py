@@ -15,7 +15,8 @@ import pytest
 
 from tapstack.cli import main
 from tapstack.emulator.deploy import invoke_handler
-from tests.integration.helpers import PRIMARY, SECONDARY, Deployed, emulator_environment
+from tests.helpers import emulator_environment
+from tests.integration.helpers import PRIMARY, SECONDARY, Deployed
 
 POINTER = "releases/current.json"
 

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import io
 import json
-from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pytest
 
-from tapstack.cli import main
 from tapstack.emulator.engine import Clients
 from tapstack.emulator.server import Emulator
-from tests.helpers import EXAMPLES
-from tests.integration.helpers import CODES, PRIMARY, SECONDARY, Deployed, emulator_environment
+from tests.helpers import EXAMPLES, up_local
+from tests.integration.helpers import CODES, PRIMARY, SECONDARY, Deployed
 
 REGIONS = [PRIMARY, SECONDARY]
 
@@ -80,13 +77,7 @@ def test_without_nat_the_private_subnets_get_session_manager_and_sts_endpoints(t
     outputs = tmp_path / "flat-outputs.json"
     config = EXAMPLES / "foundation" / "Pulumi.dev.yaml"
     with Emulator.start() as emulator:
-        args = ["up", "--local", "--config", str(config), "--set", "natStrategy=none"]
-        args += ["--endpoint", emulator.url, "--outputs", str(outputs), "--json"]
-        stdout, stderr = io.StringIO(), io.StringIO()
-        with emulator_environment(emulator), redirect_stdout(stdout), redirect_stderr(stderr):
-            code = main(args)
-        assert code == 0, f"{stdout.getvalue()}{stderr.getvalue()}"
-        out = json.loads(outputs.read_text())
+        _, out = up_local(emulator, config, outputs, "--set", "natStrategy=none")
         ec2 = Clients(emulator)("ec2", PRIMARY)
         vpc = [{"Name": "vpc-id", "Values": [out["use1_vpc_id"]]}]
         endpoints = ec2.describe_vpc_endpoints(Filters=vpc)["VpcEndpoints"]

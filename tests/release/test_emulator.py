@@ -4,21 +4,19 @@ simulated fleet serving examples/app, the emulator's own S3 replication, the han
 
 from __future__ import annotations
 
-import io
 import json
 import urllib.request
 from collections.abc import Iterator
-from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from tapstack.cli import main
 from tapstack.emulator import replication
 from tapstack.emulator.fleet import Fleet
 from tapstack.emulator.server import Emulator
 from tapstack.release import EmulatorTarget, Options, ReleaseReport, StackOutputs, package_dir, release
+from tests.helpers import up_local
 from tests.release.helpers import ROOT
 
 pytestmark = pytest.mark.integration
@@ -62,15 +60,8 @@ def _code(region: str) -> str:
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     outputs = tmp_path_factory.mktemp("outputs") / "flat-outputs.json"
-    with Emulator.start() as emulator, pytest.MonkeyPatch.context() as env:
-        for key, value in emulator.environment().items():
-            env.setenv(key, value)
-        args = ["up", "--local", "--config", str(ROOT / "examples" / "platform" / "Pulumi.dev.yaml")]
-        out, err = io.StringIO(), io.StringIO()
-        with redirect_stdout(out), redirect_stderr(err):
-            code = main([*args, "--endpoint", emulator.url, "--outputs", str(outputs), "--json"])
-        assert code == 0, f"up --local failed:\n{out.getvalue()}{err.getvalue()}"
-        doc = json.loads(outputs.read_text())
+    with Emulator.start() as emulator:
+        _, doc = up_local(emulator, ROOT / "examples" / "platform" / "Pulumi.dev.yaml", outputs)
         with Fleet.start(emulator, doc, enforce_iam=True) as fleet:
             yield Platform(emulator, doc, fleet)
 
