@@ -19,7 +19,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from tapstack.emulator.server import Emulator
-from tests.helpers import aws_session
+from tapstack.emulator.server import client as emulator_client
 from tests.integration.helpers import PRIMARY, SECONDARY, Deployed
 
 ClientFor = Callable[[str, str], Any]
@@ -28,22 +28,11 @@ ClientFor = Callable[[str, str], Any]
 def _assume(deployed: Deployed, role_arn: str, session: str = "least-privilege") -> ClientFor:
     """Clients acting as a session of the role; EC2 names an instance role's session after the instance."""
     credentials = deployed.aws("sts").assume_role(RoleArn=role_arn, RoleSessionName=session)["Credentials"]
-    session = aws_session(  # the test process's parsed service models: a session per role would parse them again
-        aws_access_key_id=credentials["AccessKeyId"],
-        aws_secret_access_key=credentials["SecretAccessKey"],
-        aws_session_token=credentials["SessionToken"],
-    )
     config = Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1})
     emulator = deployed.emulator
 
     def client(service: str, region: str) -> Any:
-        return session.client(
-            service,
-            region_name=region,
-            endpoint_url=emulator.url,
-            verify=str(emulator.ca_bundle),
-            config=config,
-        )
+        return emulator_client(service, region, emulator.url, emulator.ca_bundle, config, credentials)
 
     return client
 
