@@ -26,6 +26,7 @@ SDK's own loading.
 from __future__ import annotations
 import __future__
 
+import functools
 import importlib
 import importlib.machinery
 import marshal
@@ -166,11 +167,25 @@ def _forward_reference_text(source: str, filename: str, mode: str) -> str:
     return source
 
 
+@functools.cache
+def _reference_code(source: str, filename: str, mode: str) -> CodeType:
+    """typing's ``compile`` once the SDK's modules are loaded: one code object per forward reference's text.
+
+    The SDK resolves each resource's and output type's annotations with ``get_type_hints`` on first use, and
+    every call compiles its strings anew: 1,900 forward references of 570 texts in a three-region synth (the
+    same ``pulumi.Output[_builtins.str]`` on hundreds of properties). Code objects are immutable, so one serves
+    them all (in-process get_type_hints 58 -> 49 ms; whole-process synth -1.6%, medians of 15).
+    """
+    code: CodeType = compile(source, filename, mode)
+    return code
+
+
 class _DeferredAnnotationsLoader(importlib.machinery.SourceFileLoader):
     """The SDK's source loader, compiling with postponed evaluation of annotations (PEP 563), and executing with
     :func:`_forward_reference_text` as typing's ``compile`` (whole-process 3-region synth 0.76 s -> 0.71 s,
-    medians of 15). The count of modules executing is shared by threads without a lock: a race could only
-    leave forward references compiled, or kept as text, a little longer; either evaluates to the same type."""
+    medians of 15), and :func:`_reference_code` once none is. The count of modules executing is shared by threads
+    without a lock: a race could only leave forward references compiled, or kept as text, a little longer; either
+    evaluates to the same type."""
 
     _executing = 0
 
@@ -184,7 +199,7 @@ class _DeferredAnnotationsLoader(importlib.machinery.SourceFileLoader):
         finally:
             _DeferredAnnotationsLoader._executing -= 1
             if _DeferredAnnotationsLoader._executing == 0:
-                vars(typing).pop("compile", None)
+                vars(typing)["compile"] = _reference_code
 
     def get_code(self, fullname: str) -> CodeType:
         about = os.stat(self.path)
