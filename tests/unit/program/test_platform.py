@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import shutil
 from collections import Counter
 from pathlib import Path
@@ -188,6 +189,81 @@ def test_every_regions_function_ships_one_archive_hashed_once_and_rebuilt_when_r
     third = lambda_package.function_archive("probe", own, ["s3"])
     assert third.path == first.path and len(hashed) == 2 and Path(third.path, "handler", "app.py").is_file()
     assert lambda_package.function_archive("probe", own, ["s3", "sns"]).path != first.path
+
+
+@pytest.fixture
+def probe(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[dict[str, Path], list[int], list[int]]:
+    """A function's own file and counters of what a call costs: distributions listed, archives hashed."""
+    own = {"handler/app.py": tmp_path / "app.py"}
+    own["handler/app.py"].write_text("def handler(event, context):\n    return event\n")
+    listed: list[int] = []
+    hashed: list[int] = []
+    vendored, digest = lambda_package.vendored_files, lambda_package._digest
+    monkeypatch.setattr(lambda_package, "vendored_files", lambda s: listed.append(1) or vendored(s))
+    monkeypatch.setattr(lambda_package, "_digest", lambda files: hashed.append(len(files)) or digest(files))
+    monkeypatch.setattr(lambda_package, "build_root", lambda: tmp_path / "build")
+    monkeypatch.setattr(lambda_package, "_ASSEMBLED", {})
+    return own, listed, hashed
+
+
+def _next_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(lambda_package, "_ASSEMBLED", {})
+
+
+def test_a_later_process_finds_the_archive_through_the_index_without_listing_or_hashing(
+    probe: tuple[dict[str, Path], list[int], list[int]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    own, listed, hashed = probe
+    first = lambda_package.function_archive("probe", own, ["s3"]).path
+    _next_process(monkeypatch)
+    assert lambda_package.function_archive("probe", own, ["s3"]).path == first
+    assert (len(listed), len(hashed)) == (1, 1)
+
+
+def test_an_indexed_file_changed_since_makes_the_next_process_assemble_its_new_content(
+    probe: tuple[dict[str, Path], list[int], list[int]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    own, listed, hashed = probe
+    first = lambda_package.function_archive("probe", own, ["s3"]).path
+    own["handler/app.py"].write_text("def handler(event, context):\n    return None\n")
+    _next_process(monkeypatch)
+    second = lambda_package.function_archive("probe", own, ["s3"]).path
+    assert second != first and (len(listed), len(hashed)) == (2, 2)
+    assert "return None" in Path(second, "handler", "app.py").read_text()
+    os.utime(own["handler/app.py"], ns=(0, 0))  # same content, touched: listed and hashed again, same directory
+    _next_process(monkeypatch)
+    assert lambda_package.function_archive("probe", own, ["s3"]).path == second and len(hashed) == 3
+
+
+def test_another_boto3_version_or_other_services_are_not_taken_from_the_index(
+    probe: tuple[dict[str, Path], list[int], list[int]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    own, listed, _ = probe
+    first = lambda_package.function_archive("probe", own, ["s3"]).path
+    _next_process(monkeypatch)
+    assert lambda_package.function_archive("probe", own, ["s3", "sns"]).path != first and len(listed) == 2
+    installed = lambda_package.importlib.metadata.version
+    monkeypatch.setattr(
+        lambda_package.importlib.metadata, "version", lambda d: "9.9.9" if d == "boto3" else installed(d)
+    )
+    _next_process(monkeypatch)
+    lambda_package.function_archive("probe", own, ["s3"])
+    assert len(listed) == 3, "an upgraded boto3 may ship files the indexed list lacks"
+
+
+@pytest.mark.parametrize("index_text", ["", "{not json", '{"key": 1}', '{"key": null, "files": 3}'])
+def test_an_unreadable_index_costs_an_assembly_and_is_written_anew(
+    probe: tuple[dict[str, Path], list[int], list[int]], monkeypatch: pytest.MonkeyPatch, index_text: str
+) -> None:
+    own, listed, _ = probe
+    first = lambda_package.function_archive("probe", own, ["s3"]).path
+    index = Path(first).parent / "probe.index.json"
+    index.write_text(index_text)
+    _next_process(monkeypatch)
+    assert lambda_package.function_archive("probe", own, ["s3"]).path == first and len(listed) == 2
+    _next_process(monkeypatch)
+    lambda_package.function_archive("probe", own, ["s3"])
+    assert len(listed) == 2, "the index written again should have served the third process"
 
 
 def test_lambda_role_statements_are_concrete_and_regional(platform: Graph) -> None:
