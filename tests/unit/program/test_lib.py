@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import ipaddress
+from pathlib import Path
 
 import pytest
 
-from tapstack.lib import cidr, iam
+from tapstack.lib import build_dirs, cidr, iam
 from tapstack.lib.nacl import Tier, admits_port, nacl_rules
 from tapstack.lib.naming import NameKind, PhysicalNameError, log_group_name, normalize, parameter_name, physical_name
 from tapstack.lib.regions import region_code
@@ -106,3 +107,22 @@ def test_deny_statements_may_use_wildcards() -> None:
     assert st["Effect"] == "Deny"
     assert st["Action"] == ["s3:*"]
     assert st["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_a_checkout_builds_under_its_build_directory_asking_where_it_is_once() -> None:
+    checkout = Path(__file__).resolve().parents[3]
+    build_dirs._checkout.cache_clear()
+    assert [build_dirs.build_root(kind) for kind in ("lambda", "agent", "lambda")] == [
+        checkout / "build" / "lambda",
+        checkout / "build" / "agent",
+        checkout / "build" / "lambda",
+    ]
+    assert build_dirs._checkout.cache_info().misses == 1
+
+
+def test_an_installed_package_builds_under_the_users_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(build_dirs, "_checkout", lambda: None)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert build_dirs.build_root("agent") == tmp_path / "tapstack" / "agent"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    assert build_dirs.build_root("agent") == Path.home() / ".cache" / "tapstack" / "agent"
