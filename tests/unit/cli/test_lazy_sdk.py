@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import importlib.util
 import json
+import os
 import re
 import subprocess
 import sys
@@ -317,6 +318,49 @@ def test_a_cache_that_cannot_be_written_costs_a_compile_and_nothing_else(
     namespace: dict[str, Any] = {}
     exec(lazy_sdk._DeferredAnnotationsLoader("pulumi_aws.m", str(source)).get_code("pulumi_aws.m"), namespace)
     assert namespace["VALUE"] == 3
+
+
+def test_a_module_of_tapstack_is_kept_compiled_as_python_compiles_it_stamped_with_its_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(lazy_sdk, "_kept", lambda fullname: tmp_path / "kept" / f"{fullname}.bin")
+    compiled: list[str] = []
+
+    def counting(source_bytes: bytes, path: str, mode: str, **kwargs: Any) -> Any:
+        compiled.append(path)
+        return compile(source_bytes, path, mode, **kwargs)
+
+    monkeypatch.setattr(lazy_sdk, "compile", counting, raising=False)
+    first, second = tmp_path / "one.py", tmp_path / "two.py"
+    first.write_text("def f(x: int) -> str:\n    return 'one'\n")
+    second.write_text("def f(x: int) -> str:\n    return 'two'\n")
+    stamp = first.stat().st_mtime_ns
+    os.utime(second, ns=(stamp, stamp))  # same size, same time: only the path tells them apart
+    namespace: dict[str, Any] = {}
+    exec(lazy_sdk._KeptCodeLoader("tapstack.unit_module", str(first)).get_code("tapstack.unit_module"), namespace)
+    assert namespace["f"].__annotations__ == {"x": int, "return": str}, "annotations evaluated, as Python does"
+    lazy_sdk._KeptCodeLoader("tapstack.unit_module", str(first)).get_code("tapstack.unit_module")
+    assert len(compiled) == 1, "the kept code should have been read back"
+    exec(lazy_sdk._KeptCodeLoader("tapstack.unit_module", str(second)).get_code("tapstack.unit_module"), namespace)
+    assert namespace["f"](0) == "two" and len(compiled) == 2
+
+
+@pytest.mark.parametrize("no_bytecode", [True, False])
+def test_tapstacks_own_modules_are_kept_only_where_the_interpreter_writes_no_bytecode(
+    monkeypatch: pytest.MonkeyPatch, no_bytecode: bool
+) -> None:
+    import tapstack
+
+    monkeypatch.setattr(sys, "dont_write_bytecode", no_bytecode)
+    finder = lazy_sdk._SdkFinder()
+    spec = finder.find_spec("tapstack.graph", list(tapstack.__path__))
+    if no_bytecode:
+        assert spec is not None and isinstance(spec.loader, lazy_sdk._KeptCodeLoader)
+        assert not isinstance(spec.loader, lazy_sdk._DeferredAnnotationsLoader)
+        assert spec.origin == str(Path(tapstack.__file__).parent / "graph.py")
+    else:
+        assert spec is None, "Python's own __pycache__ serves them"
+    assert finder.find_spec("tapstackish", None) is None and finder.find_spec("json", None) is None
 
 
 ENTRY = """
