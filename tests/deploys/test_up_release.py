@@ -1,4 +1,6 @@
-"""`tapstack up --local --release DIR`: deploy, boot the simulated fleet, release the app, report per region."""
+"""`tapstack up --local --release DIR`: deploy, boot the simulated fleet, release the app, report per region.
+
+What `up --local` without a release reports of the fleet is read from the shared deployment (tests/integration)."""
 
 from __future__ import annotations
 
@@ -32,15 +34,6 @@ def test_up_with_release_leaves_every_instance_healthy_on_the_release(
     assert isinstance(release, dict)
     assert release["outcome"] == "released"
     assert {r["region"]: r["state"] for r in release["regions"]} == {"us-east-1": "current", "eu-west-1": "current"}
-
-
-def test_up_without_release_reports_the_booted_fleet_waiting_for_one(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    code, summary = _up(tmp_path, capsys)
-    assert code == 0
-    assert summary["fleet"] == {"us-east-1": "1 instance, no release yet", "eu-west-1": "1 instance, no release yet"}
-    assert summary["release"] is None
 
 
 def test_up_with_a_broken_release_fails_and_leaves_no_region_on_it(

@@ -26,6 +26,11 @@ def test_the_post_deploy_checks_validated_both_regions(deployed: Deployed) -> No
     assert deployed.summary["passed"] is True
 
 
+def test_up_without_release_reports_the_booted_fleet_waiting_for_one(deployed: Deployed) -> None:
+    assert deployed.summary["fleet"] == {PRIMARY: "1 instance, no release yet", SECONDARY: "1 instance, no release yet"}
+    assert deployed.summary["release"] is None
+
+
 def test_the_outputs_file_holds_the_emulators_ids_and_the_secrets_arn_in_plain(deployed: Deployed) -> None:
     outputs = deployed.outputs
     assert outputs["regions"] == [PRIMARY, SECONDARY]

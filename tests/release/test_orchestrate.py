@@ -16,7 +16,8 @@ from tapstack.release.errors import ReleaseError, ReleaseLocked, VersionConflict
 from tapstack.release.package import Package
 from tests.release.helpers import PRIMARY, REGIONS, World, write_app
 
-FAST = {"bake": 20.0, "poll": 5.0, "converge_timeout": 120.0, "replication_timeout": 120.0}
+FAST = {"bake": 10.0, "poll": 5.0, "converge_timeout": 120.0, "replication_timeout": 120.0}
+"""Virtual seconds: each bake looks three times (at its start, after one poll, at its end)."""
 
 
 def _package(tmp_path: Path, version: str, body: str = "print('ok')\n") -> Package:
