@@ -108,9 +108,16 @@ def _stamp(file: Path) -> list[int]:
     return [about.st_size, about.st_mtime_ns]
 
 
+def _installed_version(dist: str) -> str | None:
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return None  # matches no index: vendored_files then says what is missing
+
+
 def _index_key(name: str, own: Mapping[str, Path], services: frozenset[str]) -> list[object]:
     """What an index must match besides its files' stamps: a newer boto3 can ship files the old list lacks."""
-    versions = {dist: importlib.metadata.version(dist) for dist in VENDORED_DISTRIBUTIONS}
+    versions = {dist: _installed_version(dist) for dist in VENDORED_DISTRIBUTIONS}
     return [INDEX_FORMAT, name, sorted(services), versions, sorted([k, str(v)] for k, v in own.items())]
 
 

@@ -8,6 +8,7 @@ import os
 import shutil
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import botocore
 import pytest
@@ -249,6 +250,37 @@ def test_another_boto3_version_or_other_services_are_not_taken_from_the_index(
     _next_process(monkeypatch)
     lambda_package.function_archive("probe", own, ["s3"])
     assert len(listed) == 3, "an upgraded boto3 may ship files the indexed list lacks"
+
+
+def test_a_vendored_distribution_not_installed_is_named_in_the_packaging_error(
+    probe: tuple[dict[str, Path], list[int], list[int]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    own, _, _ = probe
+    lambda_package.function_archive("probe", own, ["s3"])
+    metadata = lambda_package.importlib.metadata
+    distribution, version = metadata.distribution, metadata.version
+
+    def missing(real: Any) -> Any:
+        def lookup(name: str) -> Any:
+            if name == "jmespath":
+                raise metadata.PackageNotFoundError(name)
+            return real(name)
+
+        return lookup
+
+    monkeypatch.setattr(metadata, "distribution", missing(distribution))
+    monkeypatch.setattr(metadata, "version", missing(version))
+    _next_process(monkeypatch)
+    with pytest.raises(lambda_package.PackagingError, match=r"^jmespath is not installed: it is packaged with the"):
+        lambda_package.function_archive("probe", own, ["s3"])
+
+
+def test_a_service_botocore_has_no_model_for_is_named_in_the_packaging_error(
+    probe: tuple[dict[str, Path], list[int], list[int]],
+) -> None:
+    own, _, _ = probe
+    with pytest.raises(lambda_package.PackagingError, match=r"^the installed botocore has no model for nosuchservice$"):
+        lambda_package.function_archive("probe", own, ["s3", "nosuchservice"])
 
 
 @pytest.mark.parametrize("index_text", ["", "{not json", '{"key": 1}', '{"key": null, "files": 3}'])
