@@ -29,12 +29,11 @@ import functools
 import hashlib
 import io
 import json
-import os
 import sys
 import tarfile
 from pathlib import Path
 
-from ..lib.build_dirs import build_root
+from ..lib.build_dirs import build_root, keep
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 PACKAGE_NAME = "tapstack_agent"
@@ -132,11 +131,7 @@ def bundle() -> bytes:
     with contextlib.suppress(OSError):
         return kept.read_bytes()
     data = build_bundle()
-    with contextlib.suppress(OSError):  # a read-only build directory only costs the next run the build
-        kept.parent.mkdir(parents=True, exist_ok=True)
-        staging = kept.with_name(f"{kept.name}.tmp-{os.getpid()}")
-        staging.write_bytes(data)
-        staging.replace(kept)
+    keep(kept, data)
     return data
 
 

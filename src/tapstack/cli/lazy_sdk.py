@@ -209,13 +209,9 @@ class _KeptCodeLoader(importlib.machinery.SourceFileLoader):
         except (OSError, EOFError, ValueError, TypeError):
             pass  # not kept yet, or unreadable: compile it again
         compiled: CodeType = compile(self.get_data(self.path), self.path, "exec", flags=self.flags, dont_inherit=True)
-        try:
-            kept.parent.mkdir(parents=True, exist_ok=True)
-            partial = kept.with_name(f"{kept.name}.{os.getpid()}")
-            partial.write_bytes(marshal.dumps((stamp, compiled)))
-            os.replace(partial, kept)
-        except OSError:
-            pass  # a read-only checkout compiles each time, and works the same
+        from ..lib.build_dirs import keep  # loaded by install(), before this loader could be asked for it
+
+        keep(kept, marshal.dumps((stamp, compiled)))
         return compiled
 
 

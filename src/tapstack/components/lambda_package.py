@@ -146,12 +146,7 @@ def _assemble_indexed(name: str, own: Mapping[str, Path], services: frozenset[st
     files = {**vendored_files(services), **own}
     stamps = [[str(file), *_stamp(file)] for file in files.values()]  # before the digest reads them
     directory = assemble(name, files, root)
-    try:
-        partial = index.with_name(f"{index.name}.{os.getpid()}")
-        partial.write_text(json.dumps({"key": key, "files": stamps, "directory": directory.name}))
-        os.replace(partial, index)
-    except OSError:
-        pass  # a read-only build directory: the next process assembles, and gets, the same directory
+    build_dirs.keep(index, json.dumps({"key": key, "files": stamps, "directory": directory.name}).encode())
     return directory
 
 

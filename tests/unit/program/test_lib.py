@@ -126,3 +126,14 @@ def test_an_installed_package_builds_under_the_users_cache(monkeypatch: pytest.M
     assert build_dirs.build_root("agent") == tmp_path / "tapstack" / "agent"
     monkeypatch.delenv("XDG_CACHE_HOME")
     assert build_dirs.build_root("agent") == Path.home() / ".cache" / "tapstack" / "agent"
+
+
+def test_a_kept_file_replaces_the_old_one_whole_and_an_unwritable_directory_is_no_error(tmp_path: Path) -> None:
+    kept = tmp_path / "kept" / "thing.bin"
+    build_dirs.keep(kept, b"old")
+    build_dirs.keep(kept, b"new")
+    assert kept.read_bytes() == b"new" and sorted(p.name for p in kept.parent.iterdir()) == ["thing.bin"]
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    build_dirs.keep(blocked / "kept" / "thing.bin", b"data")
+    assert blocked.read_text() == ""
