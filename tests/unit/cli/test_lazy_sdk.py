@@ -282,19 +282,25 @@ def test_no_class_the_cli_loads_declares_class_level_annotations_except_typeddic
     assert len(two_processes["cli"]["modules"]) > 40
 
 
-def test_a_module_is_compiled_once_with_postponed_annotations_and_again_when_its_source_changes(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    source = tmp_path / "module.py"
-    source.write_text("def f(x: undefined_name) -> int:\n    return 1\n")
+@pytest.fixture
+def compiled(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Code kept under ``tmp_path``, and the path of every source the loaders compile."""
     monkeypatch.setattr(lazy_sdk, "_kept", lambda fullname: tmp_path / "kept" / f"{fullname}.bin")
-    compiled: list[str] = []
+    paths: list[str] = []
 
     def counting(source_bytes: bytes, path: str, mode: str, **kwargs: Any) -> Any:
-        compiled.append(path)
+        paths.append(path)
         return compile(source_bytes, path, mode, **kwargs)
 
     monkeypatch.setattr(lazy_sdk, "compile", counting, raising=False)
+    return paths
+
+
+def test_a_module_is_compiled_once_with_postponed_annotations_and_again_when_its_source_changes(
+    tmp_path: Path, compiled: list[str]
+) -> None:
+    source = tmp_path / "module.py"
+    source.write_text("def f(x: undefined_name) -> int:\n    return 1\n")
     loader = lazy_sdk._DeferredAnnotationsLoader("pulumi_aws.unit_module", str(source))
     namespace: dict[str, Any] = {}
     exec(loader.get_code("pulumi_aws.unit_module"), namespace)
@@ -321,16 +327,8 @@ def test_a_cache_that_cannot_be_written_costs_a_compile_and_nothing_else(
 
 
 def test_a_module_of_tapstack_is_kept_compiled_as_python_compiles_it_stamped_with_its_path(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, compiled: list[str]
 ) -> None:
-    monkeypatch.setattr(lazy_sdk, "_kept", lambda fullname: tmp_path / "kept" / f"{fullname}.bin")
-    compiled: list[str] = []
-
-    def counting(source_bytes: bytes, path: str, mode: str, **kwargs: Any) -> Any:
-        compiled.append(path)
-        return compile(source_bytes, path, mode, **kwargs)
-
-    monkeypatch.setattr(lazy_sdk, "compile", counting, raising=False)
     first, second = tmp_path / "one.py", tmp_path / "two.py"
     first.write_text("def f(x: int) -> str:\n    return 'one'\n")
     second.write_text("def f(x: int) -> str:\n    return 'two'\n")

@@ -175,23 +175,6 @@ def test_lambda_archive_s3_model_sends_conditional_writes(platform: Graph) -> No
     assert {"IfNoneMatch", "IfMatch"} <= set(members)
 
 
-def test_every_regions_function_ships_one_archive_hashed_once_and_rebuilt_when_removed(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    own = {"handler/app.py": tmp_path / "app.py"}
-    own["handler/app.py"].write_text("def handler(event, context):\n    return event\n")
-    hashed: list[int] = []
-    digest = lambda_package._digest
-    monkeypatch.setattr(lambda_package, "_digest", lambda files: hashed.append(len(files)) or digest(files))
-    monkeypatch.setattr(lambda_package, "build_root", lambda: tmp_path / "build")
-    first, second = (lambda_package.function_archive("probe", own, ["s3"]) for _ in range(2))
-    assert first.path == second.path and len(hashed) == 1
-    shutil.rmtree(first.path)
-    third = lambda_package.function_archive("probe", own, ["s3"])
-    assert third.path == first.path and len(hashed) == 2 and Path(third.path, "handler", "app.py").is_file()
-    assert lambda_package.function_archive("probe", own, ["s3", "sns"]).path != first.path
-
-
 @pytest.fixture
 def probe(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[dict[str, Path], list[int], list[int]]:
     """A function's own file and counters of what a call costs: distributions listed, archives hashed."""
@@ -205,6 +188,18 @@ def probe(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[dict[str, Pa
     monkeypatch.setattr(lambda_package, "build_root", lambda: tmp_path / "build")
     monkeypatch.setattr(lambda_package, "_ASSEMBLED", {})
     return own, listed, hashed
+
+
+def test_every_regions_function_ships_one_archive_hashed_once_and_rebuilt_when_removed(
+    probe: tuple[dict[str, Path], list[int], list[int]],
+) -> None:
+    own, _, hashed = probe
+    first, second = (lambda_package.function_archive("probe", own, ["s3"]) for _ in range(2))
+    assert first.path == second.path and len(hashed) == 1
+    shutil.rmtree(first.path)
+    third = lambda_package.function_archive("probe", own, ["s3"])
+    assert third.path == first.path and len(hashed) == 2 and Path(third.path, "handler", "app.py").is_file()
+    assert lambda_package.function_archive("probe", own, ["s3", "sns"]).path != first.path
 
 
 def _next_process(monkeypatch: pytest.MonkeyPatch) -> None:
