@@ -4,6 +4,7 @@ keeps the URNs of a stack deployed before (as its own or as aliases), and regist
 from __future__ import annotations
 
 import difflib
+import importlib.metadata
 import json
 from pathlib import Path
 
@@ -43,6 +44,9 @@ def test_example_synthesizes_to_its_golden_graph_byte_for_byte(stack_file: Path)
             f"{stack_file.relative_to(ROOT)} no longer synthesizes to {path.relative_to(ROOT)}:\n"
             f"URNs gone: {sorted(urns_before - urns_after)[:10]}\nURNs new: {sorted(urns_after - urns_before)[:10]}\n"
             f"{_first_difference(expected, actual)}\n"
+            "The Lambda archive vendors boto3 and botocore, so its digest (build/lambda/migration-<digest>) moves with "
+            f"them (installed: boto3 {importlib.metadata.version('boto3')}, botocore "
+            f"{importlib.metadata.version('botocore')}): after a re-lock that moves them that difference is expected.\n"
             "If the change is intended, run `python -m tests.golden --update` and commit the new files."
         )
 

@@ -13,6 +13,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from .patches import mark
+
 
 class KeyPairOnFirstUse:
     """Stands in for moto's private key object; makes it (once, thread-safely) when first used."""
@@ -45,5 +47,5 @@ def install() -> None:
 
     namespace: dict[str, Any] = vars(models)  # the name moto's Key.__init__ calls
     make = namespace["generate_private_key"]
-    namespace["generate_private_key"] = lambda key_spec: KeyPairOnFirstUse(make, key_spec)
+    namespace["generate_private_key"] = mark(lambda key_spec: KeyPairOnFirstUse(make, key_spec), make)
     _installed = True

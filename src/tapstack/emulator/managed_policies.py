@@ -16,6 +16,8 @@ import json
 from datetime import datetime
 from typing import Any, NamedTuple
 
+from .patches import mark
+
 
 class _Entry(NamedTuple):
     name: str
@@ -72,4 +74,4 @@ def install() -> None:
     """Make moto's IAM backends read the kept table (idempotent)."""
     from moto.iam.models import IAMBackend
 
-    IAMBackend._init_aws_policies = _init_aws_policies  # type: ignore[method-assign,assignment]
+    IAMBackend._init_aws_policies = mark(_init_aws_policies, IAMBackend._init_aws_policies)  # type: ignore[method-assign,assignment]

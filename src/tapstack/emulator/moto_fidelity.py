@@ -59,6 +59,7 @@ from urllib.parse import parse_qs, urlparse
 
 from ..graph import as_list
 from . import replication
+from .patches import mark
 from .wsgi import WsgiApp
 
 # Calls that name exactly one parameter in ``Name``.
@@ -408,22 +409,29 @@ def install() -> None:
 
     SimpleSystemManagerResponse._determine_resource = _ssm_resource  # type: ignore[attr-defined]
     SecretsManagerResponse._determine_resource = _secret_resource  # type: ignore[attr-defined]
-    S3Response.get_bucket_replication = _get_bucket_replication  # type: ignore[method-assign,assignment]
-    FakeBucket._log_permissions_enabled_policy = staticmethod(  # type: ignore[method-assign]
-        _log_permissions_enabled_policy
+    S3Response.get_bucket_replication = mark(  # type: ignore[method-assign,assignment]
+        _get_bucket_replication, S3Response.get_bucket_replication
     )
-    FakeBucket.get_permission = _bucket_permission  # type: ignore[method-assign,assignment]
-    S3Backend.put_object = _replicating_put(S3Backend.put_object)  # type: ignore[method-assign]
-    S3Backend.delete_object = _replicating_delete(S3Backend.delete_object)  # type: ignore[method-assign]
-    FakeKey.response_dict = _with_replication_status(FakeKey.response_dict)  # type: ignore[method-assign,assignment,arg-type]
+    FakeBucket._log_permissions_enabled_policy = mark(  # type: ignore[method-assign]
+        staticmethod(_log_permissions_enabled_policy), vars(FakeBucket)["_log_permissions_enabled_policy"]
+    )
+    FakeBucket.get_permission = mark(_bucket_permission, FakeBucket.get_permission)  # type: ignore[method-assign,assignment]
+    S3Backend.put_object = mark(_replicating_put(S3Backend.put_object), S3Backend.put_object)  # type: ignore[method-assign]
+    S3Backend.delete_object = mark(  # type: ignore[method-assign]
+        _replicating_delete(S3Backend.delete_object), S3Backend.delete_object
+    )
+    FakeKey.response_dict = mark(  # type: ignore[method-assign,assignment]
+        _with_replication_status(FakeKey.response_dict),  # type: ignore[arg-type]
+        vars(FakeKey)["response_dict"],
+    )
     CONDITION_OPERATIONS["Bool"] = _bool_condition  # type: ignore[assignment]
-    IAMPolicyStatement.is_action_permitted = _only_when_conditions_hold(  # type: ignore[method-assign]
-        IAMPolicyStatement.is_action_permitted
+    IAMPolicyStatement.is_action_permitted = mark(  # type: ignore[method-assign]
+        _only_when_conditions_hold(IAMPolicyStatement.is_action_permitted), IAMPolicyStatement.is_action_permitted
     )
-    IAMRequestBase.check_action_permitted = _with_caller(  # type: ignore[method-assign]
-        IAMRequestBase.check_action_permitted
+    IAMRequestBase.check_action_permitted = mark(  # type: ignore[method-assign]
+        _with_caller(IAMRequestBase.check_action_permitted), IAMRequestBase.check_action_permitted
     )
-    IAMPolicyStatement._check_element_matches = _substituting_variables(  # type: ignore[method-assign]
-        IAMPolicyStatement._check_element_matches
+    IAMPolicyStatement._check_element_matches = mark(  # type: ignore[method-assign]
+        _substituting_variables(IAMPolicyStatement._check_element_matches), IAMPolicyStatement._check_element_matches
     )
     _installed = True

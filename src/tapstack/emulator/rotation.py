@@ -17,6 +17,7 @@ import uuid
 from typing import Any
 
 from .adapters.base import ClientFactory
+from .patches import mark
 
 ROTATION_HANDLER = "rotation.app.handler"
 _lock = threading.Lock()
@@ -42,7 +43,7 @@ def install(account_id: str, clients: ClientFactory) -> None:
                 return original(self, body, request_headers, response_headers)
             return run(factory, self.region, self.function_name, json.loads(body or "{}"), response_headers)
 
-        setattr(LambdaFunction, "invoke", invoke)  # noqa: B010 (mypy refuses assigning to a method)
+        setattr(LambdaFunction, "invoke", mark(invoke, original))  # noqa: B010 (mypy refuses assigning to a method)
         _installed = True
 
 

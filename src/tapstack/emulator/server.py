@@ -47,7 +47,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..errors import TapStackError
-from . import kms_keys, managed_policies, moto_fidelity, replication
+from . import kms_keys, managed_policies, moto_fidelity, patches, replication
 from .wsgi import WsgiApp
 
 LOOPBACK = "127.0.0.1"
@@ -295,6 +295,16 @@ _apps: dict[str, Any] = {}
 _warm_up_lock = threading.Lock()
 _warm_up: threading.Thread | None = None
 _ready = threading.Event()
+_refused: TapStackError | None = None
+"""Why the background preparation refused to patch moto; raised again to whoever starts an emulator."""
+
+
+def _prepare_in_background() -> None:
+    global _refused
+    try:
+        _prepare()
+    except TapStackError as err:  # moto missing, or a patch target moved
+        _refused = err
 
 
 def _build_app(backend: str) -> Any:
@@ -320,7 +330,7 @@ def _routers_under_lock() -> None:
             return original(router, protocol)
 
     get_router.serialized = True  # type: ignore[attr-defined]
-    ServiceOperationRouter._get_router = get_router  # type: ignore[method-assign,assignment]
+    ServiceOperationRouter._get_router = patches.mark(get_router, original)  # type: ignore[method-assign,assignment]
 
 
 def _build_operation_routers(service: str) -> None:
@@ -357,6 +367,7 @@ def _import_moto_ec2_regions() -> None:
 
 
 def _prepare() -> None:
+    patches.verify()  # before any patch: a moved target refuses here, in one line, not as AccessDenied later
     from moto.core.config import default_user_config
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
@@ -392,7 +403,7 @@ def warm_up() -> None:
     global _warm_up
     with _warm_up_lock:
         if _warm_up is None:
-            _warm_up = threading.Thread(target=_prepare, name="tapstack-emulator-warm-up", daemon=True)
+            _warm_up = threading.Thread(target=_prepare_in_background, name="tapstack-emulator-warm-up", daemon=True)
             _warm_up.start()
 
 
@@ -400,11 +411,14 @@ def _prepared() -> None:
     warm_up()
     assert _warm_up is not None
     _warm_up.join()
+    if _refused is not None:
+        raise _refused
     if not _ready.is_set():  # the background preparation failed: do it here, where its error reaches the caller
         _prepare()
 
 
 def _dispatcher() -> WsgiApp:
+    _prepared()
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
     class Dispatcher(DomainDispatcherApplication):
@@ -425,7 +439,6 @@ def _dispatcher() -> WsgiApp:
                 self._backend_of[host] = super().get_backend_for_host(host)
             return self._backend_of[host]
 
-    _prepared()
     dispatcher = Dispatcher()
     dispatcher.app_instances.update(_apps)
     return dispatcher
@@ -463,11 +476,11 @@ class Emulator:
         seconds (tests of a release's replication timeout). Emulators started in one process share their
         moto, each in an account of its own.
         """
-        from .keepalive import KeepAliveServer
-
         # One access-log line per request would bury the progress display.
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        dispatcher = _dispatcher()
+        dispatcher = _dispatcher()  # checks every patch target first
+        from .keepalive import KeepAliveServer
+
         workdir = cert = context = server = None
         emulator: Emulator | None = None
         try:  # anything raised from here on, Ctrl-C and SIGTERM included, leaves no key and no thread behind

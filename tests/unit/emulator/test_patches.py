@@ -1,0 +1,111 @@
+"""The emulator refuses to start, in one line, when an internal one of its patches replaces has moved."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tapstack.emulator import patches
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def test_every_patch_target_is_where_the_patches_expect_it_in_the_locked_moto() -> None:
+    assert [(t.qualname, patches.problem(t)) for t in patches.TARGETS if patches.problem(t)] == []
+    patches.verify()
+
+
+def test_the_installed_moto_is_in_the_range_the_patches_were_verified_against() -> None:
+    from packaging.specifiers import SpecifierSet
+
+    assert importlib.metadata.version("moto") in SpecifierSet(patches.MOTO_VERIFIED)
+
+
+def test_pyproject_caps_moto_at_the_verified_range() -> None:
+    text = (ROOT / "pyproject.toml").read_text()
+    assert f'"moto[server]{patches.MOTO_VERIFIED}"' in text
+
+
+def test_a_removed_target_refuses_with_the_patch_the_version_and_the_verified_range(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from moto.s3.responses import S3Response
+
+    monkeypatch.delattr(S3Response, "get_bucket_replication")
+    with pytest.raises(patches.PatchTargetMoved) as refused:
+        patches.verify()
+    line = str(refused.value)
+    assert "\n" not in line
+    assert line.startswith("emulator patch moto_fidelity (replication read back): moto ")
+    assert importlib.metadata.version("moto") in line
+    assert "S3Response.get_bucket_replication is gone" in line
+    assert f"verified against moto{patches.MOTO_VERIFIED}" in line
+
+
+def test_a_target_with_other_parameters_refuses_naming_both_signatures(monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.kms import models
+
+    monkeypatch.setattr(models, "generate_private_key", lambda spec, size: None)
+    with pytest.raises(patches.PatchTargetMoved, match=r"kms_keys: .* takes \(spec, size\), not \(key_spec\)"):
+        patches.verify()
+
+
+def test_moto_authorizing_s3_by_operation_name_refuses_the_s3_prefix_fix(monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto 5.2.6's shape: the action comes from the routed operation (``ListObjectsV2``), not the IAM action."""
+    from moto.core.responses import BaseResponse
+
+    def by_operation_name(self: Any) -> str:
+        return str(self.normalized_request)
+
+    monkeypatch.setattr(BaseResponse, "_get_action", by_operation_name)
+    with pytest.raises(patches.PatchTargetMoved, match=r"^emulator patch moto_fidelity \(s3:prefix\): .* no longer"):
+        patches.verify()
+
+
+def test_a_probe_that_finds_nothing_wrong_lets_the_target_pass() -> None:
+    target = patches.Target("probe", "moto.core.responses", "BaseResponse._get_action", ("self",), lambda _: None)
+    assert patches.problem(target) is None
+
+
+def test_without_moto_the_emulator_says_how_to_install_its_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "moto", None)
+    with pytest.raises(patches.EmulatorNotInstalled, match=r"pip install -c requirements.lock -e '\.\[emulator\]'"):
+        patches.verify()
+
+
+def _up_local_with(prelude: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    script = (
+        f"{prelude}\n"
+        "import sys\nfrom tapstack.cli import main\n"
+        "sys.exit(main(['up', '--local', '--config', 'examples/foundation/Pulumi.dev.yaml', '--outputs', "
+        f"{str(tmp_path / 'outputs.json')!r}]))\n"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+@pytest.mark.integration
+def test_up_local_refuses_in_one_line_when_a_patch_target_moved(tmp_path: Path) -> None:
+    result = _up_local_with("import moto.s3.models as m\ndel m.FakeBucket.get_permission", tmp_path)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "emulator patch moto_fidelity (TLS-only bucket policy): moto" in lines[0]
+    assert "FakeBucket.get_permission is gone" in lines[0]
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.integration
+def test_up_local_without_moto_says_how_to_add_the_emulator_extra(tmp_path: Path) -> None:
+    result = _up_local_with("import sys\nsys.modules['moto'] = None", tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "error: the embedded emulator needs moto, which this environment lacks: "
+        "pip install -c requirements.lock -e '.[emulator]' (a development install, '.[dev]', has it)"
+    ]
