@@ -5,11 +5,6 @@ reports the resources deployed, the whole-process wall time and the seconds spen
 waiting for the emulator to start, deploying, the post-deploy checks and stopping the emulator. The child hands
 the deploy's clients to the checks, as the CLI does.
 
-``--overlap`` starts the emulator's warm-up (moto's imports, routing and client models) in a background thread
-before synthesizing. Measured on a loaded 2-core machine it gains no wall time: synth slows down by about what
-the emulator start saves (both are CPU-bound Python sharing one GIL, and synth's many thread hand-offs each
-wait up to a switch interval). The flag keeps that measurement reproducible.
-
 ``--src DIR`` measures another checkout's ``src`` the same way (e.g. ``git archive <commit> | tar -x -C DIR``)
 for a before/after comparison in the same run; features that checkout lacks are skipped. Prints JSON.
 """
@@ -41,8 +36,6 @@ from tapstack.emulator.deploy import deploy, post_deploy_checks
 from tapstack.program import main
 from tapstack.synth import synthesize
 
-if sys.argv[3] == "overlap":
-    server.warm_up()
 settings = stackfile.with_local_secret(stackfile.load(Path(sys.argv[1]), [f"regions={sys.argv[2]}"]))
 t1 = time.perf_counter()
 planned = synthesize(main, settings.values, stack=settings.stack, secret_keys=settings.secret_keys)
@@ -72,11 +65,11 @@ print(json.dumps({
 """
 
 
-def run_once(src: Path, regions: list[str], overlap: bool) -> dict[str, float]:
+def run_once(src: Path, regions: list[str]) -> dict[str, float]:
     env = {**os.environ, "PYTHONPATH": str(src)}
     started = time.perf_counter()
     out = subprocess.run(
-        [sys.executable, "-c", CHILD, str(CONFIG), json.dumps(regions), "overlap" if overlap else "serial"],
+        [sys.executable, "-c", CHILD, str(CONFIG), json.dumps(regions)],
         check=True,
         capture_output=True,
         text=True,
@@ -87,9 +80,9 @@ def run_once(src: Path, regions: list[str], overlap: bool) -> dict[str, float]:
     return {"wall_seconds": round(wall, 3), **json.loads(out.strip().splitlines()[-1])}
 
 
-def measure(src: Path, regions: list[str], overlap: bool = False) -> dict[str, object]:
+def measure(src: Path, regions: list[str]) -> dict[str, object]:
     """Medians over REPEATS fresh processes, per field."""
-    runs = [run_once(src, regions, overlap) for _ in range(REPEATS)]
+    runs = [run_once(src, regions) for _ in range(REPEATS)]
     medians = {key: round(statistics.median(float(r[key]) for r in runs), 3) for key in runs[0]}
     return {"regions": len(regions), **medians}
 
@@ -128,7 +121,6 @@ def whole_process(regions: list[str]) -> dict[str, object]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--src", type=Path, help="also measure this checkout's src/ (before/after)")
-    parser.add_argument("--overlap", action="store_true", help="also measure warm-up overlapping the synth")
     args = parser.parse_args()
     regions = ["us-east-1", "us-west-2", "eu-west-1"]
     report: dict[str, object] = {
@@ -137,8 +129,6 @@ def main() -> None:
         "deploy": measure(ROOT / "src", regions),
         "whole_process": whole_process(regions),
     }
-    if args.overlap:
-        report["deploy_with_warm_up_during_synth"] = measure(ROOT / "src", regions, overlap=True)
     if args.src is not None:
         other = measure(args.src.resolve(), regions)
         report["other"] = {"src": str(args.src), **other}

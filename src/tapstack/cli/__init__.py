@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import argparse
 import atexit
-import gc
 import importlib
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from ..errors import TapStackError
 
@@ -52,12 +51,20 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None, *, parsed: Callable[[], None] | None = None) -> int:
-    """Run the command on the line; ``parsed`` runs once the arguments are known good, before the command."""
+def main(argv: Sequence[str] | None = None, *, fast: bool = False) -> int:
+    """Run the command on the line; ``fast``: with the start-up tricks of :mod:`.fast_start` for the length of the
+    command (after parsing, so that `--help` and usage errors do not pay for them)."""
     words = list(sys.argv[1:] if argv is None else argv)
     args = build_parser(words).parse_args(words)
-    if parsed is not None:
-        parsed()
+    if fast:
+        from . import fast_start
+
+        with fast_start.applied():
+            return _run(args)
+    return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         return int(args.func(args))
     except TapStackError as err:
@@ -74,26 +81,17 @@ def main(argv: Sequence[str] | None = None, *, parsed: Callable[[], None] | None
         return int(getattr(err, "exit_code", 130))
 
 
-def _load_the_sdk_lazily() -> None:
-    from . import lazy_sdk
-
-    lazy_sdk.install()
-
-
 def entry() -> None:
-    """The console script: ``main`` with the garbage collector off and no interpreter teardown.
+    """The console script: ``main`` with the start-up tricks of :mod:`.fast_start`, the last of which is here: no
+    interpreter teardown. Once the command has finished and its output is flushed, the process leaves with
+    ``os._exit`` after running the exit handlers itself, as freeing a synth's objects one by one costs seconds for
+    nothing. ``TAPSTACK_FAST_START=0`` turns every trick off. Tests call ``main``; a real ``pulumi up`` never passes
+    through here."""
+    code = main(fast=True)
+    from .fast_start import enabled
 
-    A synth allocates hundreds of thousands of short-lived objects that reference counting frees; the cyclic
-    collector only re-walks them (measured: peak memory is the same with it off). Tearing the interpreter down
-    then costs seconds of deallocation for nothing, so once the command has finished and its output is
-    flushed the process leaves with ``os._exit`` after running the exit handlers itself. Commands that keep
-    serving (``up --keep``) switch the collector back on. Tests call ``main`` and get neither trick; a real
-    ``pulumi up`` never passes through here. Once the arguments parse, pulumi_aws is set to load only the
-    modules the command uses (:mod:`.lazy_sdk`; after parsing, so that `--help` and usage errors do not pay
-    for it).
-    """
-    gc.disable()
-    code = main(parsed=_load_the_sdk_lazily)
+    if not enabled():
+        sys.exit(code)
     atexit._run_exitfuncs()
     sys.stdout.flush()
     sys.stderr.flush()

@@ -268,7 +268,7 @@ def _serve(emulator: Emulator) -> None:
     if not emulator.owned:
         console.print(f"the emulator at {emulator.url} is served by another process; nothing to keep here")
         return
-    gc.enable()  # the entry point turned it off for a bounded run; serving is not one
+    gc.enable()  # fast_start turned it off for a bounded run; serving is not one
     console.print(f"emulator serving at {emulator.url} (Ctrl-C stops it); in another shell:")
     for key, value in emulator.environment().items():
         console.print(f"export {key}={value}")

@@ -18,7 +18,7 @@ moto builds its routing lazily: a service's application on its first request, an
 operation router (per protocol) on the first request that needs it, in whichever request thread comes first
 and without a lock. werkzeug compiles every URL rule with ``ast``, and CPython 3.11.7's ``ast`` is not safe
 to use from two threads at once (gh-106905: ``SystemError: AST constructor recursion depth mismatch``). So
-both are built for every service TapStack calls before the server answers anything (``warm_up``), and any
+both are built for every service TapStack calls before the server answers anything (``_prepared``), and any
 build moto still does later (a service outside that list) happens under one process-wide lock.
 """
 
@@ -292,19 +292,8 @@ def client(
 _routing_lock = threading.RLock()
 """Held around every werkzeug routing build of moto in this process: one ``ast`` user at a time."""
 _apps: dict[str, Any] = {}
-_warm_up_lock = threading.Lock()
-_warm_up: threading.Thread | None = None
-_ready = threading.Event()
-_refused: TapStackError | None = None
-"""Why the background preparation refused to patch moto; raised again to whoever starts an emulator."""
-
-
-def _prepare_in_background() -> None:
-    global _refused
-    try:
-        _prepare()
-    except TapStackError as err:  # moto missing, or a patch target moved
-        _refused = err
+_prepare_lock = threading.Lock()
+_ready = False
 
 
 def _build_app(backend: str) -> Any:
@@ -390,31 +379,15 @@ def _prepare() -> None:
         _build_operation_routers(service)
     for service in SERVICES:  # loads each service model into the shared session; no request is sent
         client(service, "us-east-1", f"http://{LOOPBACK}:9", None)
-    _ready.set()
-
-
-def warm_up() -> None:
-    """Start preparing moto (imports, service routing, client models: ~2-3 s of CPU) in a background thread, once.
-
-    ``Emulator.start`` waits for it (starting it if nobody did). Calling it earlier overlaps the preparation
-    with the caller's own work only where that work leaves the GIL free (I/O, waiting on a user): overlapped
-    with the program's synth, which is CPU-bound Python, bench/deploy.py measures no wall-time gain.
-    """
-    global _warm_up
-    with _warm_up_lock:
-        if _warm_up is None:
-            _warm_up = threading.Thread(target=_prepare_in_background, name="tapstack-emulator-warm-up", daemon=True)
-            _warm_up.start()
 
 
 def _prepared() -> None:
-    warm_up()
-    assert _warm_up is not None
-    _warm_up.join()
-    if _refused is not None:
-        raise _refused
-    if not _ready.is_set():  # the background preparation failed: do it here, where its error reaches the caller
-        _prepare()
+    """moto imported, checked, patched and routed: once per process, by the first emulator to start."""
+    global _ready
+    with _prepare_lock:
+        if not _ready:
+            _prepare()
+            _ready = True
 
 
 def _dispatcher() -> WsgiApp:

@@ -1,35 +1,36 @@
-"""How the CLI's own process loads pulumi_aws: only the modules it uses, their annotations left unevaluated.
+"""The CLI's start-up tricks, all here, each kept because it saves at least 5% of a whole-process synth.
 
-Each service package's ``__init__`` star-imports every module of the service before the first class can be
-used: ``aws.ec2.Vpc`` executes all 180 ec2 modules, 700 across the eleven services the program touches, where
-it needs 46. Their class bodies (typing generics, forward references, input/output type decorators) were 0.28 s
-of a 1.0 s synth. :func:`install` swaps the loader of those packages for one that runs the same ``__init__``
-without the star-imports of resource modules and resolves each public name on first access from the module
-that exports it, so the program gets the very same class objects. The shared ``_enums``/``_inputs``/``outputs``
-modules load as before. A package whose ``__init__`` has any other statement loads exactly as the SDK's own
-loader would.
+``TAPSTACK_FAST_START=0`` turns every one of them off. :func:`applied` applies them for one command and
+restores what each changed when the command ends, so tests that run commands in-process get their process back.
+Only :func:`tapstack.cli.entry` applies them: tests, ``pulumi up`` and any other importer of TapStack keep the
+SDK's own loading and the interpreter's own collector.
 
-The modules themselves are compiled as if they began with ``from __future__ import annotations``: evaluating
-the signatures' ``pulumi.Input[Optional[...]]`` generics was most of what importing them cost (synth 0.82 s ->
-0.77 s, medians of 9). The SDK reads those annotations only through ``typing.get_type_hints``, which evaluates
-the strings to the same types; no generated class outside the ``TypedDict``s declares class-level annotations
-(the one other place the SDK looks, tests/unit/cli/test_lazy_sdk.py checks every module the program loads), and
-the ``TypedDict``s exist for type checkers only. The compiled code is kept under ``build/`` keyed by the
-source's path, size and modification time, also where ``PYTHONDONTWRITEBYTECODE`` is set: it is TapStack's build
-output, not the interpreter's ``__pycache__``, and compiling ec2's 1.3 MB of inputs on every run would cost more
-than the whole change saves.
-
-Where the interpreter is told to write no bytecode, TapStack's own modules are kept there too (compiled as Python
-compiles them): an editable install would otherwise compile them on every run.
-
-Only :func:`tapstack.cli.entry` installs it: tests, ``pulumi up`` and any other importer of TapStack keep the
-SDK's own loading.
+1. **The cyclic garbage collector is off while the command runs** (whole-process synth of the three-region
+   example: 1.50 -> 0.99 CPU-s, -34%). A synth allocates hundreds of thousands of short-lived objects that
+   reference counting frees; the collector only re-walks them. Commands that keep serving (``up --keep``) turn
+   it back on. The entry point then leaves with ``os._exit``: tearing the interpreter down frees for nothing.
+2. **pulumi_aws loads only the modules a command uses** (1.13 -> 1.05 CPU-s, -7%). Each service package's
+   ``__init__`` star-imports every module of the service before the first class can be used (``aws.ec2.Vpc``
+   executes all 180 ec2 modules). The service packages' loader runs the same ``__init__`` without the
+   star-imports of resource modules and resolves each public name on first access from the module that exports
+   it, so the program gets the very same class objects. A package whose ``__init__`` has any other statement
+   loads exactly as the SDK's own loader would.
+3. **The SDK's modules are compiled with postponed annotations** (PEP 563; 1.12 -> 1.04 CPU-s, -7%): evaluating
+   the signatures' ``pulumi.Input[Optional[...]]`` generics is most of what importing them costs. The SDK reads
+   those annotations only through ``typing.get_type_hints``, which evaluates the strings to the same types; no
+   generated class outside the ``TypedDict``s declares class-level annotations (tests/unit/cli/test_fast_start.py
+   checks every module the program loads). The compiled code is kept under ``build/bytecode`` keyed by the
+   source's path, size and modification time, also where ``PYTHONDONTWRITEBYTECODE`` is set: it is compiled
+   with a flag the interpreter's ``__pycache__`` does not record, and compiling ec2's 1.3 MB of inputs on every
+   run would cost more than the trick saves.
 """
 
 from __future__ import annotations
 import __future__
 
+import contextlib
 import functools
+import gc
 import importlib
 import importlib.machinery
 import marshal
@@ -37,7 +38,7 @@ import os
 import re
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from types import CodeType, ModuleType
 from typing import TYPE_CHECKING, Any
 
@@ -45,7 +46,6 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 SDK = "pulumi_aws"
-OWN = "tapstack"
 _ANNOTATIONS = __future__.annotations.compiler_flag
 _FORMAT = 2
 """Part of every kept module's stamp: raise it when what is compiled, or how, changes."""
@@ -114,7 +114,7 @@ class _Resolver:
 
     The guessed module is tried first; otherwise the remaining modules are imported in the ``__init__``'s order
     until one binds the name, so an unguessable name gets what the eager package would have bound (the
-    generated modules' ``__all__`` lists do not overlap: tests/unit/cli/test_lazy_sdk.py checks the installed
+    generated modules' ``__all__`` lists do not overlap: tests/unit/cli/test_fast_start.py checks the installed
     SDK) and a name no module exports raises AttributeError after loading them all, as the eager package would.
     """
 
@@ -169,28 +169,6 @@ def _kept(fullname: str) -> Path:
     return _kept_root() / f"{fullname}.bin"
 
 
-def _forward_reference_text(source: str, filename: str, mode: str) -> str:
-    """typing's ``compile`` while SDK modules execute: a forward reference keeps its text as its code.
-
-    ``ForwardRef`` compiles its text when created and only ever uses the result in ``eval``, which takes the text
-    as well; a ``TypedDict`` makes one per field, 2,500 for the program's modules, never evaluated at run time.
-    """
-    return source
-
-
-@functools.cache
-def _reference_code(source: str, filename: str, mode: str) -> CodeType:
-    """typing's ``compile`` once the SDK's modules are loaded: one code object per forward reference's text.
-
-    The SDK resolves each resource's and output type's annotations with ``get_type_hints`` on first use, and
-    every call compiles its strings anew: 1,900 forward references of 570 texts in a three-region synth (the
-    same ``pulumi.Output[_builtins.str]`` on hundreds of properties). Code objects are immutable, so one serves
-    them all (in-process get_type_hints 58 -> 49 ms; whole-process synth -1.6%, medians of 15).
-    """
-    code: CodeType = compile(source, filename, mode)
-    return code
-
-
 class _KeptCodeLoader(importlib.machinery.SourceFileLoader):
     """The source loader, with the compiled code kept under ``build/`` and stamped with the source's path, size and
     modification time (the interpreter's ``__pycache__`` stamps size and time)."""
@@ -216,52 +194,38 @@ class _KeptCodeLoader(importlib.machinery.SourceFileLoader):
 
 
 class _DeferredAnnotationsLoader(_KeptCodeLoader):
-    """The SDK's source loader, compiling with postponed evaluation of annotations (PEP 563), and executing with
-    :func:`_forward_reference_text` as typing's ``compile`` (whole-process 3-region synth 0.76 s -> 0.71 s,
-    medians of 15), and :func:`_reference_code` once none is. The count of modules executing is shared by threads
-    without a lock: a race could only leave forward references compiled, or kept as text, a little longer; either
-    evaluates to the same type."""
+    """The SDK's source loader, compiling with postponed evaluation of annotations (PEP 563)."""
 
     flags = _ANNOTATIONS
-    _executing = 0
-
-    def exec_module(self, module: ModuleType) -> None:
-        import typing
-
-        _DeferredAnnotationsLoader._executing += 1
-        vars(typing)["compile"] = _forward_reference_text
-        try:
-            super().exec_module(module)
-        finally:
-            _DeferredAnnotationsLoader._executing -= 1
-            if _DeferredAnnotationsLoader._executing == 0:
-                vars(typing)["compile"] = _reference_code
 
 
 class _SdkFinder:
     """Finds pulumi_aws's modules as the path finder does and hands them to the loaders above: a service
     package (``pulumi_aws.<service>``) to :class:`_ServicePackageLoader`, any module to
-    :class:`_DeferredAnnotationsLoader`. Where the interpreter writes no bytecode (``PYTHONDONTWRITEBYTECODE``,
-    ``-B``), TapStack's own modules go to :class:`_KeptCodeLoader`: an editable install otherwise compiles its
-    46 modules (285 KB) on every run, 4% of a synth. (A meta path finder needs only ``find_spec``; importlib.abc
-    would cost `tapstack --help` 12 ms of imports.)"""
+    :class:`_DeferredAnnotationsLoader`. (A meta path finder needs only ``find_spec``; importlib.abc would cost
+    `tapstack --help` 12 ms of imports.)"""
 
     def find_spec(
         self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
     ) -> importlib.machinery.ModuleSpec | None:
-        own = fullname.startswith(f"{OWN}.")
-        if not (fullname.startswith(f"{SDK}.") or (own and sys.dont_write_bytecode)):
+        if not fullname.startswith(f"{SDK}."):
             return None
         spec = importlib.machinery.PathFinder.find_spec(fullname, path)
         if spec is None or not isinstance(spec.origin, str) or not spec.origin.endswith(".py"):
             return spec
-        if own:
-            spec.loader = _KeptCodeLoader(fullname, spec.origin)
-        elif spec.submodule_search_locations is None:
+        if spec.submodule_search_locations is None:
             spec.loader = _DeferredAnnotationsLoader(fullname, spec.origin)
         elif fullname.count(".") == 1:
             spec.loader = _ServicePackageLoader(fullname, spec.origin)
         return spec
+
+
+SWITCH = "TAPSTACK_FAST_START"
+
+
+def enabled() -> bool:
+    """Whether the tricks apply: always, unless ``TAPSTACK_FAST_START=0``."""
+    return os.environ.get(SWITCH, "1") != "0"
 
 
 def install() -> bool:
@@ -277,3 +241,27 @@ def install() -> bool:
     if not any(isinstance(finder, _SdkFinder) for finder in sys.meta_path):
         sys.meta_path.insert(0, _SdkFinder())
     return True
+
+
+def uninstall() -> None:
+    """New SDK modules load the SDK's own way again; those already loaded keep working (a deferred package's
+    names still resolve, through the path finder)."""
+    sys.meta_path[:] = [finder for finder in sys.meta_path if not isinstance(finder, _SdkFinder)]
+
+
+@contextlib.contextmanager
+def applied() -> Iterator[None]:
+    """Every trick for the length of one command (none with ``TAPSTACK_FAST_START=0``), then undone."""
+    if not enabled():
+        yield
+        return
+    collecting = gc.isenabled()
+    gc.disable()
+    installed = install()
+    try:
+        yield
+    finally:
+        if installed:
+            uninstall()
+        if collecting:
+            gc.enable()

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tapstack.cli import lazy_sdk
+from tapstack.cli import fast_start
 from tests.helpers import ROOT, example_config, run_synth
 
 SDK_ROOT = Path(importlib.util.find_spec("pulumi_aws").origin or "").parent  # type: ignore[union-attr]
@@ -26,7 +26,7 @@ _ALL = re.compile(r"^__all__ = \[(.*?)\]$", re.M | re.S)
 
 def _exports_by_module(package: str) -> dict[str, list[str]]:
     """Each deferred module of a service package with the names its ``__all__`` lists, read from the source."""
-    found = lazy_sdk.plan((SDK_ROOT / package / "__init__.py").read_text())
+    found = fast_start.plan((SDK_ROOT / package / "__init__.py").read_text())
     assert found is not None, f"pulumi_aws.{package} is not a usual generated package"
     exports = {}
     for module in found.deferred:
@@ -47,7 +47,7 @@ def test_no_two_modules_of_a_service_package_export_the_same_name_in_the_install
     packages = [p.parent.name for p in SDK_ROOT.glob("*/__init__.py")]
     checked = 0
     for package in packages:
-        if lazy_sdk.plan((SDK_ROOT / package / "__init__.py").read_text()) is None:
+        if fast_start.plan((SDK_ROOT / package / "__init__.py").read_text()) is None:
             continue
         owner: dict[str, str] = {}
         for module, names in _exports_by_module(package).items():
@@ -64,12 +64,12 @@ def test_every_name_the_program_can_use_is_found_in_the_first_module_guessed() -
     for package in packages:
         for module, names in _exports_by_module(package).items():
             for name in names:
-                assert lazy_sdk.guesses(name)[0] == module or module in lazy_sdk.guesses(name), (package, name)
+                assert fast_start.guesses(name)[0] == module or module in fast_start.guesses(name), (package, name)
 
 
 def test_a_generated_init_keeps_its_header_and_private_star_imports_and_defers_the_rest() -> None:
     source = (SDK_ROOT / "ec2" / "__init__.py").read_text()
-    found = lazy_sdk.plan(source)
+    found = fast_start.plan(source)
     assert found is not None
     assert "from ._enums import *" in found.eager and "from ._inputs import *" in found.eager
     assert "from . import outputs" in found.eager and "from .vpc import *" not in found.eager
@@ -77,8 +77,8 @@ def test_a_generated_init_keeps_its_header_and_private_star_imports_and_defers_t
 
 
 def test_an_init_with_any_other_statement_is_left_to_the_sdks_loader() -> None:
-    assert lazy_sdk.plan((SDK_ROOT / "config" / "__init__.py").read_text()) is None
-    assert lazy_sdk.plan("from .vpc import *\nVPC_LIMIT = 5\n") is None
+    assert fast_start.plan((SDK_ROOT / "config" / "__init__.py").read_text()) is None
+    assert fast_start.plan("from .vpc import *\nVPC_LIMIT = 5\n") is None
 
 
 @pytest.mark.parametrize(
@@ -93,7 +93,7 @@ def test_an_init_with_any_other_statement_is_left_to_the_sdks_loader() -> None:
     ],
 )
 def test_a_name_is_guessed_to_live_in_the_module_the_generator_puts_it(name: str, module: str) -> None:
-    assert module in lazy_sdk.guesses(name)
+    assert module in fast_start.guesses(name)
 
 
 def _service_package(root: Path, body: dict[str, str]) -> ModuleType:
@@ -112,7 +112,7 @@ def _service_package(root: Path, body: dict[str, str]) -> ModuleType:
     spec = importlib.util.spec_from_file_location(
         "fakesdk.svc",
         path,
-        loader=lazy_sdk._ServicePackageLoader("fakesdk.svc", str(path)),
+        loader=fast_start._ServicePackageLoader("fakesdk.svc", str(path)),
         submodule_search_locations=[str(path.parent)],
     )
     assert spec is not None and spec.loader is not None
@@ -165,14 +165,14 @@ def test_install_changes_nothing_once_the_sdk_is_imported() -> None:
     import pulumi_aws  # noqa: F401
 
     before = list(sys.meta_path)
-    assert lazy_sdk.install() is False
+    assert fast_start.install() is False
     assert sys.meta_path == before
 
 
 LOADED = """
 import sys
-from tapstack.cli import lazy_sdk
-assert lazy_sdk.install()
+from tapstack.cli import fast_start
+assert fast_start.install()
 import pulumi_aws as aws
 vpc, bucket = aws.ec2.Vpc, aws.s3.Bucket
 ec2 = sorted(m for m in sys.modules if m.startswith("pulumi_aws.ec2."))
@@ -192,10 +192,10 @@ def _resources(graph_file: Path) -> list[str]:
 
 
 SYNTH_AND_HINTS = """
-import importlib, json, sys, typing
+import importlib, json, sys
 if sys.argv[1] == "cli":
-    from tapstack.cli import lazy_sdk
-    assert lazy_sdk.install()
+    from tapstack.cli import fast_start
+    assert fast_start.install()
 from tapstack.cli import main
 main(["synth", "--out", sys.argv[2]])
 from pulumi import _types
@@ -203,7 +203,7 @@ modules = sys.argv[3:] or sorted(
     name for name, module in sys.modules.items()
     if name.startswith("pulumi_aws.") and name.count(".") == 2 and getattr(module, "__file__", None)
 )
-hints, references, kept_as_text = {}, 0, 0
+hints = {}
 for name in modules:
     module = importlib.import_module(name)
     for attr in getattr(module, "__all__", []):
@@ -213,16 +213,7 @@ for name in modules:
                 hints[f"{name}.{attr}"] = repr(_types._raw_return_hints(obj))
             except Exception as exc:
                 hints[f"{name}.{attr}"] = type(exc).__name__
-        elif typing.is_typeddict(obj):  # what is never evaluated: each forward reference's text must compile
-            refs = [ref for ref in vars(obj)["__annotations__"].values() if isinstance(ref, typing.ForwardRef)]
-            for ref in refs:
-                compile(ref.__forward_arg__, "<forward reference>", "eval")
-            references += len(refs)
-            kept_as_text += sum(isinstance(ref.__forward_code__, str) for ref in refs)
 report = {"eager": "pulumi_aws.ec2.ami" in sys.modules, "modules": modules, "hints": hints}
-after = [typing.ForwardRef("typing.Optional[int]").__forward_code__ for _ in range(2)]
-report.update(references=references, kept_as_text=kept_as_text, compiled_after=type(after[0]).__name__)
-report.update(compiled_once=after[0] is after[1])
 print(json.dumps(report))
 """
 
@@ -252,15 +243,10 @@ def test_the_cli_synthesizes_the_same_graph_as_a_process_loading_the_sdk_its_own
 def test_the_sdk_resolves_the_same_types_for_every_class_of_the_modules_the_cli_loads(
     two_processes: dict[str, Any],
 ) -> None:
-    """Resources, input and output types through the SDK's own resolution (``TypedDict``s the SDK never reads:
-    the script compiles the text of each of their forward references, which the CLI's loader does not)."""
+    """Resources, input and output types through the SDK's own resolution."""
     cli, sdk = two_processes["cli"], two_processes["sdk"]
     assert len(cli["hints"]) > 500
     assert cli["hints"] == sdk["hints"]
-    assert cli["references"] > 1000, "the CLI's TypedDicts should hold their field types as forward references"
-    assert cli["kept_as_text"] == cli["references"], "each kept as text, compiled only if ever evaluated"
-    assert cli["compiled_after"] == "code", "once the SDK's modules are loaded, a new forward reference is compiled"
-    assert cli["compiled_once"] and not sdk["compiled_once"], "... once per text in the CLI's process only"
 
 
 def test_no_class_the_cli_loads_declares_class_level_annotations_except_typeddicts(
@@ -285,14 +271,14 @@ def test_no_class_the_cli_loads_declares_class_level_annotations_except_typeddic
 @pytest.fixture
 def compiled(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Code kept under ``tmp_path``, and the path of every source the loaders compile."""
-    monkeypatch.setattr(lazy_sdk, "_kept", lambda fullname: tmp_path / "kept" / f"{fullname}.bin")
+    monkeypatch.setattr(fast_start, "_kept", lambda fullname: tmp_path / "kept" / f"{fullname}.bin")
     paths: list[str] = []
 
     def counting(source_bytes: bytes, path: str, mode: str, **kwargs: Any) -> Any:
         paths.append(path)
         return compile(source_bytes, path, mode, **kwargs)
 
-    monkeypatch.setattr(lazy_sdk, "compile", counting, raising=False)
+    monkeypatch.setattr(fast_start, "compile", counting, raising=False)
     return paths
 
 
@@ -301,7 +287,7 @@ def test_a_module_is_compiled_once_with_postponed_annotations_and_again_when_its
 ) -> None:
     source = tmp_path / "module.py"
     source.write_text("def f(x: undefined_name) -> int:\n    return 1\n")
-    loader = lazy_sdk._DeferredAnnotationsLoader("pulumi_aws.unit_module", str(source))
+    loader = fast_start._DeferredAnnotationsLoader("pulumi_aws.unit_module", str(source))
     namespace: dict[str, Any] = {}
     exec(loader.get_code("pulumi_aws.unit_module"), namespace)
     assert namespace["f"].__annotations__ == {"x": "undefined_name", "return": "int"}
@@ -320,51 +306,62 @@ def test_a_cache_that_cannot_be_written_costs_a_compile_and_nothing_else(
     source.write_text("VALUE: int = 3\n")
     blocked = tmp_path / "a-file"
     blocked.write_text("")
-    monkeypatch.setattr(lazy_sdk, "_kept", lambda fullname: blocked / "kept" / f"{fullname}.bin")
+    monkeypatch.setattr(fast_start, "_kept", lambda fullname: blocked / "kept" / f"{fullname}.bin")
     namespace: dict[str, Any] = {}
-    exec(lazy_sdk._DeferredAnnotationsLoader("pulumi_aws.m", str(source)).get_code("pulumi_aws.m"), namespace)
+    exec(fast_start._DeferredAnnotationsLoader("pulumi_aws.m", str(source)).get_code("pulumi_aws.m"), namespace)
     assert namespace["VALUE"] == 3
 
 
-def test_a_module_of_tapstack_is_kept_compiled_as_python_compiles_it_stamped_with_its_path(
-    tmp_path: Path, compiled: list[str]
-) -> None:
-    first, second = tmp_path / "one.py", tmp_path / "two.py"
-    first.write_text("def f(x: int) -> str:\n    return 'one'\n")
-    second.write_text("def f(x: int) -> str:\n    return 'two'\n")
-    stamp = first.stat().st_mtime_ns
-    os.utime(second, ns=(stamp, stamp))  # same size, same time: only the path tells them apart
-    namespace: dict[str, Any] = {}
-    exec(lazy_sdk._KeptCodeLoader("tapstack.unit_module", str(first)).get_code("tapstack.unit_module"), namespace)
-    assert namespace["f"].__annotations__ == {"x": int, "return": str}, "annotations evaluated, as Python does"
-    lazy_sdk._KeptCodeLoader("tapstack.unit_module", str(first)).get_code("tapstack.unit_module")
-    assert len(compiled) == 1, "the kept code should have been read back"
-    exec(lazy_sdk._KeptCodeLoader("tapstack.unit_module", str(second)).get_code("tapstack.unit_module"), namespace)
-    assert namespace["f"](0) == "two" and len(compiled) == 2
-
-
-@pytest.mark.parametrize("no_bytecode", [True, False])
-def test_tapstacks_own_modules_are_kept_only_where_the_interpreter_writes_no_bytecode(
-    monkeypatch: pytest.MonkeyPatch, no_bytecode: bool
-) -> None:
+def test_the_finder_leaves_every_module_but_the_sdks_to_the_interpreter() -> None:
     import tapstack
 
-    monkeypatch.setattr(sys, "dont_write_bytecode", no_bytecode)
-    finder = lazy_sdk._SdkFinder()
-    spec = finder.find_spec("tapstack.graph", list(tapstack.__path__))
-    if no_bytecode:
-        assert spec is not None and isinstance(spec.loader, lazy_sdk._KeptCodeLoader)
-        assert not isinstance(spec.loader, lazy_sdk._DeferredAnnotationsLoader)
-        assert spec.origin == str(Path(tapstack.__file__).parent / "graph.py")
-    else:
-        assert spec is None, "Python's own __pycache__ serves them"
+    finder = fast_start._SdkFinder()
+    assert finder.find_spec("tapstack.graph", list(tapstack.__path__)) is None
     assert finder.find_spec("tapstackish", None) is None and finder.find_spec("json", None) is None
+    import pulumi_aws
+
+    spec = finder.find_spec("pulumi_aws.s3", list(pulumi_aws.__path__))
+    assert spec is not None and isinstance(spec.loader, fast_start._ServicePackageLoader)
+
+
+def test_a_command_run_with_the_tricks_gives_the_collector_and_the_import_system_back(tmp_path: Path) -> None:
+    import gc
+
+    from tapstack.cli import main
+
+    finders = list(sys.meta_path)
+    before = gc.isenabled()
+    assert main(["synth", "--out", str(tmp_path / "graph.json")], fast=True) == 0
+    assert (gc.isenabled(), sys.meta_path) == (before, finders)
+
+
+def test_applied_turns_the_collector_off_and_the_finder_on_only_for_the_block(monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+
+    monkeypatch.delitem(sys.modules, fast_start.SDK)  # as in a fresh CLI process, before the SDK is imported
+    gc.enable()
+    with fast_start.applied():
+        assert not gc.isenabled()
+        assert any(isinstance(f, fast_start._SdkFinder) for f in sys.meta_path)
+    assert gc.isenabled()
+    assert not any(isinstance(f, fast_start._SdkFinder) for f in sys.meta_path)
+
+
+def test_the_off_switch_applies_no_trick(monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+
+    monkeypatch.setenv(fast_start.SWITCH, "0")
+    monkeypatch.delitem(sys.modules, fast_start.SDK)
+    gc.enable()
+    with fast_start.applied():
+        assert gc.isenabled()
+        assert not any(isinstance(f, fast_start._SdkFinder) for f in sys.meta_path)
 
 
 ENTRY = """
 import atexit, sys
 def report():
-    print("lazy_sdk imported:", "tapstack.cli.lazy_sdk" in sys.modules)
+    print("fast_start imported:", "tapstack.cli.fast_start" in sys.modules)
     print("ec2.ami loaded:", "pulumi_aws.ec2.ami" in sys.modules)
 atexit.register(report)
 sys.argv = ["tapstack", *sys.argv[1:]]
@@ -373,18 +370,44 @@ entry()
 """
 
 
-def _entry(*argv: str) -> list[str]:
-    done = subprocess.run([sys.executable, "-c", ENTRY, *argv], capture_output=True, text=True, cwd=ROOT)
+def _entry(*argv: str, switch: str = "1") -> list[str]:
+    env = {**os.environ, fast_start.SWITCH: switch}
+    done = subprocess.run([sys.executable, "-c", ENTRY, *argv], capture_output=True, text=True, cwd=ROOT, env=env)
     return done.stdout.splitlines()[-2:]
 
 
 def test_the_console_script_loads_the_sdk_lazily_once_its_arguments_parse() -> None:
-    assert _entry("synth") == ["lazy_sdk imported: True", "ec2.ami loaded: False"]
+    assert _entry("synth") == ["fast_start imported: True", "ec2.ami loaded: False"]
+
+
+def test_with_the_off_switch_the_console_script_loads_the_sdk_its_own_way() -> None:
+    assert _entry("synth", switch="0")[-1] == "ec2.ami loaded: True"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["synth", "--json", "--config", "examples/platform/Pulumi.dev.yaml"],
+        ["check", "--json", "--config", "examples/two-region/Pulumi.dev.yaml"],
+    ],
+    ids=["synth", "check"],
+)
+def test_the_console_script_answers_the_same_with_and_without_the_tricks(argv: list[str]) -> None:
+    script = Path(sys.executable).parent / "tapstack"
+    answers = [
+        subprocess.run(
+            [str(script), *argv], capture_output=True, text=True, cwd=ROOT, env={**os.environ, fast_start.SWITCH: s}
+        )
+        for s in ("1", "0")
+    ]
+    with_tricks, without = ({**json.loads(a.stdout), "seconds": None} for a in answers)
+    assert with_tricks == without
+    assert [a.returncode for a in answers] == [0, 0] and with_tricks["resources"] > 100
 
 
 @pytest.mark.parametrize("argv", [["--help"], ["synth", "--bogus"]])
 def test_help_and_usage_errors_leave_before_the_lazy_loader_is_even_imported(argv: list[str]) -> None:
-    assert _entry(*argv) == ["lazy_sdk imported: False", "ec2.ami loaded: False"]
+    assert _entry(*argv) == ["fast_start imported: False", "ec2.ami loaded: False"]
 
 
 def test_threads_asking_for_names_at_once_each_get_theirs(
