@@ -40,6 +40,7 @@ def test_parsing_and_help_load_none_of_the_heavy_libraries(argv: list[str]) -> N
 MINIMAL_ARGS = {
     "synth": [],
     "check": [],
+    "diff": ["old.json", "new.json"],
     "up": ["--local"],
     "invoke": ["validate"],
     "diagram": ["--out", "x.svg"],
@@ -53,6 +54,12 @@ def test_checking_a_written_graph_loads_no_pulumi_sdk(tmp_path: Path) -> None:
     graph = tmp_path / "graph.json"
     Graph("dev", [Resource("urn:b", "aws:s3/bucket:Bucket", "b", inputs={"bucket": "b"})]).write(graph)
     assert _modules_loaded_by(["check", "--graph", str(graph)]) & {"pulumi", "pulumi_aws", "parliament"} == set()
+
+
+def test_diffing_two_written_graphs_loads_no_pulumi_sdk(tmp_path: Path) -> None:
+    graph = tmp_path / "graph.json"
+    Graph("dev", [Resource("urn:b", "aws:s3/bucket:Bucket", "b", inputs={"bucket": "b"})]).write(graph)
+    assert _modules_loaded_by(["diff", str(graph), str(graph)]) & {"pulumi", "pulumi_aws", "parliament"} == set()
 
 
 def test_every_listed_command_parses_to_its_own_module_run() -> None:
