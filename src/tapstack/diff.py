@@ -39,7 +39,7 @@ BUCKET_ROLES = {
     names.LOGS_BUCKET.what: "log bucket: the access logs of the region's buckets",
     names.DATA_BUCKET.what: "data bucket: the application's objects",
 }
-"""What a TapStack bucket holds, by its name catalogue entry (its logical name ends in ``-<what>``)."""
+"""What a TapStack bucket holds, by its name catalogue entry (its logical name ends in ``<what>``: ``use1-deploy``)."""
 
 
 class Action(Enum):
@@ -203,7 +203,7 @@ def _at_risk(resource: Resource) -> str | None:
     if known is None or known.holds is None:
         return None
     if known.naming is not None and known.naming.prop == "bucket":
-        role = next((text for what, text in BUCKET_ROLES.items() if resource.name.endswith(f"-{what}")), None)
+        role = next((text for what, text in BUCKET_ROLES.items() if resource.name.split("-")[-1] == what), None)
         if role is not None:
             return role
     return f"{known.title or short_type(resource.type)} {resource.name}: {known.holds}"

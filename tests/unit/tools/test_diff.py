@@ -408,3 +408,18 @@ def test_a_stack_file_is_synthesized_on_the_spot(tmp_path: Path, capsys: pytest.
     old = _write(tmp_path / "old.json", Graph.from_dict(golden))
     assert main(["diff", old, "examples/foundation/Pulumi.dev.yaml"]) == 0
     assert capsys.readouterr().out.startswith("no changes")
+
+
+def test_switching_on_deployment_object_lock_in_the_stack_file_replaces_every_deployment_bucket(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old = _write(tmp_path / "old.json", Graph.from_dict(PLATFORM))
+    stack_file = tmp_path / "Pulumi.dev.yaml"
+    stack_file.write_text(
+        Path("examples/platform/Pulumi.dev.yaml").read_text() + "  tapstack:deploymentObjectLockDays: 30\n"
+    )
+    assert main(["diff", old, str(stack_file), "--json"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert [(c["name"], c["replaces_because"]) for c in data["changes"] if c["stateful"]] == [
+        (f"{code}-deploy", ["objectLockEnabled"]) for code in ("euw1", "use1", "usw2")
+    ]
