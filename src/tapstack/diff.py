@@ -23,9 +23,10 @@ from typing import Any
 
 from .graph import PROVIDER_PREFIX, SECRET_PLACEHOLDER, Graph, Resource, short_type
 from .lib import names
-from .resource_types import ASG, BUCKET_REPLICATION, LAUNCH_TEMPLATE, lookup
+from .resource_types import ASG, BUCKET, BUCKET_REPLICATION, BUCKET_V2, LAUNCH_TEMPLATE, PARTITION, lookup
 
 AWS_PROVIDER = f"{PROVIDER_PREFIX}aws"
+BUCKETS = (BUCKET, BUCKET_V2)
 
 DEFAULT_MIN_HEALTHY = 90
 """Instance refresh's minimum healthy percentage when the group sets none (Auto Scaling API, RefreshPreferences)."""
@@ -408,30 +409,54 @@ def _replication_notes(drafts: list[_Draft], old: Graph, new: Graph) -> None:
     before, after = _replication(old), _replication(new)
     primary_before, primary_after = old.outputs.get("primary_region"), new.outputs.get("primary_region")
     joined = sorted(set(_regions(new)) - set(_regions(old)))
+    emptied = {
+        str(d.new.inputs.get("bucket"))
+        for d in drafts
+        if d.new is not None and d.action is Action.REPLACE and d.new.type in BUCKETS
+    }
+    # The buckets that hold the releases uploaded so far, with the prefix they hold: the source and its destinations.
+    held = {f"arn:{PARTITION}:s3:::{r.source}": r.prefix for r in before.values()}
+    held |= {d: r.prefix for d, r in before.items()}
     for dest, rule in sorted(after.items()):
-        was = before.get(dest)
-        if was is not None and (was.source, was.prefix) == (rule.source, rule.prefix):
-            continue
-        region = _region_of_bucket(dest, new)
-        if was is None:
-            why = f"{region} joins" if region in joined else f"replication to {region} is new"
-        elif was.source != rule.source:
-            why = f"the primary moves from {primary_before} to {primary_after}"
-        else:
-            why = f"the rule's filter moves from '{was.prefix}' to '{rule.prefix}'"
         target = by_urn.get(rule.urn)
-        if target is not None and target.action is not None:
+        if target is None or target.action is None:
+            continue
+        if rule.source in emptied:
             target.notes.append(
-                f"{why}: every release already under '{rule.prefix}' in {rule.source} must be re-replicated to "
-                f"{dest.rsplit(':', 1)[-1]} ({region}) with S3 Batch Replication; replication copies only what is "
-                "written after the rule takes effect"
+                f"the source {rule.source} is replaced by an empty bucket: every release uploaded before this "
+                "change must be released again; replication copies only what is written after the rule takes effect"
             )
+            break
+        name = dest.rsplit(":", 1)[-1]
+        region = _region_of_bucket(dest, new)
+        if name in emptied:
+            why = f"the destination {name} is replaced by an empty bucket"
+        elif dest not in held:
+            why = f"{region} joins" if region in joined else f"replication to {region} is new"
+        elif held[dest] != rule.prefix:
+            why = f"the rule's filter moves from '{held[dest]}' to '{rule.prefix}'"
+        else:
+            continue
+        target.notes.append(
+            f"{why}: every release already under '{rule.prefix}' in {rule.source} must be re-replicated to "
+            f"{name} ({region}) with S3 Batch Replication; replication copies only what is written after the "
+            "rule takes effect"
+        )
+    if primary_before != primary_after:
+        for urn, source in sorted({(r.urn, r.source) for r in after.values()}):
+            target = by_urn.get(urn)
+            if target is not None and target.action is not None:
+                target.notes.append(
+                    f"the primary moves from {primary_before} to {primary_after}: releases are uploaded to {source} "
+                    "from now on; those uploaded before stay where replication put them, every one of them in the "
+                    "old primary"
+                )
     for dest, was in sorted(before.items()):
         if dest in after:
             continue
         region = _region_of_bucket(dest, old)
         target = by_urn.get(was.urn)
-        if target is not None and target.action is not None:
+        if target is not None and target.action is not None and region != primary_after:
             target.notes.append(f"replication to {region} ends: releases uploaded from now on never reach it")
     for draft in drafts:
         if draft.resource.type == AWS_PROVIDER and draft.action is Action.CREATE and draft.new is not None:

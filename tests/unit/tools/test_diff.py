@@ -423,3 +423,46 @@ def test_switching_on_deployment_object_lock_in_the_stack_file_replaces_every_de
     assert [(c["name"], c["replaces_because"]) for c in data["changes"] if c["stateful"]] == [
         (f"{code}-deploy", ["objectLockEnabled"]) for code in ("euw1", "use1", "usw2")
     ]
+
+
+def test_a_replaced_destination_bucket_needs_every_release_re_replicated_to_it() -> None:
+    result = diff(Graph.from_dict(PLATFORM), _edited(_set(types.BUCKET, "usw2-deploy", objectLockEnabled=True)))
+    replication = _by_name(result.changes)["use1-replication-config"]
+    assert (replication.action, replication.properties) == (Action.UPDATE, ("rules",))
+    assert replication.notes[-1] == (
+        "the destination tapstack-deploy-usw2-123456789012-dev is replaced by an empty bucket: every release already "
+        "under 'artifacts/' in tapstack-deploy-use1-123456789012-dev must be re-replicated to "
+        "tapstack-deploy-usw2-123456789012-dev (us-west-2) with S3 Batch Replication; replication copies only what "
+        "is written after the rule takes effect"
+    )
+
+
+def test_a_replaced_source_bucket_needs_every_release_released_again() -> None:
+    result = diff(Graph.from_dict(PLATFORM), _edited(_set(types.BUCKET, "use1-deploy", objectLockEnabled=True)))
+    replication = _by_name(result.changes)["use1-replication-config"]
+    assert replication.action is Action.REPLACE
+    assert replication.notes[-1] == (
+        "the source tapstack-deploy-use1-123456789012-dev is replaced by an empty bucket: every release uploaded "
+        "before this change must be released again; replication copies only what is written after the rule takes "
+        "effect"
+    )
+
+
+def test_a_new_primary_re_replicates_nothing_every_region_already_holds() -> None:
+    from tapstack.program import main as program
+    from tapstack.stackfile import load
+    from tapstack.synth import synthesize
+
+    settings = load(Path("examples/platform/Pulumi.dev.yaml"), ['regions=["eu-west-1","us-east-1","us-west-2"]'])
+    settings.values["tapstack:migrationToken"] = "t"
+    moved = synthesize(program, settings.values, stack=settings.stack, secret_keys=["tapstack:migrationToken"])
+    changes = _by_name(diff(Graph.from_dict(PLATFORM), moved).changes)
+    assert (changes["use1-replication-config"].action, changes["euw1-replication-config"].action) == (
+        Action.DELETE,
+        Action.CREATE,
+    )
+    assert changes["use1-replication-config"].notes == ()
+    assert changes["euw1-replication-config"].notes == (
+        "the primary moves from us-east-1 to eu-west-1: releases are uploaded to tapstack-deploy-euw1-123456789012-dev "
+        "from now on; those uploaded before stay where replication put them, every one of them in the old primary",
+    )
