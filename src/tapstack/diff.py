@@ -178,8 +178,22 @@ def _tracked(graph: Graph) -> list[Resource]:
     return [r for r in graph.resources if r.custom]
 
 
+def _comparable(value: Any) -> Any:
+    """An input as the engine compares it. A file asset or archive is compared by its file name: the engine diffs
+    its contents, and the program keeps its build products under a name that carries their content hash
+    (``build/lambda/migration-<sha>``), while the directory differs between checkouts (main's and the branch's)."""
+    if isinstance(value, dict):
+        out = {k: _comparable(v) for k, v in value.items()}
+        if "$asset" in out and isinstance(out.get("path"), str):
+            out["path"] = out["path"].replace("\\", "/").rsplit("/", 1)[-1]
+        return out
+    if isinstance(value, list):
+        return [_comparable(v) for v in value]
+    return value
+
+
 def _changed(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
-    return sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
+    return sorted(k for k in old.keys() | new.keys() if _comparable(old.get(k)) != _comparable(new.get(k)))
 
 
 def _strings(value: Any) -> Iterator[str]:

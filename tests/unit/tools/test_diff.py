@@ -410,7 +410,14 @@ def test_a_stack_file_is_synthesized_on_the_spot(tmp_path: Path, capsys: pytest.
     assert capsys.readouterr().out.startswith("no changes")
 
 
-def test_switching_on_deployment_object_lock_in_the_stack_file_replaces_every_deployment_bucket(
+def _block_after(doc: str, phrase: str) -> list[str]:
+    """The lines of the first fenced block after ``phrase`` in ``doc``."""
+    text = (Path(__file__).resolve().parents[3] / doc).read_text()
+    block = text[text.index(phrase) :].split("```\n", 2)[1]
+    return block.splitlines()
+
+
+def test_switching_on_deployment_object_lock_replaces_every_deployment_bucket_as_the_operating_doc_shows(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     old = _write(tmp_path / "old.json", Graph.from_dict(PLATFORM))
@@ -418,11 +425,26 @@ def test_switching_on_deployment_object_lock_in_the_stack_file_replaces_every_de
     stack_file.write_text(
         Path("examples/platform/Pulumi.dev.yaml").read_text() + "  tapstack:deploymentObjectLockDays: 30\n"
     )
-    assert main(["diff", old, str(stack_file), "--json"]) == 1
-    data = json.loads(capsys.readouterr().out)
-    assert [(c["name"], c["replaces_because"]) for c in data["changes"] if c["stateful"]] == [
-        (f"{code}-deploy", ["objectLockEnabled"]) for code in ("euw1", "use1", "usw2")
+    assert main(["diff", old, str(stack_file)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert [line.split()[3] for line in out if line.endswith("DESTRUCTIVE")] == [
+        f"{code}-deploy" for code in ("euw1", "use1", "usw2")
     ]
+    shown = _block_after("docs/operating-migrations.md", "the diff shows it for what it is")
+    assert [line for line in shown if line not in out] == []
+
+
+def test_the_readme_example_is_what_diff_prints_for_an_instance_type_change(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old = _write(tmp_path / "old.json", Graph.from_dict(PLATFORM))
+    stack_file = tmp_path / "Pulumi.dev.yaml"
+    original = Path("examples/platform/Pulumi.dev.yaml").read_text()
+    stack_file.write_text(original.replace("instanceType: t3.micro", "instanceType: t3.small"))
+    assert main(["diff", old, str(stack_file)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    shown = _block_after("README.md", "the diff says what that costs")
+    assert [line for line in shown if line not in out] == []
 
 
 def test_a_replaced_destination_bucket_needs_every_release_re_replicated_to_it() -> None:
@@ -466,3 +488,16 @@ def test_a_new_primary_re_replicates_nothing_every_region_already_holds() -> Non
         "the primary moves from us-east-1 to eu-west-1: releases are uploaded to tapstack-deploy-euw1-123456789012-dev "
         "from now on; those uploaded before stay where replication put them, every one of them in the old primary",
     )
+
+
+def test_a_lambda_archive_built_in_another_checkout_is_no_change_but_new_code_is() -> None:
+    def elsewhere(data: dict[str, Any]) -> None:
+        code = _one(data, types.FUNCTION, "use1-migration-function")["inputs"]["code"]
+        code["path"] = f"/srv/ci/checkout/{code['path']}"
+
+    def rebuilt(data: dict[str, Any]) -> None:
+        _one(data, types.FUNCTION, "use1-migration-function")["inputs"]["code"]["path"] = "build/lambda/migration-0"
+
+    assert diff(Graph.from_dict(PLATFORM), _edited(elsewhere)).changes == ()
+    [change] = diff(Graph.from_dict(PLATFORM), _edited(rebuilt)).changes
+    assert (change.name, change.action, change.properties) == ("use1-migration-function", Action.UPDATE, ("code",))
