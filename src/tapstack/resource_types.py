@@ -111,10 +111,10 @@ class Naming:
 class ForcesNew:
     """The inputs the provider cannot change in place: a new value replaces the resource (delete and create).
 
-    pulumi-aws inherits them from the Terraform AWS provider, whose schema marks each one ``ForceNew`` and whose
-    documentation says "Forces new resource"; ``doc`` is that resource's page (``aws_vpc``), checked against the
-    provider's schema (``internal/service/<service>/<resource>.go``) when the entry was written. An empty
-    ``props`` is a statement too: every input of the type updates in place.
+    pulumi-aws inherits them from the Terraform AWS provider, whose schema marks each one ``ForceNew`` (its
+    documentation: "Forces new resource"); ``doc`` is that resource's page (``aws_vpc``). An empty ``props`` is a
+    statement too: every input of the type updates in place. Replacements the provider decides by the values
+    (an SSM parameter's tier moving down from Advanced) are not modelled.
     """
 
     doc: str
