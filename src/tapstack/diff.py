@@ -285,7 +285,6 @@ def _compare(draft: _Draft) -> None:
 
 def _cascade(drafts: list[_Draft]) -> None:
     """Replacements reach the dependents that reference the replaced resource (see the module docstring)."""
-    by_urn = {d.new.urn: d for d in drafts if d.new is not None}
     dependents: dict[str, list[_Draft]] = defaultdict(list)
     for draft in drafts:
         if draft.new is not None and draft.old is not None:
@@ -309,7 +308,7 @@ def _cascade(drafts: list[_Draft]) -> None:
             dependent.notes.append(
                 f"{', '.join(hit)} names {short_type(replaced.new.type)} {replaced.new.name}, which is replaced"
             )
-            if forced and not was_replaced and dependent.new.urn in by_urn:
+            if forced and not was_replaced:
                 queue.append(dependent)
 
 
@@ -354,7 +353,10 @@ def _rollouts(drafts: list[_Draft], new: Graph) -> None:
             if draft.action is Action.UPDATE and latest is not None and version != str(_number(latest, -1)):
                 draft.notes.append(f"{group_name} is pinned to version {version}: it does not take this change")
                 continue
-            draft.notes.append(f"rolls out through an instance refresh of {group_name}")
+            if refresh_of(group) is None:
+                draft.notes.append(f"{group_name} configures no instance refresh: only new instances get the change")
+            else:
+                draft.notes.append(f"rolls out through an instance refresh of {group_name}")
             target = by_urn.get(group.urn)
             if target is not None and target.old is not None and draft.action is Action.UPDATE:
                 target.properties.add(next((k for k in REFRESH_TRIGGERS if k in group.inputs), REFRESH_TRIGGERS[0]))

@@ -501,3 +501,20 @@ def test_a_lambda_archive_built_in_another_checkout_is_no_change_but_new_code_is
     assert diff(Graph.from_dict(PLATFORM), _edited(elsewhere)).changes == ()
     [change] = diff(Graph.from_dict(PLATFORM), _edited(rebuilt)).changes
     assert (change.name, change.action, change.properties) == ("use1-migration-function", Action.UPDATE, ("code",))
+
+
+def test_a_group_without_instance_refresh_keeps_its_running_instances_on_the_old_template() -> None:
+    def without_refresh(data: dict[str, Any]) -> None:
+        del _one(data, types.ASG, "use1-app-asg")["inputs"]["instanceRefresh"]
+
+    def edit(data: dict[str, Any]) -> None:
+        without_refresh(data)
+        _set(types.LAUNCH_TEMPLATE, "use1-app-lt", userData="I2Nsb3VkLWNvbmZpZwo=")(data)
+
+    changes = _by_name(diff(_edited(without_refresh), _edited(edit)).changes)
+    assert changes["use1-app-lt"].notes == (
+        "tapstack-app-use1-dev configures no instance refresh: only new instances get the change",
+    )
+    assert changes["use1-app-asg"].notes[-1] == (
+        "no instance refresh configured: running instances keep the old launch template until replaced"
+    )
