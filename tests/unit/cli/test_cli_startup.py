@@ -31,7 +31,15 @@ def _modules_loaded_by(argv: list[str]) -> set[str]:
 
 @pytest.mark.parametrize(
     "argv",
-    [["--help"], ["synth", "--help"], ["check", "--bogus"], ["up", "--help"], ["report", "--help"], ["release", "-h"]],
+    [
+        ["--help"],
+        ["synth", "--help"],
+        ["check", "--bogus"],
+        ["diff", "--help"],
+        ["up", "--help"],
+        ["report", "--help"],
+        ["release", "-h"],
+    ],
 )
 def test_parsing_and_help_load_none_of_the_heavy_libraries(argv: list[str]) -> None:
     assert _modules_loaded_by(argv) & set(HEAVY) == set()
