@@ -46,7 +46,7 @@ def load_graph(source: Path) -> Graph:
         return synthesize(program, settings.values, stack=settings.stack, secret_keys=settings.secret_keys)
     try:
         return Graph.read(source)
-    except (ValueError, TypeError, UnicodeDecodeError) as err:
+    except (ValueError, TypeError, AttributeError, UnicodeDecodeError) as err:
         raise CommandError(f"{source}: not a TapStack graph ({err})") from None
 
 

@@ -389,7 +389,13 @@ def test_the_json_shape(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
 
 @pytest.mark.parametrize(
     ("content", "message"),
-    [(None, "no such file"), ("{not json", "not JSON"), ('{"stack": "x"}', "not a TapStack graph")],
+    [
+        (None, "no such file"),
+        ("{not json", "not JSON"),
+        ('{"stack": "x"}', "not a TapStack graph"),
+        ('{"resources": ["x"]}', "not a TapStack graph"),
+        ('{"resources": [{"type": "aws:s3/bucket:Bucket"}]}', "not a TapStack graph"),
+    ],
 )
 def test_bad_input_exits_2_with_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str | None, message: str
