@@ -32,11 +32,11 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 def load_graph(source: Path) -> Graph:
     """A graph file as `tapstack synth --out` writes it, or a stack file (``.yaml``) synthesized now."""
+    from ..errors import TapStackError
     from ..graph import Graph
-    from .common import CommandError
 
     if not source.is_file():
-        raise CommandError(f"{source}: no such file (a graph from `tapstack synth --out`, or a stack file)")
+        raise TapStackError(f"{source}: no such file (a graph from `tapstack synth --out`, or a stack file)")
     if source.suffix.lower() in STACK_FILE_SUFFIXES:
         from .. import stackfile
         from ..program import main as program
@@ -47,7 +47,7 @@ def load_graph(source: Path) -> Graph:
     try:
         return Graph.read(source)
     except (ValueError, TypeError, AttributeError, UnicodeDecodeError) as err:
-        raise CommandError(f"{source}: not a TapStack graph ({err})") from None
+        raise TapStackError(f"{source}: not a TapStack graph ({err})") from None
 
 
 def summary_line(result: Diff) -> str:
@@ -101,11 +101,14 @@ def print_changes(result: Diff) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..diff import diff
-    from .common import print_json
 
     result = diff(load_graph(args.old), load_graph(args.new))
     if args.json:
-        print_json(result.to_dict())
+        # Written without the console (common.print_json's format): a CI job asking for JSON does not load rich.
+        import json
+        import sys
+
+        sys.stdout.write(json.dumps(result.to_dict(), indent=2, default=str) + "\n")
     else:
         print_changes(result)
     return 1 if result.destructive else 0

@@ -64,10 +64,11 @@ def test_checking_a_written_graph_loads_no_pulumi_sdk(tmp_path: Path) -> None:
     assert _modules_loaded_by(["check", "--graph", str(graph)]) & {"pulumi", "pulumi_aws", "parliament"} == set()
 
 
-def test_diffing_two_written_graphs_loads_no_pulumi_sdk(tmp_path: Path) -> None:
+def test_diffing_two_written_graphs_loads_no_pulumi_sdk_and_for_json_not_even_the_console(tmp_path: Path) -> None:
     graph = tmp_path / "graph.json"
     Graph("dev", [Resource("urn:b", "aws:s3/bucket:Bucket", "b", inputs={"bucket": "b"})]).write(graph)
     assert _modules_loaded_by(["diff", str(graph), str(graph)]) & {"pulumi", "pulumi_aws", "parliament"} == set()
+    assert _modules_loaded_by(["diff", str(graph), str(graph), "--json"]) & {"pulumi", "rich"} == set()
 
 
 def test_every_listed_command_parses_to_its_own_module_run() -> None:
