@@ -14,8 +14,10 @@ from tapstack import resource_types as types
 from tapstack.cli import main
 from tapstack.diff import Action, Change, Refresh, diff
 from tapstack.graph import Graph, Resource
+from tests.helpers import EXAMPLES, ROOT
 
-GOLDEN = Path(__file__).resolve().parents[2] / "golden"
+GOLDEN = ROOT / "tests" / "golden"
+PLATFORM_STACK = EXAMPLES / "platform" / "Pulumi.dev.yaml"
 STATEFUL = {types.BUCKET, types.BUCKET_V2, types.KMS_KEY, types.SECRET, types.PARAMETER, types.LOG_GROUP, types.QUEUE}
 
 
@@ -306,7 +308,7 @@ def region_added() -> Graph:
     from tapstack.synth import synthesize
 
     settings = load(
-        Path("examples/platform/Pulumi.dev.yaml"),
+        PLATFORM_STACK,
         ['regions=["us-east-1","us-west-2","eu-west-1","eu-central-1"]', "vpcCidrs={}"],
     )
     settings.values["tapstack:migrationToken"] = "t"
@@ -412,13 +414,13 @@ def test_bad_input_exits_2_with_one_line(
 def test_a_stack_file_is_synthesized_on_the_spot(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     golden = json.loads((GOLDEN / "foundation.dev.json").read_text())["graph"]
     old = _write(tmp_path / "old.json", Graph.from_dict(golden))
-    assert main(["diff", old, "examples/foundation/Pulumi.dev.yaml"]) == 0
+    assert main(["diff", old, str(EXAMPLES / "foundation" / "Pulumi.dev.yaml")]) == 0
     assert capsys.readouterr().out.startswith("no changes")
 
 
 def _block_after(doc: str, phrase: str) -> list[str]:
     """The lines of the first fenced block after ``phrase`` in ``doc``."""
-    text = (Path(__file__).resolve().parents[3] / doc).read_text()
+    text = (ROOT / doc).read_text()
     block = text[text.index(phrase) :].split("```\n", 2)[1]
     return block.splitlines()
 
@@ -428,9 +430,7 @@ def test_switching_on_deployment_object_lock_replaces_every_deployment_bucket_as
 ) -> None:
     old = _write(tmp_path / "old.json", Graph.from_dict(PLATFORM))
     stack_file = tmp_path / "Pulumi.dev.yaml"
-    stack_file.write_text(
-        Path("examples/platform/Pulumi.dev.yaml").read_text() + "  tapstack:deploymentObjectLockDays: 30\n"
-    )
+    stack_file.write_text(PLATFORM_STACK.read_text() + "  tapstack:deploymentObjectLockDays: 30\n")
     assert main(["diff", old, str(stack_file)]) == 1
     out = capsys.readouterr().out.splitlines()
     assert [line.split()[3] for line in out if line.endswith("DESTRUCTIVE")] == [
@@ -445,7 +445,7 @@ def test_the_readme_example_is_what_diff_prints_for_an_instance_type_change(
 ) -> None:
     old = _write(tmp_path / "old.json", Graph.from_dict(PLATFORM))
     stack_file = tmp_path / "Pulumi.dev.yaml"
-    original = Path("examples/platform/Pulumi.dev.yaml").read_text()
+    original = PLATFORM_STACK.read_text()
     stack_file.write_text(original.replace("instanceType: t3.micro", "instanceType: t3.small"))
     assert main(["diff", old, str(stack_file)]) == 0
     out = capsys.readouterr().out.splitlines()
@@ -481,7 +481,7 @@ def test_a_new_primary_re_replicates_nothing_every_region_already_holds() -> Non
     from tapstack.stackfile import load
     from tapstack.synth import synthesize
 
-    settings = load(Path("examples/platform/Pulumi.dev.yaml"), ['regions=["eu-west-1","us-east-1","us-west-2"]'])
+    settings = load(PLATFORM_STACK, ['regions=["eu-west-1","us-east-1","us-west-2"]'])
     settings.values["tapstack:migrationToken"] = "t"
     moved = synthesize(program, settings.values, stack=settings.stack, secret_keys=["tapstack:migrationToken"])
     changes = _by_name(diff(Graph.from_dict(PLATFORM), moved).changes)
