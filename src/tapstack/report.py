@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from . import diagram
+from .diff import Action, Diff
 from .graph import Graph, References, Resource, as_list, policy_statements, short_type
 from .guard.engine import evaluate
 from .guard.model import Context
@@ -28,7 +29,7 @@ from .guard.suppressions import load
 from .resource_types import ROLE, ROLE_POLICY, ROLE_POLICY_ATTACHMENT
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
-SECTIONS = ("summary", "diagram", "guard", "iam", "outputs", "checks", "fleet")
+SECTIONS = ("summary", "diagram", "guard", "changes", "iam", "outputs", "checks", "fleet")
 SEVERITY_ORDER = ("critical", "high", "medium", "low")
 
 
@@ -281,6 +282,44 @@ def _guard_section(guard: GuardResults) -> str:
     return head + table + (checked if guard.rules else "")
 
 
+ACTION_BADGES = {Action.CREATE: "create", Action.UPDATE: "update", Action.REPLACE: "replace", Action.DELETE: "delete"}
+
+
+def _changes_section(changes: Diff | None) -> str:
+    """What deploying this graph over the deployed one does (``tapstack diff``), grouped by region."""
+    if changes is None:
+        return _unavailable("no deployed stack to compare with (tapstack report --against OLD)")
+    if not changes.changes:
+        return f'<p class="ok">{_badge("no changes", "pass")} {changes.unchanged} resources as deployed.</p>'
+    counts = changes.summary()
+    badges = " ".join(_badge(f"{counts[a.value]} {a.value}", a.value) for a in Action if counts[a.value])
+    lost = len(changes.destructive)
+    head = (
+        f"<p>{_badge(f'{lost} destructive', 'fail')} " if lost else f"<p>{_badge('no data destroyed', 'pass')} "
+    ) + f"{badges} · {counts['unchanged']} unchanged</p>"
+    body = ""
+    regions = sorted({c.region or "global" for c in changes.changes})
+    for region in regions:
+        rows = []
+        for c in (c for c in changes.changes if (c.region or "global") == region):
+            action = _badge(c.action.value, ACTION_BADGES[c.action])
+            if c.destructive:
+                action += " " + _badge("destructive", "fail")
+            notes = "".join(f"<li>{e(n)}</li>" for n in c.notes)
+            rows.append(
+                [
+                    action,
+                    f"<code>{e(short_type(c.type))}</code> {e(c.name)}",
+                    ", ".join(f"<code>{e(p)}</code>" for p in c.properties),
+                    ", ".join(f"<code>{e(p)}</code>" for p in c.replaces_because),
+                    f"<ul>{notes}</ul>" if notes else "",
+                ]
+            )
+        headers = ["action", "resource", "changed", "replaced because", "consequences"]
+        body += f"<h3>{e(region)}</h3>{_table(headers, rows, 'changes')}"
+    return head + body
+
+
 def _severity_first(v: Violation) -> tuple[int, str]:
     return (SEVERITY_ORDER.index(v.severity) if v.severity in SEVERITY_ORDER else len(SEVERITY_ORDER), v.rule)
 
@@ -416,6 +455,9 @@ table.iam td:nth-child(4){overflow-wrap:anywhere}
   background:#5f6b7a}
 .badge.primary{background:#232f3e}
 .badge.pass{background:#2e7d32}.badge.fail,.badge.critical{background:#b71c1c}
+.badge.create{background:#2e7d32}.badge.update{background:#ef8f00}.badge.replace{background:#6a1b9a}
+.badge.delete{background:#b71c1c}
+table.changes td ul{margin:0;padding-left:16px}
 .badge.high{background:#d84315}.badge.medium{background:#ef8f00}.badge.low{background:#607d8b}
 .unavailable{color:var(--muted);font-style:italic;background:#f6f7f9;border-left:4px solid var(--line);padding:8px 12px}
 figure.diagram{margin:8px 0;overflow:auto;border:1px solid var(--line);border-radius:6px;background:#fff}
@@ -440,6 +482,7 @@ def render_html(
     local: LocalResults | None,
     generated: datetime | None = None,
     built: diagram.Diagram | None = None,
+    changes: Diff | None = None,
 ) -> str:
     """The whole report as one HTML string; pure, so tests check structure and escaping without a browser."""
     built = built or diagram.build(graph)
@@ -448,6 +491,7 @@ def render_html(
         "summary": "Summary",
         "diagram": "Architecture",
         "guard": "Guard results",
+        "changes": "Changes",
         "iam": "IAM roles",
         "outputs": "Deployed outputs",
         "checks": "Post-deploy checks",
@@ -457,6 +501,7 @@ def render_html(
         "summary": _summary(graph, built),
         "diagram": _diagram_section(svg, svg_error),
         "guard": _guard_section(guard),
+        "changes": _changes_section(changes),
         "iam": _iam_section(iam_roles(graph, built)),
         "outputs": _outputs_section(local),
         "checks": _checks_section(local),
@@ -486,10 +531,11 @@ def _violation(v: GuardViolation) -> Violation:
     return Violation(v.rule, v.severity.value, v.name, v.message, v.remediation)
 
 
-def guard_results(graph: Graph, suppressions: Path | None = None) -> GuardResults:
-    """Every guard rule over the graph, exactly as `tapstack check` judges it (same suppressions)."""
+def guard_results(graph: Graph, suppressions: Path | None = None, against: Graph | None = None) -> GuardResults:
+    """Every guard rule over the graph, exactly as `tapstack check` judges it (same suppressions, and TAP013 over
+    the change when the deployed graph is given)."""
     accepted = load(suppressions, RULES_BY_ID) if suppressions is not None else []
-    result = evaluate(graph, context=Context.for_graph(graph), suppressions=accepted)
+    result = evaluate(graph, context=Context.for_graph(graph, against=against), suppressions=accepted)
     return GuardResults(
         violations=[_violation(v) for v in result.violations],
         suppressed=[(_violation(s.violation), s.suppression.reason) for s in result.suppressed],

@@ -107,6 +107,28 @@ class Naming:
     """Types sharing one namespace (a bucket and a BucketV2); default: the type itself."""
 
 
+@dataclass(frozen=True)
+class ForcesNew:
+    """The inputs the provider cannot change in place: a new value replaces the resource (delete and create).
+
+    pulumi-aws inherits them from the Terraform AWS provider, whose schema marks each one ``ForceNew`` (its
+    documentation: "Forces new resource"); ``doc`` is that resource's page (``aws_vpc``). An empty ``props`` is a
+    statement too: every input of the type updates in place. Replacements the provider decides by the values
+    (an SSM parameter's tier moving down from Advanced) are not modelled.
+    """
+
+    doc: str
+    props: tuple[str, ...] = ()
+
+    @property
+    def url(self) -> str:
+        return f"https://registry.terraform.io/providers/hashicorp/aws/latest/docs/resources/{self.doc[4:]}"
+
+
+def _forces(doc: str, *props: str) -> ForcesNew:
+    return ForcesNew(doc, props)
+
+
 StateFn = Callable[[str, str, str, str], tuple[str, dict[str, Any]]]
 """(type token, logical name, physical name, region) -> (id, outputs a provider would add to the inputs)."""
 
@@ -124,6 +146,11 @@ class ResourceType:
     """The input naming the resource this one only refines (a route -> its table): the diagram folds it in."""
     serves: bool = False
     """Exists to serve the one resource referencing it (a role, a launch template): folded into that one."""
+    replaced_by: ForcesNew | None = None
+    """Which input changes replace the resource (``tapstack diff``); None: not stated, which a test refuses for
+    every type an example registers."""
+    holds: str | None = None
+    """The data a resource of this type keeps: replacing or deleting one destroys it (``tapstack diff``, TAP013)."""
 
     @property
     def short(self) -> str:
@@ -206,34 +233,172 @@ def _named(prop: str, kind: NameKind, *, regional: bool = True, path_like: bool 
 
 _BUCKET_NAME = Naming("bucket", NameKind.BUCKET, regional=True, namespace=GLOBAL_BUCKETS)
 
+_OBJECTS = "every object and object version in it"
+_NAME = ("name", "namePrefix")
+_BUCKET_COMPANION = ("bucket", "expectedBucketOwner")
+
 _TYPES = (
     # network
-    ResourceType(VPC, state=_ec2),
-    ResourceType(SUBNET, "subnet", state=_ec2),
-    ResourceType(ROUTE_TABLE, "route table", state=_ec2),
-    ResourceType(ROUTE, state=_ec2, refines="routeTableId"),
-    ResourceType(ROUTE_TABLE_ASSOCIATION, state=_ec2, refines="subnetId"),
-    ResourceType(INTERNET_GATEWAY, "internet gateway", state=_ec2),
-    ResourceType(NAT_GATEWAY, "NAT gateway", state=_ec2),
-    ResourceType(EIP, state=_ec2, serves=True),
-    ResourceType(VPC_ENDPOINT, state=_ec2, refines="vpcId"),
-    ResourceType(NETWORK_ACL, state=_ec2, refines="vpcId"),
-    ResourceType(NETWORK_ACL_RULE, state=_ec2, refines="networkAclId"),
-    ResourceType(NETWORK_ACL_ASSOCIATION, state=_ec2, refines="networkAclId"),
-    ResourceType(DEFAULT_SECURITY_GROUP, state=_ec2, refines="vpcId"),
-    ResourceType(DEFAULT_NETWORK_ACL, state=_ec2, refines="defaultNetworkAclId"),
-    ResourceType(SECURITY_GROUP, naming=_named("name", NameKind.SECURITY_GROUP), state=_ec2, serves=True),
-    ResourceType(SECURITY_GROUP_RULE, state=_ec2, refines="securityGroupId"),
-    ResourceType(SECURITY_GROUP_INGRESS_RULE, refines="securityGroupId"),
-    ResourceType(SECURITY_GROUP_EGRESS_RULE, refines="securityGroupId"),
-    ResourceType(FLOW_LOG, "VPC flow log", state=_ec2),
+    ResourceType(
+        VPC,
+        state=_ec2,
+        replaced_by=_forces("aws_vpc", "cidrBlock", "ipv4IpamPoolId", "ipv4NetmaskLength"),
+    ),
+    ResourceType(
+        SUBNET,
+        "subnet",
+        state=_ec2,
+        replaced_by=_forces(
+            "aws_subnet",
+            "vpcId",
+            "cidrBlock",
+            "availabilityZone",
+            "availabilityZoneId",
+            "ipv4IpamPoolId",
+            "ipv4NetmaskLength",
+            "ipv6Native",
+            "outpostArn",
+        ),
+    ),
+    ResourceType(ROUTE_TABLE, "route table", state=_ec2, replaced_by=_forces("aws_route_table", "vpcId")),
+    ResourceType(
+        ROUTE,
+        state=_ec2,
+        refines="routeTableId",
+        replaced_by=_forces(
+            "aws_route", "routeTableId", "destinationCidrBlock", "destinationIpv6CidrBlock", "destinationPrefixListId"
+        ),
+    ),
+    ResourceType(
+        ROUTE_TABLE_ASSOCIATION,
+        state=_ec2,
+        refines="subnetId",
+        replaced_by=_forces("aws_route_table_association", "subnetId", "gatewayId"),
+    ),
+    ResourceType(INTERNET_GATEWAY, "internet gateway", state=_ec2, replaced_by=_forces("aws_internet_gateway")),
+    ResourceType(
+        NAT_GATEWAY,
+        "NAT gateway",
+        state=_ec2,
+        replaced_by=_forces("aws_nat_gateway", "allocationId", "subnetId", "connectivityType", "privateIp"),
+    ),
+    ResourceType(
+        EIP,
+        state=_ec2,
+        serves=True,
+        replaced_by=_forces("aws_eip", "domain", "address", "networkBorderGroup", "publicIpv4Pool"),
+    ),
+    ResourceType(
+        VPC_ENDPOINT,
+        state=_ec2,
+        refines="vpcId",
+        replaced_by=_forces("aws_vpc_endpoint", "vpcId", "serviceName", "vpcEndpointType"),
+    ),
+    ResourceType(NETWORK_ACL, state=_ec2, refines="vpcId", replaced_by=_forces("aws_network_acl", "vpcId")),
+    ResourceType(
+        NETWORK_ACL_RULE,
+        state=_ec2,
+        refines="networkAclId",
+        replaced_by=_forces(
+            "aws_network_acl_rule",
+            "networkAclId",
+            "ruleNumber",
+            "egress",
+            "protocol",
+            "ruleAction",
+            "cidrBlock",
+            "ipv6CidrBlock",
+            "fromPort",
+            "toPort",
+            "icmpType",
+            "icmpCode",
+        ),
+    ),
+    ResourceType(
+        NETWORK_ACL_ASSOCIATION,
+        state=_ec2,
+        refines="networkAclId",
+        replaced_by=_forces("aws_network_acl_association", "subnetId"),
+    ),
+    ResourceType(
+        DEFAULT_SECURITY_GROUP,
+        state=_ec2,
+        refines="vpcId",
+        replaced_by=_forces("aws_default_security_group", "vpcId"),
+    ),
+    ResourceType(
+        DEFAULT_NETWORK_ACL,
+        state=_ec2,
+        refines="defaultNetworkAclId",
+        replaced_by=_forces("aws_default_network_acl", "defaultNetworkAclId"),
+    ),
+    ResourceType(
+        SECURITY_GROUP,
+        naming=_named("name", NameKind.SECURITY_GROUP),
+        state=_ec2,
+        serves=True,
+        replaced_by=_forces("aws_security_group", *_NAME, "description", "vpcId"),
+    ),
+    ResourceType(
+        SECURITY_GROUP_RULE,
+        state=_ec2,
+        refines="securityGroupId",
+        replaced_by=_forces(
+            "aws_security_group_rule",
+            "securityGroupId",
+            "type",
+            "protocol",
+            "fromPort",
+            "toPort",
+            "cidrBlocks",
+            "ipv6CidrBlocks",
+            "prefixListIds",
+            "sourceSecurityGroupId",
+            "self",
+        ),
+    ),
+    ResourceType(
+        SECURITY_GROUP_INGRESS_RULE,
+        refines="securityGroupId",
+        replaced_by=_forces("aws_vpc_security_group_ingress_rule", "securityGroupId"),
+    ),
+    ResourceType(
+        SECURITY_GROUP_EGRESS_RULE,
+        refines="securityGroupId",
+        replaced_by=_forces("aws_vpc_security_group_egress_rule", "securityGroupId"),
+    ),
+    ResourceType(
+        FLOW_LOG,
+        "VPC flow log",
+        state=_ec2,
+        replaced_by=_forces(
+            "aws_flow_log",
+            "vpcId",
+            "subnetId",
+            "eniId",
+            "trafficType",
+            "logDestination",
+            "logDestinationType",
+            "iamRoleArn",
+            "logFormat",
+            "maxAggregationInterval",
+            "destinationOptions",
+        ),
+    ),
     # compute
-    ResourceType(LAUNCH_TEMPLATE, naming=_named("name", NameKind.LAUNCH_TEMPLATE), state=_ec2, serves=True),
+    ResourceType(
+        LAUNCH_TEMPLATE,
+        naming=_named("name", NameKind.LAUNCH_TEMPLATE),
+        state=_ec2,
+        serves=True,
+        replaced_by=_forces("aws_launch_template", *_NAME),
+    ),
     ResourceType(
         ASG,
         "Auto Scaling group",
         naming=_named("name", NameKind.ASG),
         state=_arn("autoscaling", "autoScalingGroup:uuid:autoScalingGroupName/{phys}"),
+        replaced_by=_forces("aws_autoscaling_group", *_NAME),
     ),
     # logs and alarms
     ResourceType(
@@ -241,64 +406,203 @@ _TYPES = (
         "log group",
         naming=_named("name", NameKind.LOG_GROUP, path_like=True),
         state=_arn("logs", "log-group:{phys}"),
+        replaced_by=_forces("aws_cloudwatch_log_group", *_NAME, "logGroupClass"),
+        holds="every log event in it",
     ),
-    ResourceType(LOG_METRIC_FILTER, refines="logGroupName"),
     ResourceType(
-        ALARM, "CloudWatch alarms", naming=_named("name", NameKind.ALARM), state=_arn("cloudwatch", "alarm:{phys}")
+        LOG_METRIC_FILTER,
+        refines="logGroupName",
+        replaced_by=_forces("aws_cloudwatch_log_metric_filter", "name", "logGroupName"),
+    ),
+    ResourceType(
+        ALARM,
+        "CloudWatch alarms",
+        naming=_named("name", NameKind.ALARM),
+        state=_arn("cloudwatch", "alarm:{phys}"),
+        replaced_by=_forces("aws_cloudwatch_metric_alarm", "name"),
     ),
     # storage
-    ResourceType(BUCKET, "S3 bucket", naming=_BUCKET_NAME, state=_bucket),
-    ResourceType(BUCKET_V2, naming=_BUCKET_NAME, refines="bucket"),
-    ResourceType(BUCKET_VERSIONING, refines="bucket"),
-    ResourceType(BUCKET_ENCRYPTION, refines="bucket"),
-    ResourceType(BUCKET_PUBLIC_ACCESS_BLOCK, refines="bucket"),
-    ResourceType(BUCKET_OWNERSHIP_CONTROLS, refines="bucket"),
-    ResourceType(BUCKET_POLICY, refines="bucket"),
-    ResourceType(BUCKET_LIFECYCLE, refines="bucket"),
-    ResourceType(BUCKET_LOGGING, refines="bucket"),
-    ResourceType(BUCKET_REPLICATION, refines="bucket"),
-    ResourceType(BUCKET_NOTIFICATION, refines="bucket"),
-    ResourceType(BUCKET_OBJECT_LOCK, refines="bucket"),
+    ResourceType(
+        BUCKET,
+        "S3 bucket",
+        naming=_BUCKET_NAME,
+        state=_bucket,
+        replaced_by=_forces("aws_s3_bucket", "bucket", "bucketPrefix", "objectLockEnabled"),
+        holds=_OBJECTS,
+    ),
+    ResourceType(
+        BUCKET_V2,
+        naming=_BUCKET_NAME,
+        refines="bucket",
+        replaced_by=_forces("aws_s3_bucket", "bucket", "bucketPrefix", "objectLockEnabled"),
+        holds=_OBJECTS,
+    ),
+    ResourceType(
+        BUCKET_VERSIONING,
+        refines="bucket",
+        replaced_by=_forces("aws_s3_bucket_versioning", *_BUCKET_COMPANION),
+    ),
+    ResourceType(
+        BUCKET_ENCRYPTION,
+        refines="bucket",
+        replaced_by=_forces("aws_s3_bucket_server_side_encryption_configuration", *_BUCKET_COMPANION),
+    ),
+    ResourceType(
+        BUCKET_PUBLIC_ACCESS_BLOCK,
+        refines="bucket",
+        replaced_by=_forces("aws_s3_bucket_public_access_block", "bucket"),
+    ),
+    ResourceType(
+        BUCKET_OWNERSHIP_CONTROLS,
+        refines="bucket",
+        replaced_by=_forces("aws_s3_bucket_ownership_controls", "bucket"),
+    ),
+    ResourceType(BUCKET_POLICY, refines="bucket", replaced_by=_forces("aws_s3_bucket_policy", "bucket")),
+    ResourceType(
+        BUCKET_LIFECYCLE,
+        refines="bucket",
+        replaced_by=_forces("aws_s3_bucket_lifecycle_configuration", *_BUCKET_COMPANION),
+    ),
+    ResourceType(
+        BUCKET_LOGGING,
+        refines="bucket",
+        replaced_by=_forces("aws_s3_bucket_logging", *_BUCKET_COMPANION),
+    ),
+    ResourceType(
+        BUCKET_REPLICATION,
+        refines="bucket",
+        replaced_by=_forces("aws_s3_bucket_replication_configuration", "bucket"),
+    ),
+    ResourceType(
+        BUCKET_NOTIFICATION,
+        refines="bucket",
+        replaced_by=_forces("aws_s3_bucket_notification", "bucket"),
+    ),
+    ResourceType(
+        BUCKET_OBJECT_LOCK,
+        refines="bucket",
+        replaced_by=_forces("aws_s3_bucket_object_lock_configuration", *_BUCKET_COMPANION),
+    ),
     # functions, messaging, configuration, keys
-    ResourceType(FUNCTION, "Lambda function", naming=_named("name", NameKind.LAMBDA), state=_function),
-    ResourceType(LAMBDA_PERMISSION, refines="function"),
+    ResourceType(
+        FUNCTION,
+        "Lambda function",
+        naming=_named("name", NameKind.LAMBDA),
+        state=_function,
+        replaced_by=_forces("aws_lambda_function", "name", "packageType"),
+    ),
+    ResourceType(
+        LAMBDA_PERMISSION,
+        refines="function",
+        replaced_by=_forces(
+            "aws_lambda_permission",
+            "action",
+            "function",
+            "principal",
+            "sourceArn",
+            "sourceAccount",
+            "statementId",
+            "statementIdPrefix",
+            "qualifier",
+            "eventSourceToken",
+            "principalOrgId",
+            "functionUrlAuthType",
+        ),
+    ),
     ResourceType(
         TOPIC,
         "SNS topic",
         naming=_named("name", NameKind.SNS_TOPIC),
         state=_arn("sns", "{phys}", id_is_arn=True),
+        replaced_by=_forces("aws_sns_topic", *_NAME, "fifoTopic"),
     ),
-    ResourceType(TOPIC_POLICY, refines="arn"),
-    ResourceType(TOPIC_SUBSCRIPTION, refines="topic"),
+    ResourceType(TOPIC_POLICY, refines="arn", replaced_by=_forces("aws_sns_topic_policy", "arn")),
+    ResourceType(
+        TOPIC_SUBSCRIPTION,
+        refines="topic",
+        replaced_by=_forces("aws_sns_topic_subscription", "topic", "protocol", "endpoint"),
+    ),
     ResourceType(
         PARAMETER,
         "SSM parameter",
         naming=_named("name", NameKind.SSM_PARAMETER, path_like=True),
         state=_arn("ssm", "parameter{phys}"),
+        replaced_by=_forces("aws_ssm_parameter", "name", "dataType"),
+        holds="the parameter's value and its version history",
     ),
     ResourceType(
         SECRET,
         "Secrets Manager secret",
         naming=_named("name", NameKind.SECRET),
         state=_arn("secretsmanager", "secret:{phys}-AbCdEf", id_is_arn=True),
+        replaced_by=_forces("aws_secretsmanager_secret", *_NAME),
+        holds="the secret's value and every version rotation wrote",
     ),
-    ResourceType(SECRET_VERSION, refines="secretId"),
-    ResourceType(SECRET_POLICY, refines="secretArn"),
-    ResourceType(SECRET_ROTATION, refines="secretId"),
-    ResourceType(QUEUE, "SQS queue", naming=_named("name", NameKind.SQS_QUEUE), state=_queue),
-    ResourceType(KMS_KEY, "KMS key", state=_kms_key),
-    ResourceType(KMS_ALIAS, naming=_named("name", NameKind.KMS_ALIAS, path_like=True), refines="targetKeyId"),
+    ResourceType(
+        SECRET_VERSION,
+        refines="secretId",
+        replaced_by=_forces("aws_secretsmanager_secret_version", "secretId", "secretString", "secretBinary"),
+    ),
+    ResourceType(
+        SECRET_POLICY,
+        refines="secretArn",
+        replaced_by=_forces("aws_secretsmanager_secret_policy", "secretArn"),
+    ),
+    ResourceType(
+        SECRET_ROTATION,
+        refines="secretId",
+        replaced_by=_forces("aws_secretsmanager_secret_rotation", "secretId"),
+    ),
+    ResourceType(
+        QUEUE,
+        "SQS queue",
+        naming=_named("name", NameKind.SQS_QUEUE),
+        state=_queue,
+        replaced_by=_forces("aws_sqs_queue", *_NAME, "fifoQueue"),
+        holds="every message waiting in it",
+    ),
+    ResourceType(
+        KMS_KEY,
+        "KMS key",
+        state=_kms_key,
+        replaced_by=_forces(
+            "aws_kms_key", "customerMasterKeySpec", "keyUsage", "multiRegion", "customKeyStoreId", "xksKeyId"
+        ),
+        holds="everything encrypted under it (secrets, parameters, logs, objects): unreadable once the key is gone",
+    ),
+    ResourceType(
+        KMS_ALIAS,
+        naming=_named("name", NameKind.KMS_ALIAS, path_like=True),
+        refines="targetKeyId",
+        replaced_by=_forces("aws_kms_alias", *_NAME),
+    ),
     # identity
-    ResourceType(ROLE, naming=_named("name", NameKind.IAM_ROLE, regional=False), state=_iam("role"), serves=True),
-    ResourceType(ROLE_POLICY, refines="role"),
-    ResourceType(ROLE_POLICY_ATTACHMENT, refines="role"),
+    ResourceType(
+        ROLE,
+        naming=_named("name", NameKind.IAM_ROLE, regional=False),
+        state=_iam("role"),
+        serves=True,
+        replaced_by=_forces("aws_iam_role", *_NAME, "path"),
+    ),
+    ResourceType(ROLE_POLICY, refines="role", replaced_by=_forces("aws_iam_role_policy", "role", *_NAME)),
+    ResourceType(
+        ROLE_POLICY_ATTACHMENT,
+        refines="role",
+        replaced_by=_forces("aws_iam_role_policy_attachment", "role", "policyArn"),
+    ),
     ResourceType(
         INSTANCE_PROFILE,
         naming=_named("name", NameKind.INSTANCE_PROFILE, regional=False),
         state=_iam("instance-profile"),
         serves=True,
+        replaced_by=_forces("aws_iam_instance_profile", *_NAME, "path"),
     ),
-    ResourceType(IAM_POLICY, naming=_named("name", NameKind.IAM_POLICY, regional=False), state=_iam("policy")),
+    ResourceType(
+        IAM_POLICY,
+        naming=_named("name", NameKind.IAM_POLICY, regional=False),
+        state=_iam("policy"),
+        replaced_by=_forces("aws_iam_policy", *_NAME, "path", "description"),
+    ),
 )
 
 TYPES: dict[str, ResourceType] = {t.token: t for t in _TYPES}

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 import pytest
 
-from tapstack import diagram
+from tapstack import diagram, resource_types
 from tapstack.cli import main
 from tapstack.graph import Graph
 from tests.browser import chromium
@@ -51,6 +52,7 @@ def test_every_section_is_rendered_with_its_heading(page: chromium.Page) -> None
         "summary": "Summary",
         "diagram": "Architecture",
         "guard": "Guard results",
+        "changes": "Changes",
         "iam": "IAM roles",
         "outputs": "Deployed outputs",
         "checks": "Post-deploy checks",
@@ -109,3 +111,42 @@ def test_the_console_check_catches_errors_and_blocked_fetches(tmp_path: Path) ->
     console = "\n".join(chromium.load(bad).console)
     assert "Uncaught ReferenceError" in console
     assert "https://example.com/x.png" in console
+
+
+@pytest.fixture(scope="module")
+def changes_page(platform: Graph, tmp_path_factory: pytest.TempPathFactory) -> chromium.Page:
+    """The report of the platform against a deployment whose deployment bucket had Object Lock and whose
+    eu-west-1 launch template had other user data: one destructive replacement, one instance refresh."""
+    work = tmp_path_factory.mktemp("changes")
+    deployed = Graph.from_dict(json.loads(json.dumps(platform.to_dict())))
+    for resource in deployed.resources:
+        if resource.type == resource_types.BUCKET and resource.name == "use1-deploy":
+            resource.inputs["objectLockEnabled"] = True
+        if resource.type == resource_types.LAUNCH_TEMPLATE and resource.region == "eu-west-1":
+            resource.inputs["userData"] = "I2Nsb3VkLWNvbmZpZwo="
+    old, new, out = work / "old.json", work / "new.json", work / "report.html"
+    deployed.write(old)
+    platform.write(new)
+    assert main(["report", "--graph", str(new), "--against", str(old), "--out", str(out)]) == 0
+    return chromium.load(out)
+
+
+def test_the_changes_section_renders_the_destructive_replacement_and_the_refresh_per_region(
+    changes_page: chromium.Page,
+) -> None:
+    assert changes_page.console == []
+    changes = _section(changes_page.dom, "changes")
+    assert '<span class="badge fail">1 destructive</span>' in changes
+    assert re.findall(r"<h3>([^<]*)</h3>", changes) == ["eu-west-1", "us-east-1", "us-west-2"]
+    eu, us = changes.split("<h3>us-east-1</h3>")[0], changes.split("<h3>us-east-1</h3>")[1].split("<h3>")[0]
+    assert "so eu-west-1 stops serving until a new instance passes its health check" in eu
+    assert re.search(
+        r'<span class="badge replace">replace</span> <span class="badge fail">destructive</span></td>'
+        r"<td><code>s3:Bucket</code> use1-deploy</td>",
+        us,
+    )
+    assert "deployment bucket: every release's artifacts and migration records" in us
+
+
+def test_without_a_deployed_graph_the_changes_section_says_how_to_get_one(page: chromium.Page) -> None:
+    assert "tapstack report --against OLD" in _section(page.dom, "changes")

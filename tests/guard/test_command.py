@@ -10,11 +10,11 @@ import pytest
 from tapstack.cli import main
 from tapstack.cli.common import console
 from tapstack.guard.engine import evaluate
-from tapstack.guard.rules import RULES_BY_ID
+from tapstack.guard.rules import RULES, RULES_BY_ID
 from tapstack.guard.suppressions import Suppression, SuppressionError, parse
 from tests.helpers import EXAMPLES
 
-from .fixtures.seeds import FIXTURES
+from .fixtures.seeds import FIXTURES, UPDATE_FIXTURES
 from .helpers import synth_program
 
 FOUNDATION = str(EXAMPLES / "foundation" / "Pulumi.dev.yaml")
@@ -45,7 +45,9 @@ def write(tmp_path: Path, text: str, name: str = "suppressions.yaml") -> str:
 def test_the_foundation_example_passes(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", "--config", FOUNDATION]) == 0
     out = capsys.readouterr().out
-    assert "PASS stack dev: 0 violation(s) at or above low, 0 suppressed, 12 rules over 71 AWS resources" in out
+    assert (
+        f"PASS stack dev: 0 violation(s) at or above low, 0 suppressed, {len(RULES)} rules over 71 AWS resources" in out
+    )
 
 
 def test_violations_exit_1_grouped_by_rule_with_counts_and_fixes(
@@ -148,3 +150,57 @@ def test_suppression_matches_by_logical_name_or_urn_and_only_its_rule() -> None:
     assert by_urn.violations == [] and len(by_urn.suppressed) == 2
     other_rule = evaluate(graph, suppressions=[Suppression("TAP005", "cpu-high", "r")])
     assert len(other_rule.violations) == 2 and other_rule.unused == [Suppression("TAP005", "cpu-high", "r")]
+
+
+@pytest.fixture
+def object_lock_update(tmp_path: Path) -> tuple[str, str, str]:
+    """(deployed graph, changed graph, the bucket's URN) of the update seed: Object Lock switched on."""
+    deployed, changed, _ = UPDATE_FIXTURES["object_lock_replaces_the_deployment_bucket"]
+    old, new = tmp_path / "old.json", tmp_path / "new.json"
+    synth_program(deployed).write(old)
+    graph = synth_program(changed)
+    graph.write(new)
+    [bucket] = graph.of_type("aws:s3/bucket:Bucket")
+    return str(old), str(new), bucket.urn
+
+
+def test_check_against_the_deployed_graph_fails_on_a_destructive_change(
+    object_lock_update: tuple[str, str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    old, new, _ = object_lock_update
+    assert main(["check", "--graph", new]) == 0
+    capsys.readouterr()
+    assert main(["check", "--graph", new, "--against", old]) == 1
+    out = capsys.readouterr().out
+    assert "s3:Bucket deploy  objectLockEnabled forces replacement  DESTRUCTIVE" in out
+    assert "TAP013 No unacknowledged data loss in an update: 1 violation(s)" in out
+    assert "replaces deploy (objectLockEnabled forces it): destroys deployment bucket:" in out
+
+
+def test_allow_replace_naming_the_urn_accepts_the_loss(
+    object_lock_update: tuple[str, str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    old, new, urn = object_lock_update
+    assert main(["check", "--graph", new, "--against", old, "--allow-replace", urn, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["passed"] and data["changes"]["summary"]["destructive"] == 1
+    assert data["unused_allow_replace"] == []
+
+
+def test_allow_replace_of_another_urn_still_fails_and_is_reported_unused(
+    object_lock_update: tuple[str, str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    old, new, urn = object_lock_update
+    other = urn.replace("::deploy", "::data")
+    assert main(["check", "--graph", new, "--against", old, "--allow-replace", other, "--json"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert [v["rule"] for v in data["violations"]] == ["TAP013"]
+    assert data["unused_allow_replace"] == [other]
+
+
+def test_allow_replace_without_against_is_a_usage_error(
+    object_lock_update: tuple[str, str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, new, urn = object_lock_update
+    assert main(["check", "--graph", new, "--allow-replace", urn]) == 2
+    assert "--allow-replace accepts a change to a deployed stack" in capsys.readouterr().err

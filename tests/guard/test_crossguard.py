@@ -29,6 +29,7 @@ from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
 
 from tapstack.guard.crossguard import PACK_NAME, plain, policies, resource_graph, stack_graph
 from tapstack.guard.facts import UNKNOWN
+from tapstack.guard.rules import RULES
 from tapstack.guard.suppressions import SuppressionError
 from tests.helpers import ROOT
 
@@ -77,9 +78,9 @@ def validate(name: str, args: ResourceValidationArgs | StackValidationArgs) -> l
 
 
 def test_one_policy_per_rule_with_scope_enforcement_and_controls() -> None:
-    assert list(POLICIES) == [f"TAP{i:03d}" for i in range(1, 13)]
+    assert list(POLICIES) == [r.id for r in RULES]
     stack_level = {n for n, p in POLICIES.items() if isinstance(p, StackValidationPolicy)}
-    assert stack_level == {"TAP003", "TAP005", "TAP006", "TAP008", "TAP010"}
+    assert stack_level == {"TAP003", "TAP005", "TAP006", "TAP008", "TAP010", "TAP013"}
     assert all(isinstance(p, ResourceValidationPolicy) for n, p in POLICIES.items() if n not in stack_level)
     assert {n for n, p in POLICIES.items() if p.enforcement_level is EnforcementLevel.ADVISORY} == {
         "TAP007",
@@ -219,7 +220,7 @@ def struct(props: dict[str, Any]) -> struct_pb2.Struct:
 
 def test_the_pack_serves_resource_and_stack_policies(analyzer: analyzer_pb2_grpc.AnalyzerStub) -> None:
     info = analyzer.GetAnalyzerInfo(empty_pb2.Empty())
-    assert info.name == PACK_NAME and len(info.policies) == 12
+    assert info.name == PACK_NAME and len(info.policies) == len(RULES)
     topic = "urn:pulumi:dev::tapstack::aws:sns/topic:Topic::alarms"
     default = analyzer_pb2.AnalyzerProviderResource(
         type="pulumi:providers:aws", urn=DEFAULT_PROVIDER, name="default_7_51_0", properties=struct({})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from tapstack.guard.rules import RULES, reference_markdown
 from tests.helpers import ROOT
 
-from .fixtures.seeds import FIXTURES
+from .fixtures.seeds import FIXTURES, UPDATE_FIXTURES
 
 START, END = "<!-- guard-rules:start -->", "<!-- guard-rules:end -->"
 
@@ -20,4 +20,5 @@ def test_rule_table_is_the_generated_reference() -> None:
 
 def test_every_rule_has_a_fixture_that_reproduces_its_seed_problem() -> None:
     covered = {rule for _, expected in FIXTURES.values() for rule in expected}
+    covered |= {rule for _, _, expected in UPDATE_FIXTURES.values() for rule in expected}
     assert covered == {r.id for r in RULES}

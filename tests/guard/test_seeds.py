@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 
 from tapstack.guard.engine import evaluate
+from tapstack.guard.model import Context
 from tapstack.serialization import OutputSerializationError
 from tapstack.synth import synthesize
 
-from .fixtures.seeds import FIXTURES, output_formatted_into_policy, output_in_json_dumps
+from .fixtures.seeds import FIXTURES, UPDATE_FIXTURES, output_formatted_into_policy, output_in_json_dumps
 from .helpers import STACK, synth_program
 
 
@@ -17,6 +18,14 @@ def test_seed_problem_is_flagged_by_exactly_its_rules(fixture: str) -> None:
     program, expected = FIXTURES[fixture]
     report = evaluate(synth_program(program))
     assert {v.rule for v in report.violations} == expected
+
+
+@pytest.mark.parametrize("fixture", sorted(UPDATE_FIXTURES))
+def test_update_seed_problem_is_flagged_by_exactly_its_rules_and_only_against_the_deployed_graph(fixture: str) -> None:
+    deployed, changed, expected = UPDATE_FIXTURES[fixture]
+    old, new = synth_program(deployed), synth_program(changed)
+    assert {v.rule for v in evaluate(new, context=Context.for_graph(new, against=old)).violations} == expected
+    assert evaluate(new).violations == []
 
 
 def _messages(fixture: str) -> list[tuple[str, str, str]]:

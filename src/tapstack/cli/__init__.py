@@ -20,6 +20,7 @@ from ..errors import TapStackError
 COMMANDS = {
     "synth": "run the program under mocks and print/write the resource graph",
     "check": "run the guard rules (TAP001...) on the graph; exit 1 on violations",
+    "diff": "what a change to a deployed stack creates, updates, replaces or deletes; exit 1 if it destroys data",
     "up": "deploy the program into the embedded AWS emulator (--local) and check it",
     "invoke": "run the migration handler against a kept emulator, as the deployed function",
     "release": "package DIR and roll it out to every region: canary, waves, automatic rollback",

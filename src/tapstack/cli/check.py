@@ -30,29 +30,61 @@ def register(parser: argparse.ArgumentParser) -> None:
         type=path,
         help="YAML/JSON file of {rule, resource, reason} entries (see docs/guard-rules.md)",
     )
+    parser.add_argument(
+        "--against",
+        type=path,
+        metavar="OLD",
+        help="the graph (or stack file) the stack was deployed from: show the changes and run TAP013 on them",
+    )
+    parser.add_argument(
+        "--allow-replace",
+        dest="allow_replace",
+        action="append",
+        default=[],
+        metavar="URN",
+        help="accept that this resource's data is destroyed by the change (repeatable; needs --against)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     import time
 
+    from rich.markup import escape
+
+    from ..diff import diff
     from ..guard.engine import evaluate
     from ..guard.model import Context, Severity
     from ..guard.rules import RULES, RULES_BY_ID
     from ..guard.suppressions import load
-    from .common import console, print_json, synthesize
+    from .common import CommandError, console, print_json, synthesize
+    from .diff import load_graph, print_changes
 
     threshold = Severity(args.severity)
     suppressions = [] if args.suppressions is None else load(args.suppressions, RULES_BY_ID)
+    if args.allow_replace and args.against is None:
+        raise CommandError("--allow-replace accepts a change to a deployed stack: give that stack with --against")
     started = time.perf_counter()
     graph = synthesize(args)
-    report = evaluate(graph, context=Context.for_graph(graph), suppressions=suppressions)
+    deployed = None if args.against is None else load_graph(args.against)
+    context = Context.for_graph(graph, against=deployed, allow_replace=frozenset(args.allow_replace))
+    report = evaluate(graph, context=context, suppressions=suppressions)
+    changes = None if deployed is None else diff(deployed, graph)
     seconds = time.perf_counter() - started
     shown = report.at_or_above(threshold)
     below = len(report.violations) - len(shown)
+    unused = [] if changes is None else sorted(set(args.allow_replace) - {c.urn for c in changes.destructive})
     if args.json:
-        print_json(_as_json(graph.stack, len(graph.aws_resources()), report, threshold, shown, below, seconds))
+        data = _as_json(graph.stack, len(graph.aws_resources()), report, threshold, shown, below, seconds)
+        if changes is not None:
+            data["changes"] = changes.to_dict()
+            data["unused_allow_replace"] = unused
+        print_json(data)
     else:
+        if changes is not None:
+            print_changes(changes)
         _print(report, threshold, shown, below)
+        for urn in unused:
+            console.print(f"[yellow]unused --allow-replace:[/] {escape(urn)} is not destroyed by this change")
         verdict = "[bold red]FAIL[/]" if shown else "[bold green]PASS[/]"
         console.print(
             f"{verdict} stack {graph.stack}: {len(shown)} violation(s) at or above {threshold.value}, "

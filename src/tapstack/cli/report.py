@@ -25,6 +25,12 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--suppressions", type=path, help="accepted guard findings, as for `tapstack check --suppressions`"
     )
+    parser.add_argument(
+        "--against",
+        type=path,
+        metavar="OLD",
+        help="the graph (or stack file) the stack was deployed from: add the Changes section (tapstack diff)",
+    )
 
 
 def local_results(args: argparse.Namespace) -> LocalResults:
@@ -94,7 +100,9 @@ def run(args: argparse.Namespace) -> int:
     from rich.markup import escape
 
     from .. import diagram, report
+    from ..diff import diff
     from .common import CommandError, console, print_json, synthesize, write_file
+    from .diff import load_graph
 
     if args.local and args.graph:
         raise CommandError("--local deploys the configured program: use --config/--set, not --graph")
@@ -105,9 +113,12 @@ def run(args: argparse.Namespace) -> int:
         svg = diagram.render(graph, "svg").decode()
     except diagram.GraphvizMissing as err:
         svg_error = str(err)
-    guard = report.guard_results(graph, args.suppressions)
+    deployed = None if args.against is None else load_graph(args.against)
+    changes = None if deployed is None else diff(deployed, graph)
+    guard = report.guard_results(graph, args.suppressions, against=deployed)
     local = local_results(args) if args.local else None
-    write_file(args.out, report.render_html(graph, svg=svg, svg_error=svg_error, guard=guard, local=local).encode())
+    page = report.render_html(graph, svg=svg, svg_error=svg_error, guard=guard, local=local, changes=changes)
+    write_file(args.out, page.encode())
     failed = bool(
         local and (local.error or local.fleet_error or not all(c.passed for c in local.checks) or fleet_problems(local))
     )
@@ -118,6 +129,7 @@ def run(args: argparse.Namespace) -> int:
                 "stack": graph.stack,
                 "diagram": svg is not None,
                 "guard_violations": len(guard.violations),
+                "changes": None if changes is None else changes.summary(),
                 "local": None
                 if local is None
                 else {

@@ -40,6 +40,12 @@ def register(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--show-secrets", action="store_true", help="write secret outputs in clear, not '[secret]'")
     parser.add_argument(
+        "--against",
+        type=path,
+        metavar="OLD",
+        help="first print what deploying over the stack deployed from OLD (graph or stack file) would change",
+    )
+    parser.add_argument(
         "--replication-delay",
         type=float,
         default=0.0,
@@ -157,6 +163,14 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     planned = synthesize(program, settings.values, stack=settings.stack, secret_keys=list(settings.secret_keys))
     synth_seconds = time.perf_counter() - started
+    changes = None
+    if args.against is not None:
+        from ..diff import diff
+        from .diff import load_graph, print_changes
+
+        changes = diff(load_graph(args.against), planned)
+        if not args.json:
+            print_changes(changes)
     # SIGTERM unwinds like Ctrl-C: the emulator stops and its TLS key is removed either way.
     with terminate_as_interrupt():
         emulator = emulator_at(args.endpoint, args.replication_delay)
@@ -189,6 +203,7 @@ def run(args: argparse.Namespace) -> int:
                         "fleet": fleet,
                         "release": None if released is None else dataclasses.asdict(released),
                         "passed": ok,
+                        "changes": None if changes is None else changes.to_dict(),
                         "outputs_file": str(args.outputs),
                         "seconds": {
                             "synth": round(synth_seconds, 3),

@@ -87,10 +87,26 @@ class Context:
 
     environment_suffix: str | None = None
     secrets_redacted: bool = True
+    against: Graph | None = field(default=None, compare=False)
+    """The graph the stack was deployed from (``check --against``): what TAP013 compares the graph with."""
+    allow_replace: frozenset[str] = frozenset()
+    """URNs whose destructive change the user accepted by name (``check --allow-replace``)."""
 
     @classmethod
-    def for_graph(cls, graph: Graph, *, secrets_redacted: bool = True) -> Context:
-        return cls(environment_suffix=environment_suffix(graph), secrets_redacted=secrets_redacted)
+    def for_graph(
+        cls,
+        graph: Graph,
+        *,
+        secrets_redacted: bool = True,
+        against: Graph | None = None,
+        allow_replace: frozenset[str] = frozenset(),
+    ) -> Context:
+        return cls(
+            environment_suffix=environment_suffix(graph),
+            secrets_redacted=secrets_redacted,
+            against=against,
+            allow_replace=allow_replace,
+        )
 
 
 def environment_suffix(graph: Graph) -> str | None:

@@ -31,7 +31,15 @@ def _modules_loaded_by(argv: list[str]) -> set[str]:
 
 @pytest.mark.parametrize(
     "argv",
-    [["--help"], ["synth", "--help"], ["check", "--bogus"], ["up", "--help"], ["report", "--help"], ["release", "-h"]],
+    [
+        ["--help"],
+        ["synth", "--help"],
+        ["check", "--bogus"],
+        ["diff", "--help"],
+        ["up", "--help"],
+        ["report", "--help"],
+        ["release", "-h"],
+    ],
 )
 def test_parsing_and_help_load_none_of_the_heavy_libraries(argv: list[str]) -> None:
     assert _modules_loaded_by(argv) & set(HEAVY) == set()
@@ -40,6 +48,7 @@ def test_parsing_and_help_load_none_of_the_heavy_libraries(argv: list[str]) -> N
 MINIMAL_ARGS = {
     "synth": [],
     "check": [],
+    "diff": ["old.json", "new.json"],
     "up": ["--local"],
     "invoke": ["validate"],
     "diagram": ["--out", "x.svg"],
@@ -53,6 +62,13 @@ def test_checking_a_written_graph_loads_no_pulumi_sdk(tmp_path: Path) -> None:
     graph = tmp_path / "graph.json"
     Graph("dev", [Resource("urn:b", "aws:s3/bucket:Bucket", "b", inputs={"bucket": "b"})]).write(graph)
     assert _modules_loaded_by(["check", "--graph", str(graph)]) & {"pulumi", "pulumi_aws", "parliament"} == set()
+
+
+def test_diffing_two_written_graphs_loads_no_pulumi_sdk_and_for_json_not_even_the_console(tmp_path: Path) -> None:
+    graph = tmp_path / "graph.json"
+    Graph("dev", [Resource("urn:b", "aws:s3/bucket:Bucket", "b", inputs={"bucket": "b"})]).write(graph)
+    assert _modules_loaded_by(["diff", str(graph), str(graph)]) & {"pulumi", "pulumi_aws", "parliament"} == set()
+    assert _modules_loaded_by(["diff", str(graph), str(graph), "--json"]) & {"pulumi", "rich"} == set()
 
 
 def test_every_listed_command_parses_to_its_own_module_run() -> None:

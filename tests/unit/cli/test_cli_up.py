@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from tapstack.cli import up as command
 from tapstack.emulator.deploy import Check
 from tapstack.emulator.engine import Clients
 from tapstack.emulator.server import Emulator
+from tapstack.graph import Graph
 from tests.helpers import EXAMPLES
 
 FOUNDATION = str(EXAMPLES / "foundation" / "Pulumi.dev.yaml")
@@ -98,3 +100,27 @@ def test_keep_prints_what_another_shell_needs_and_stops_on_ctrl_c(
         assert f"export AWS_ENDPOINT_URL={emulator.url}" in out
         assert f"export AWS_CA_BUNDLE={emulator.ca_bundle}" in out
         assert "stopping the emulator" in out
+
+
+def test_up_against_a_deployed_graph_prints_the_changes_before_it_deploys(
+    tmp_path: Path, foundation: Graph, capsys: pytest.CaptureFixture[str]
+) -> None:
+    deployed = Graph.from_dict(json.loads(json.dumps(foundation.to_dict())))
+    [template] = deployed.of_type("aws:ec2/launchTemplate:LaunchTemplate")
+    template.inputs["instanceType"] = "t3.small"
+    old = tmp_path / "old.json"
+    deployed.write(old)
+    with Emulator.start(tls=False) as emulator:
+        # The deploy stops at its first resource's name conflict: what was printed before it is the diff.
+        Clients(emulator)("iam", "us-east-1").create_role(
+            RoleName="tapstack-instance-use1-dev", AssumeRolePolicyDocument="{}"
+        )
+        args = ["up", "--local", "--config", FOUNDATION, "--endpoint", emulator.url, "--against", str(old)]
+        assert main([*args, "--outputs", str(tmp_path / "out.json")]) == 1
+    captured = capsys.readouterr()
+    lines = captured.out.splitlines()
+    assert lines[0] == "us-east-1"
+    assert lines[1].split() == ["~", "update", "autoscaling:Group", "use1-app-asg", "launchTemplate"]
+    assert "instanceType" in captured.out and "instance refresh of tapstack-app-use1-dev" in captured.out
+    assert any(line.startswith("no data destroyed: 0 to create, 2 to update in place") for line in lines)
+    assert "deploy failed:" in captured.err

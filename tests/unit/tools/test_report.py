@@ -386,3 +386,46 @@ def test_not_action_is_never_shown_as_a_grant(foundation: Graph) -> None:
     )
     (role,) = [r for r in report.iam_roles(graph) if r.permissions and r.permissions[0].sid == "Wide"]
     assert role.permissions[0].actions == ["everything except iam:*"]
+
+
+def _deployed_with(graph: Graph, type_: str, name: str, **inputs: object) -> Graph:
+    """``graph`` as deployed before a change: the named resource had these inputs."""
+    deployed = Graph.from_dict(json.loads(json.dumps(graph.to_dict())))
+    [resource] = [r for r in deployed.resources if r.type == type_ and r.name == name]
+    resource.inputs.update(inputs)
+    return deployed
+
+
+def test_changes_section_groups_by_region_and_marks_what_destroys_data(platform: Graph) -> None:
+    from tapstack.diff import diff
+
+    deployed = _deployed_with(platform, resource_types.BUCKET, "use1-deploy", objectLockEnabled=True)
+    changes = section(render(platform, changes=diff(deployed, platform)), "changes")
+    assert changes.startswith('<h2>Changes</h2><p><span class="badge fail">1 destructive</span>')
+    assert [h for h in re.findall(r"<h3>([^<]*)</h3>", changes)] == ["eu-west-1", "us-east-1", "us-west-2"]
+    assert (
+        '<td><span class="badge replace">replace</span> <span class="badge fail">destructive</span></td>'
+        "<td><code>s3:Bucket</code> use1-deploy</td><td><code>objectLockEnabled</code></td>"
+        "<td><code>objectLockEnabled</code></td><td><ul><li>destroys the data it holds: deployment bucket: every "
+        "release&#x27;s artifacts and migration records</li></ul></td>"
+    ) in changes
+
+
+def test_changes_section_says_no_changes_and_how_to_get_one(platform: Graph) -> None:
+    from tapstack.diff import diff
+
+    same = section(render(platform, changes=diff(platform, platform)), "changes")
+    assert '<span class="badge pass">no changes</span>' in same
+    assert "report --against OLD" in section(render(platform), "changes")
+
+
+def test_report_against_a_deployed_graph_runs_tap013_and_counts_the_changes(
+    platform: Graph, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old, new, out = tmp_path / "old.json", tmp_path / "new.json", tmp_path / "r.html"
+    _deployed_with(platform, resource_types.BUCKET, "use1-deploy", objectLockEnabled=True).write(old)
+    platform.write(new)
+    assert main(["report", "--graph", str(new), "--against", str(old), "--out", str(out), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert (data["changes"]["destructive"], data["guard_violations"]) == (1, 1)
+    assert "TAP013" in section(out.read_text(), "guard")

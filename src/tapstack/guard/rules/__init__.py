@@ -1,9 +1,10 @@
-"""The rule catalogue: TAP001-TAP012, in id order."""
+"""The rule catalogue: TAP001-TAP013, in id order."""
 
 from __future__ import annotations
 
 from ..model import Rule
 from .alarms import alarms_notify
+from .changes import no_unallowed_data_loss
 from .compute import private_compute
 from .deprecations import current_api
 from .deputy import no_confused_deputy
@@ -30,6 +31,7 @@ RULES: tuple[Rule, ...] = tuple(
             replicated_deployments,
             retention_and_encryption,
             no_confused_deputy,
+            no_unallowed_data_loss,
         ),
         key=lambda r: r.id,
     )
