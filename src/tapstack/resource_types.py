@@ -70,6 +70,7 @@ SECRET_ROTATION = "aws:secretsmanager/secretRotation:SecretRotation"
 QUEUE = "aws:sqs/queue:Queue"
 KMS_KEY = "aws:kms/key:Key"
 KMS_ALIAS = "aws:kms/alias:Alias"
+KMS_KEY_POLICY = "aws:kms/keyPolicy:KeyPolicy"
 ROLE = "aws:iam/role:Role"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 ROLE_POLICY_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
@@ -288,6 +289,7 @@ _TYPES = (
     ResourceType(QUEUE, "SQS queue", naming=_named("name", NameKind.SQS_QUEUE), state=_queue),
     ResourceType(KMS_KEY, "KMS key", state=_kms_key),
     ResourceType(KMS_ALIAS, naming=_named("name", NameKind.KMS_ALIAS, path_like=True), refines="targetKeyId"),
+    ResourceType(KMS_KEY_POLICY, refines="keyId"),
     # identity
     ResourceType(ROLE, naming=_named("name", NameKind.IAM_ROLE, regional=False), state=_iam("role"), serves=True),
     ResourceType(ROLE_POLICY, refines="role"),

@@ -45,7 +45,7 @@ def write(tmp_path: Path, text: str, name: str = "suppressions.yaml") -> str:
 def test_the_foundation_example_passes(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", "--config", FOUNDATION]) == 0
     out = capsys.readouterr().out
-    assert "PASS stack dev: 0 violation(s) at or above low, 0 suppressed, 12 rules over 71 AWS resources" in out
+    assert "PASS stack dev: 0 violation(s) at or above low, 0 suppressed, 12 rules over 72 AWS resources" in out
 
 
 def test_violations_exit_1_grouped_by_rule_with_counts_and_fixes(
