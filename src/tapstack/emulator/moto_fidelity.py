@@ -46,6 +46,13 @@ process serves (``Emulator.start``); an attached ``--endpoint`` server has what 
   (https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-endpoints-access.html). The emulator's instances are
   role sessions named after their instance id, as EC2 names them; their S3 requests are checked against the
   policy of the region's S3 gateway endpoint (any endpoint that allows the request lets it through).
+- KMS key policies: moto stores a key policy but never evaluates it, and it accepts any. AWS judges every use
+  of a key by its key policy (and IAM where the policy delegates to it), refuses a policy naming a principal
+  that does not exist or locking the account out, and replication acts as the replication role. The S3
+  object reads and writes of a caller are checked against the object's key here (``authorization``), key
+  policies are validated at CreateKey and PutKeyPolicy, and ``replication`` evaluates the role.
+- Lambda's concurrency quota (``quotas``) and the tag keys EC2 refuses with instance-metadata tags on
+  (``launches``): moto enforces neither by default.
 """
 
 from __future__ import annotations
@@ -58,7 +65,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from ..graph import as_list
-from . import replication
+from . import authorization, launches, quotas, replication
 from .wsgi import WsgiApp
 
 # Calls that name exactly one parameter in ``Name``.
@@ -373,6 +380,7 @@ def _with_caller(original: Callable[..., Any]) -> Callable[..., Any]:
             original(request, resource)
             _check_secret_policy(request, resource)
             _check_endpoint_policy(request, resource)
+            authorization.check_s3_key_use(request, resource)
         finally:
             _caller.userid = None
             _caller.context = None
@@ -426,4 +434,7 @@ def install() -> None:
     IAMPolicyStatement._check_element_matches = _substituting_variables(  # type: ignore[method-assign]
         IAMPolicyStatement._check_element_matches
     )
+    authorization.install()
+    quotas.install()
+    launches.install()
     _installed = True
