@@ -51,6 +51,10 @@ process serves (``Emulator.start``); an attached ``--endpoint`` server has what 
   that does not exist or locking the account out, and replication acts as the replication role. The S3
   object reads and writes of a caller are checked against the object's key here (``authorization``), key
   policies are validated at CreateKey and PutKeyPolicy, and ``replication`` evaluates the role.
+- Object Lock on an existing bucket: moto refuses ``PutObjectLockConfiguration`` on a bucket that holds any
+  object (``BucketNeedsToBeNew``). S3 turns Object Lock on for an existing bucket once versioning is enabled,
+  whatever it holds (S3 User Guide, "Enabling Object Lock on an existing bucket"), which is how TapStack turns
+  on ``deploymentObjectLockDays`` for a deployed stack; here versioning is the only requirement, as in AWS.
 - Lambda's concurrency quota (``quotas``) and the tag keys EC2 refuses with instance-metadata tags on
   (``launches``): moto enforces neither by default.
 """
@@ -402,6 +406,26 @@ def _substituting_variables(original: Callable[..., bool]) -> Callable[..., bool
     return check_element_matches
 
 
+def _object_lock_on_existing_buckets(
+    backend: Any,
+    bucket_name: str,
+    lock_enabled: bool,
+    mode: str | None = None,
+    days: int | None = None,
+    years: int | None = None,
+) -> None:
+    from moto.s3.exceptions import InvalidBucketState
+
+    bucket = backend.get_bucket(bucket_name)
+    if not bucket.is_versioned:
+        raise InvalidBucketState("Versioning must be 'Enabled' on the bucket to apply a Object Lock configuration")
+    if lock_enabled:
+        bucket.object_lock_enabled = True
+    bucket.default_lock_mode = mode
+    bucket.default_lock_days = days
+    bucket.default_lock_years = years
+
+
 def install() -> None:
     """Apply the fixes to moto in this process (once)."""
     global _installed
@@ -421,6 +445,7 @@ def install() -> None:
         _log_permissions_enabled_policy
     )
     FakeBucket.get_permission = _bucket_permission  # type: ignore[method-assign,assignment]
+    S3Backend.put_object_lock_configuration = _object_lock_on_existing_buckets  # type: ignore[method-assign,assignment]
     S3Backend.put_object = _replicating_put(S3Backend.put_object)  # type: ignore[method-assign]
     S3Backend.delete_object = _replicating_delete(S3Backend.delete_object)  # type: ignore[method-assign]
     FakeKey.response_dict = _with_replication_status(FakeKey.response_dict)  # type: ignore[method-assign,assignment,arg-type]
