@@ -19,13 +19,39 @@ adapter), AWS's defaults otherwise.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from ..agent.heartbeat import HEALTHY
+from ..agent.heartbeat import HEALTHY, Heartbeat
 
-if TYPE_CHECKING:
-    from .fleet import Fleet
+
+class _Member(Protocol):
+    @property
+    def last(self) -> Heartbeat | None: ...
+
+
+class _Target(Protocol):
+    @property
+    def asg_name(self) -> str: ...
+
+
+class Fleet(Protocol):
+    """What a refresh uses of ``fleet.Fleet`` (which calls it: no import back)."""
+
+    @property
+    def targets(self) -> Mapping[str, _Target]: ...
+
+    @property
+    def emulator(self) -> Any: ...
+
+    @property
+    def admin(self) -> Any: ...
+
+    def sync(self, region: str) -> Sequence[_Member]: ...
+
+    def converge(self, region: str) -> Sequence[Heartbeat]: ...
+
 
 DEFAULT_MIN_HEALTHY = 90
 DEFAULT_MAX_HEALTHY = 100
