@@ -44,7 +44,7 @@ def test_a_new_account_with_a_quota_of_ten_refuses_any_reserved_concurrency(emul
     with pytest.raises(ClientError) as refused:
         lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=5)
     assert refused.value.response["Error"]["Code"] == "InvalidParameterValueException"
-    assert "below its minimum value of [10]" in refused.value.response["Error"]["Message"]
+    assert "below its minimum value of [100]" in refused.value.response["Error"]["Message"]
     assert "ReservedConcurrentExecutions" not in lam.get_function_concurrency(FunctionName=name)
 
 

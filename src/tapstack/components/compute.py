@@ -21,10 +21,11 @@ REFRESH_MIN_HEALTHY_PERCENTAGE = 100
 REFRESH_MAX_HEALTHY_PERCENTAGE = 200
 """An instance refresh launches each replacement before it terminates the instance it replaces: with a minimum
 of 100 % Auto Scaling may never go below the desired capacity, and a maximum of 200 % (the most AWS allows, with
-max - min <= 100) lets it launch a whole second set first (Auto Scaling User Guide, "Instance refresh" >
-"Understand the default values": without a maximum it is 100 %, so nothing can be launched first). The earlier
-90 % with that default maximum terminated before launching, and a group of one (the default size) served nothing
-during every template change."""
+max - min <= 100) lets it launch a whole second set first: the Auto Scaling User Guide's "Launch before
+terminating" ("Instance maintenance policy overview"). Unset, the maximum is 100 % (pulumi-aws
+GroupInstanceRefreshPreferences: "defaults to 100"), so nothing can be launched first: the earlier 90 % with that
+default terminated before launching, and a group of one (the default size) served nothing during every template
+change."""
 
 
 @dataclass
@@ -133,7 +134,7 @@ class Compute(RegionalComponent):
                 http_put_response_hop_limit=1,
                 # Off: nothing on the instance reads its tags from the metadata service (the agent takes its
                 # region and bucket from the user data), and with them on EC2 refuses to launch an instance whose
-                # tag keys hold a space or '/' (EC2 User Guide, "View tags for your EC2 instances from instance
+                # tag keys hold a space or '/' (EC2 User Guide, "View tags for your EC2 instances using instance
                 # metadata"): a stack tag such as "cost center" would make every launch of the group fail.
                 instance_metadata_tags="disabled",
             ),

@@ -1,9 +1,10 @@
 """Instance refresh in the simulated fleet: replace every instance of a group as Auto Scaling does.
 
 moto has no instance refresh. AWS replaces a group's instances in batches bounded by the refresh's healthy
-percentages of the desired capacity (Auto Scaling User Guide, "Instance refresh" > "Understand the default
-values"; the API's RefreshPreferences): at least ``MinHealthyPercentage`` (rounded up) stays in service, and at
-most ``MaxHealthyPercentage`` (rounded down) may be running, so with room above the desired capacity it launches
+percentages of the desired capacity (Auto Scaling User Guide, "Instance maintenance policy overview"; the
+API's RefreshPreferences, whose maximum defaults to 100 % and minimum to 90 %): at least
+``MinHealthyPercentage`` (rounded up) stays in service, and at most ``MaxHealthyPercentage`` (rounded down) may
+be running, so with room above the desired capacity it launches
 the replacements first and terminates the old instances once the new ones are healthy; without room (a maximum
 of 100 %, the default) it terminates first, always at least one instance, and launches the replacement after.
 A group of one with the defaults (90 %, 100 %) therefore has no instance in service while its only instance is

@@ -1,12 +1,11 @@
 """Account quotas the emulator enforces where moto does not: Lambda's concurrency.
 
 Lambda takes every function's reserved concurrency from the account's concurrency quota, and refuses a
-reservation that would leave the unreserved pool below its minimum: 100, or the whole quota when the quota is
-lower (Lambda Developer Guide, "Configuring reserved concurrency": "Lambda requires at least 100 ... unreserved";
-accounts created recently often start with a quota of 10, and then any reservation is refused with
-``InvalidParameterValueException``: "... decreases account's UnreservedConcurrentExecution below its minimum
-value"). moto checks this only when the process-wide ``MOTO_LAMBDA_CONCURRENCY_QUOTA`` is set, with a fixed
-minimum of 100; here each emulated account has its own quota, ``DEFAULT_CONCURRENCY_QUOTA`` unless a test or
+reservation that would leave fewer than 100 concurrent executions unreserved (Lambda Developer Guide,
+"Configuring reserved concurrency": "as long as you leave at least 100 simultaneous executions unreserved"). An
+account whose quota is 10, as new accounts often have, can therefore reserve nothing: the deploy fails with
+``InvalidParameterValueException``. moto checks this only when the process-wide ``MOTO_LAMBDA_CONCURRENCY_QUOTA``
+is set; here each emulated account has its own quota, ``DEFAULT_CONCURRENCY_QUOTA`` unless a test or
 ``Emulator.start(concurrency_quota=...)`` sets another.
 """
 
@@ -33,10 +32,6 @@ def concurrency_quota(account_id: str) -> int:
     return _quotas.get(account_id, DEFAULT_CONCURRENCY_QUOTA)
 
 
-def unreserved_minimum(quota: int) -> int:
-    return min(UNRESERVED_MINIMUM, quota)
-
-
 def _within_quota(original: Callable[..., Any]) -> Callable[..., Any]:
     def put_function_concurrency(backend: Any, function_name: str, reserved_concurrency: str) -> Any:
         from moto.awslambda.exceptions import InvalidParameterValueException
@@ -48,11 +43,10 @@ def _within_quota(original: Callable[..., Any]) -> Callable[..., Any]:
             for fn in backend.list_functions()
             if fn.reserved_concurrency and fn.function_arn != target.function_arn
         )
-        minimum = unreserved_minimum(quota)
-        if quota - others - int(reserved_concurrency) < minimum:
+        if quota - others - int(reserved_concurrency) < UNRESERVED_MINIMUM:
             raise InvalidParameterValueException(
                 "Specified ReservedConcurrentExecutions for function decreases account's "
-                f"UnreservedConcurrentExecution below its minimum value of [{minimum}]."
+                f"UnreservedConcurrentExecution below its minimum value of [{UNRESERVED_MINIMUM}]."
             )
         return original(backend, function_name, reserved_concurrency)
 
