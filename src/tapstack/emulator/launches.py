@@ -2,10 +2,10 @@
 
 With instance tags in the instance metadata (``InstanceMetadataTags: enabled``), EC2 allows tag keys made of
 letters, digits and ``+ - = . , _ : @`` only, never ``.``, ``..`` or ``_index`` alone (EC2 User Guide, "View tags
-for your EC2 instances from instance metadata"): a key with a space or ``/`` makes the launch fail. An Auto
+for your EC2 instances using instance metadata"): a key with a space or ``/`` makes the launch fail. An Auto
 Scaling group then stays without the instances and retries the launch; its creation itself succeeds. Here a
 launch whose instance tags (the request's and the launch template's) break the rule while the template or the
-request turns metadata tags on raises ``InvalidParameterValue`` (the emulator's wording: the AWS message is not
+request turns metadata tags on raises ``InvalidParameterValue`` (the emulator's code and wording: AWS's are not
 reproduced), and a group launching such instances gets none.
 """
 
