@@ -679,10 +679,11 @@ SETTINGS: tuple[Setting, ...] = (
         key="migrationReservedConcurrency",
         attr="migration_reserved_concurrency",
         type="integer",
-        default=5,
-        allowed="1-100",
-        meaning="reserved concurrency of the migration function: at most this many invocations at once",
-        parse=_integer(1, 100),
+        default=0,
+        allowed="0 (no reservation) or 1-100",
+        meaning="reserved concurrency of the migration function: at most this many invocations at once, taken from "
+        "the account's concurrency quota (docs/configuration.md)",
+        parse=_integer(0, 100),
     ),
     Setting(
         key="migrationInVpc",

@@ -86,7 +86,6 @@ class RegionBase(_RegionComponent):
                 alias_name=f"alias/{cfg.name(names.KEY_ALIAS, region)}",
                 account_id=account.account_id,
                 partition=account.partition,
-                user_role_arns=[account.role_arn(r) for r in _key_users(cfg, region)],
                 log_group_arns=[
                     iam.log_group_arn(account.partition, region, account.account_id, g)
                     for g in _log_groups(cfg, region)
@@ -132,19 +131,6 @@ class RegionBase(_RegionComponent):
         self.register_outputs(
             {"keyArn": self.key.arn, "alarmTopicArn": self.notifications.alarm_topic.arn, "logBucket": self.logs.name}
         )
-
-
-def _key_users(cfg: StackConfig, region: str) -> list[str]:
-    """The roles that use the region key: every role of the region, and the replication role (of the primary)."""
-    roles = []
-    if cfg.features.compute:
-        roles.append(cfg.name(names.INSTANCE_ROLE, region))
-    if cfg.features.migration:
-        roles.append(cfg.name(names.MIGRATION_ROLE, region))
-        roles.append(cfg.name(names.ROTATION_ROLE, region))
-        if cfg.secondary_regions:
-            roles.append(cfg.name(names.REPLICATION_ROLE, cfg.primary_region))
-    return roles
 
 
 def _log_groups(cfg: StackConfig, region: str) -> list[str]:

@@ -70,6 +70,7 @@ SECRET_ROTATION = "aws:secretsmanager/secretRotation:SecretRotation"
 QUEUE = "aws:sqs/queue:Queue"
 KMS_KEY = "aws:kms/key:Key"
 KMS_ALIAS = "aws:kms/alias:Alias"
+KMS_KEY_POLICY = "aws:kms/keyPolicy:KeyPolicy"
 ROLE = "aws:iam/role:Role"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 ROLE_POLICY_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
@@ -575,6 +576,11 @@ _TYPES = (
         naming=_named("name", NameKind.KMS_ALIAS, path_like=True),
         refines="targetKeyId",
         replaced_by=_forces("aws_kms_alias", *_NAME),
+    ),
+    ResourceType(
+        KMS_KEY_POLICY,
+        refines="keyId",
+        replaced_by=_forces("aws_kms_key_policy", "keyId"),
     ),
     # identity
     ResourceType(

@@ -57,6 +57,8 @@ class TapStack(pulumi.ComponentResource):
         self.replication: Replication | None = None
         if cfg.features.migration and cfg.secondary_regions:
             self.replication = self._replicate()
+        for built in self.regions.values():
+            built.base.key.grant_users(self._key_users(built))
         self.exports = self._exports()
         self.register_outputs({"primaryRegion": cfg.primary_region, "regions": list(cfg.regions)})
 
@@ -86,6 +88,18 @@ class TapStack(pulumi.ComponentResource):
                 opts,
             )
         return _Region(base, foundation, platform)
+
+    def _key_users(self, built: _Region) -> list[pulumi.Output[str]]:
+        """The roles that use a region's key: every role of the region, and the replication role (it decrypts in
+        the primary and encrypts, with the bucket key's Decrypt, in every secondary)."""
+        roles = []
+        if built.foundation is not None:
+            roles.append(built.foundation.compute.role.arn)
+        if built.platform is not None:
+            roles += [built.platform.function.role.arn, built.platform.rotation.role.arn]
+        if self.replication is not None:
+            roles.append(self.replication.role.arn)
+        return roles
 
     def _replicate(self) -> Replication:
         cfg = self.cfg

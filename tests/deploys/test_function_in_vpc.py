@@ -95,7 +95,11 @@ def test_the_deployed_role_holds_lambdas_interface_permissions(deploy: Deploy, r
     assert statements["CreateFunctionInterfacesInPrivateSubnets"]["Action"] == ["ec2:CreateNetworkInterface"]
     account = deploy.outputs[f"{code}_function_arn"].split(":")[4]
     assert statements["ManageFunctionInterfaces"]["Resource"] == [f"arn:aws:ec2:{region}:{account}:network-interface/*"]
-    assert statements["DescribeFunctionInterfaces"]["Resource"] == ["*"]
+    describe = statements["DescribeFunctionNetwork"]
+    assert (describe["Action"], describe["Resource"]) == (
+        ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"],
+        ["*"],
+    )
 
 
 def test_the_deployed_replication_role_reads_the_sources_locks_and_both_buckets_are_locked(deploy: Deploy) -> None:

@@ -46,7 +46,7 @@ def test_the_foundation_example_passes(capsys: pytest.CaptureFixture[str]) -> No
     assert main(["check", "--config", FOUNDATION]) == 0
     out = capsys.readouterr().out
     assert (
-        f"PASS stack dev: 0 violation(s) at or above low, 0 suppressed, {len(RULES)} rules over 71 AWS resources" in out
+        f"PASS stack dev: 0 violation(s) at or above low, 0 suppressed, {len(RULES)} rules over 72 AWS resources" in out
     )
 
 

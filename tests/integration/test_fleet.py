@@ -19,6 +19,7 @@ from botocore.exceptions import ClientError
 
 from tapstack.emulator.deploy import invoke_handler
 from tapstack.emulator.fleet import Fleet
+from tapstack.emulator.instance_refresh import Preferences, refresh
 from tapstack.release.package import package_dir
 from tests.helpers import EXAMPLES
 from tests.integration.helpers import PRIMARY, SECONDARY, Deployed
@@ -179,3 +180,27 @@ def test_an_instance_launched_after_a_release_converges_to_it_and_cannot_write_a
     removed = [m for i, m in scaled.items() if i not in fleet.instances[PRIMARY]]
     assert len(removed) == 1 and len(fleet.instances[PRIMARY]) == len(before)
     assert removed[0].service.gone() == "the application is not running"
+
+
+def test_an_instance_refresh_with_the_deployed_preferences_keeps_the_region_serving_and_replaces_every_instance(
+    deployed: Deployed, fleet: Fleet, unique: str
+) -> None:
+    """min 100 % / max 200 %: each replacement is launched and healthy before the instance it replaces goes."""
+    _release(deployed, SECONDARY, f"{unique}-refresh")
+    fleet.converge(SECONDARY)
+    before = {m.instance_id for m in fleet.sync(SECONDARY)}
+    observed = fleet.refresh(SECONDARY)
+    assert min(observed) == len(before) == observed[-1], observed
+    after = {m.instance_id for m in fleet.sync(SECONDARY)}
+    assert len(after) == len(before) and not after & before
+
+
+def test_an_instance_refresh_with_the_earlier_preferences_leaves_a_group_of_one_serving_nothing(
+    deployed: Deployed, fleet: Fleet, unique: str
+) -> None:
+    """min 90 % and AWS's default max 100 %: no room to launch first, so the only instance goes first."""
+    _release(deployed, SECONDARY, f"{unique}-outage")
+    fleet.converge(SECONDARY)
+    assert len(fleet.sync(SECONDARY)) == 1
+    observed = refresh(fleet, SECONDARY, Preferences(min_healthy_percentage=90, max_healthy_percentage=100))
+    assert observed[0] == 1 and 0 in observed and observed[-1] == 1, observed

@@ -27,7 +27,7 @@ def test_the_default_nacl_is_left_with_only_the_catch_all_deny(deployed: Deploye
 
 
 @pytest.mark.parametrize("region", REGIONS)
-def test_the_s3_endpoint_names_only_the_regions_stack_buckets_and_the_amazon_linux_repositories(
+def test_the_s3_endpoint_names_only_the_regions_stack_buckets_the_amazon_linux_repositories_and_ssm_agent_buckets(
     deployed: Deployed, region: str
 ) -> None:
     ec2 = deployed.aws("ec2", region)
@@ -38,6 +38,7 @@ def test_the_s3_endpoint_names_only_the_regions_stack_buckets_and_the_amazon_lin
     assert resources == sorted(
         [f"arn:aws:s3:::{b}{tail}" for b in buckets for tail in ("", "/*")]
         + [f"arn:aws:s3:::al2023-repos-{region}-de612dc2/*"]
+        + [f"arn:aws:s3:::{b}-{region}/*" for b in ("amazon-ssm", "aws-ssm", "patch-baseline-snapshot")]
     )
 
 
@@ -114,7 +115,14 @@ def test_an_instance_reaches_only_the_stacks_buckets_through_the_s3_endpoint(dep
         "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}],
     }
     arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
-    allow_all = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
+    allow_all = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "s3:*", "Resource": "*"},
+            # the data bucket is SSE-KMS: S3 uses its key with the caller's permissions
+            {"Effect": "Allow", "Action": ["kms:GenerateDataKey", "kms:Decrypt"], "Resource": "*"},
+        ],
+    }
     iam.put_role_policy(RoleName=name, PolicyName="every-bucket", PolicyDocument=json.dumps(allow_all))
     on_instance = _assume(deployed, arn, "i-0ccccccccccccccc3")("s3", PRIMARY)
     on_laptop = _assume(deployed, arn, "laptop")("s3", PRIMARY)

@@ -2,17 +2,68 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import pulumi
 import pytest
 from botocore.exceptions import ClientError
 
 from tapstack.emulator.server import Emulator
+from tapstack.lib import iam
 from tests.integration.helpers import PRIMARY, SECONDARY, Deployed
 
-ROLE = "arn:aws:iam::123456789012:role/replication"
+_ROLES: dict[str, str] = {}
+"""Source bucket -> the ARN of the replication role ``_grant_replication`` made for it."""
+
+
+def _resolved(build: Callable[[], pulumi.Output[str]]) -> str:
+    """The JSON a policy builder of ``lib/iam.py`` produces (its Outputs resolved outside a Pulumi program)."""
+    previous = asyncio.get_event_loop_policy().get_event_loop()
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        return str(loop.run_until_complete(build().future()))
+    finally:
+        asyncio.set_event_loop(previous)
+        loop.close()
+
+
+def _grant_replication(
+    emulator: Emulator,
+    source: str,
+    destination: str,
+    *,
+    source_key: str | None = None,
+    replica_key: str | None = None,
+    edit: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None = None,
+) -> str:
+    """The replication role TapStack builds (``lib/iam.py``: trust and policy) for ``source`` -> ``destination``;
+    ``edit`` changes its statements first."""
+    client = emulator.client("iam", "us-east-1")
+    name = f"replication-{source}"
+    source_arn = f"arn:aws:s3:::{source}"
+    account = str(emulator.account_id)
+    try:
+        client.get_role(RoleName=name)
+    except ClientError:
+        trust = _resolved(lambda: iam.assume_role_policy("s3.amazonaws.com", account, source_arn))
+        _ROLES[source] = client.create_role(RoleName=name, AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+
+    def document() -> pulumi.Output[str]:
+        statements = iam.replication_statements(
+            source_bucket_arn=source_arn,
+            destination_bucket_arns=[f"arn:aws:s3:::{destination}"],
+            source_key=("us-east-1", source_key) if source_key else None,
+            destination_keys=[("eu-west-1", replica_key)] if replica_key else [],
+        )
+        return iam.to_json(edit(statements) if edit else statements)
+
+    client.put_role_policy(RoleName=name, PolicyName="replication", PolicyDocument=_resolved(document))
+    return _ROLES[source]
 
 
 def _eventually(probe: Callable[[], Any], timeout: float = 5.0) -> Any:
@@ -100,13 +151,15 @@ def emulator() -> Iterator[Emulator]:
 
 @pytest.fixture
 def buckets(emulator: Emulator, unique: str) -> tuple[Any, str, str]:
-    """A versioned source in us-east-1 and a versioned destination in eu-west-1, no replication yet."""
+    """A versioned source in us-east-1 and a versioned destination in eu-west-1, no replication yet, and the
+    replication role TapStack would build for them (no KMS keys)."""
     s3 = emulator.client("s3", "us-east-1")
     source, destination = f"src-{unique}", f"dst-{unique}"
     s3.create_bucket(Bucket=source)
     s3.create_bucket(Bucket=destination, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
     for bucket in (source, destination):
         s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    _grant_replication(emulator, source, destination)
     return s3, source, destination
 
 
@@ -114,7 +167,7 @@ def _replicate(s3: Any, source: str, destination: str, **rule: Any) -> None:
     s3.put_bucket_replication(
         Bucket=source,
         ReplicationConfiguration={
-            "Role": ROLE,
+            "Role": _ROLES[source],
             "Rules": [
                 {
                     "ID": "rule",
@@ -188,6 +241,7 @@ def test_sse_kms_objects_replicate_only_when_the_rule_selects_them_and_then_unde
     kms = emulator.client("kms", "us-east-1")
     source_key = kms.create_key()["KeyMetadata"]["Arn"]
     replica_key = emulator.client("kms", "eu-west-1").create_key()["KeyMetadata"]["Arn"]
+    _grant_replication(emulator, source, destination, source_key=source_key, replica_key=replica_key)
     encrypted = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": source_key}
     _replicate(s3, source, destination)
     s3.put_object(Bucket=source, Key="artifacts/not-selected", Body=b"x", **encrypted)
@@ -241,6 +295,7 @@ def test_a_replication_delay_keeps_the_source_pending_and_the_destination_empty_
         for bucket in (source, destination):
             s3.create_bucket(Bucket=bucket)
             s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+        _grant_replication(slow, source, destination)
         _replicate(s3, source, destination)
         written = time.monotonic()
         s3.put_object(Bucket=source, Key="artifacts/a", Body=b"x")
@@ -251,3 +306,167 @@ def test_a_replication_delay_keeps_the_source_pending_and_the_destination_empty_
         assert time.monotonic() - written >= 0.6
         head = _head(s3, destination, "artifacts/a")
         assert head is not None and head["ReplicationStatus"] == "REPLICA"
+
+
+# -- replication acts as the replication role ---------------------------------------------------------------
+
+
+def _kms_buckets(emulator: Emulator, s3: Any, source: str, destination: str) -> tuple[str, str]:
+    """SSE-KMS on both buckets with an S3 Bucket Key, as TapStack deploys them; keys with AWS's default policy
+    (the account root only: every use is IAM's decision)."""
+    source_key = emulator.client("kms", "us-east-1").create_key()["KeyMetadata"]["Arn"]
+    replica_key = emulator.client("kms", "eu-west-1").create_key()["KeyMetadata"]["Arn"]
+    for bucket, key in ((source, source_key), (destination, replica_key)):
+        s3.put_bucket_encryption(
+            Bucket=bucket,
+            ServerSideEncryptionConfiguration={
+                "Rules": [
+                    {
+                        "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key},
+                        "BucketKeyEnabled": True,
+                    }
+                ]
+            },
+        )
+    return source_key, replica_key
+
+
+def _replicate_kms(s3: Any, source: str, destination: str, replica_key: str) -> None:
+    _replicate(
+        s3,
+        source,
+        destination,
+        SourceSelectionCriteria={"SseKmsEncryptedObjects": {"Status": "Enabled"}},
+        Destination={
+            "Bucket": f"arn:aws:s3:::{destination}",
+            "EncryptionConfiguration": {"ReplicaKmsKeyID": replica_key},
+        },
+    )
+
+
+def _settled(s3: Any, source: str, key: str) -> str | None:
+    return _eventually(lambda: (_status(s3, source, key) or "PENDING") != "PENDING" and _status(s3, source, key))
+
+
+def test_the_replication_role_tapstack_builds_replicates_to_a_bucket_key_destination_on_its_iam_policy_alone(
+    emulator: Emulator, buckets: tuple[Any, str, str]
+) -> None:
+    """The keys only delegate to IAM here, so the role's own statements must hold every KMS permission S3 uses
+    as the role: Decrypt on the source key, Encrypt and (for the destination's bucket key) Decrypt on the
+    replica key."""
+    s3, source, destination = buckets
+    source_key, replica_key = _kms_buckets(emulator, s3, source, destination)
+    _grant_replication(emulator, source, destination, source_key=source_key, replica_key=replica_key)
+    _replicate_kms(s3, source, destination, replica_key)
+    s3.put_object(Bucket=source, Key="artifacts/a", Body=b"x")
+    assert _settled(s3, source, "artifacts/a") == "COMPLETED"
+    replica = _head(s3, destination, "artifacts/a")
+    assert replica is not None and replica["SSEKMSKeyId"] == replica_key
+
+
+def _without(action: str, sid_prefix: str) -> Callable[[list[dict[str, Any]]], list[dict[str, Any]]]:
+    def edit(statements: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        for st in statements:
+            if st["Sid"].startswith(sid_prefix):
+                st["Action"] = [a for a in st["Action"] if a != action]
+        return [st for st in statements if st["Action"]]
+
+    return edit
+
+
+def test_without_decrypt_on_the_replica_key_a_bucket_key_destination_leaves_the_source_failed(
+    emulator: Emulator, buckets: tuple[Any, str, str]
+) -> None:
+    s3, source, destination = buckets
+    source_key, replica_key = _kms_buckets(emulator, s3, source, destination)
+    edit = _without("kms:Decrypt", "EncryptReplica")
+    _grant_replication(emulator, source, destination, source_key=source_key, replica_key=replica_key, edit=edit)
+    _replicate_kms(s3, source, destination, replica_key)
+    s3.put_object(Bucket=source, Key="artifacts/a", Body=b"x")
+    assert _settled(s3, source, "artifacts/a") == "FAILED"
+    assert _head(s3, destination, "artifacts/a") is None
+
+
+def test_without_decrypt_on_the_source_key_the_source_is_failed(
+    emulator: Emulator, buckets: tuple[Any, str, str]
+) -> None:
+    s3, source, destination = buckets
+    source_key, replica_key = _kms_buckets(emulator, s3, source, destination)
+    edit = _without("kms:Decrypt", "DecryptSource")
+    _grant_replication(emulator, source, destination, source_key=source_key, replica_key=replica_key, edit=edit)
+    _replicate_kms(s3, source, destination, replica_key)
+    s3.put_object(Bucket=source, Key="artifacts/a", Body=b"x")
+    assert _settled(s3, source, "artifacts/a") == "FAILED"
+
+
+def test_a_key_policy_naming_the_replication_role_lets_it_use_the_keys_without_any_iam_kms_grant(
+    emulator: Emulator, buckets: tuple[Any, str, str]
+) -> None:
+    """TapStack's key policy (``iam.key_policy`` with the role as a user) grants on its own: the statement names
+    the role by ARN. A statement naming the account root instead would only delegate to IAM, which grants
+    nothing here, and the object would be FAILED."""
+    s3, source, destination = buckets
+    source_key, replica_key = _kms_buckets(emulator, s3, source, destination)
+    role = _grant_replication(
+        emulator,
+        source,
+        destination,
+        edit=lambda sts: [s for s in sts if not s["Sid"].startswith(("Decrypt", "Encrypt"))],
+    )
+    for region, key in (("us-east-1", source_key), ("eu-west-1", replica_key)):
+        policy = _resolved(lambda region=region: iam.key_policy(str(emulator.account_id), "aws", region, [role]))  # type: ignore[misc]
+        emulator.client("kms", region).put_key_policy(KeyId=key, PolicyName="default", Policy=policy)
+    _replicate_kms(s3, source, destination, replica_key)
+    s3.put_object(Bucket=source, Key="artifacts/a", Body=b"x")
+    assert _settled(s3, source, "artifacts/a") == "COMPLETED"
+
+
+def test_an_explicit_deny_in_the_replica_key_policy_fails_replication_whatever_iam_allows(
+    emulator: Emulator, buckets: tuple[Any, str, str]
+) -> None:
+    s3, source, destination = buckets
+    source_key, replica_key = _kms_buckets(emulator, s3, source, destination)
+    role = _grant_replication(emulator, source, destination, source_key=source_key, replica_key=replica_key)
+    deny = {"Sid": "NoReplicas", "Effect": "Deny", "Principal": {"AWS": role}, "Action": "kms:Encrypt", "Resource": "*"}
+    policy = json.loads(
+        emulator.client("kms", "eu-west-1").get_key_policy(KeyId=replica_key, PolicyName="default")["Policy"]
+    )
+    policy["Statement"].append(deny)
+    emulator.client("kms", "eu-west-1").put_key_policy(
+        KeyId=replica_key, PolicyName="default", Policy=json.dumps(policy)
+    )
+    _replicate_kms(s3, source, destination, replica_key)
+    s3.put_object(Bucket=source, Key="artifacts/a", Body=b"x")
+    assert _settled(s3, source, "artifacts/a") == "FAILED"
+
+
+def test_a_role_that_does_not_exist_or_does_not_trust_s3_replicates_nothing(
+    emulator: Emulator, buckets: tuple[Any, str, str]
+) -> None:
+    s3, source, destination = buckets
+    account = str(emulator.account_id)
+    emulator.client("iam", "us-east-1").update_assume_role_policy(
+        RoleName=f"replication-{source}",
+        PolicyDocument=_resolved(lambda: iam.assume_role_policy("s3.amazonaws.com", account, "arn:aws:s3:::other")),
+    )
+    _replicate(s3, source, destination)
+    s3.put_object(Bucket=source, Key="artifacts/a", Body=b"x")
+    assert _settled(s3, source, "artifacts/a") == "FAILED", "the trust names another source bucket"
+    s3.put_bucket_replication(
+        Bucket=source,
+        ReplicationConfiguration={
+            "Role": f"arn:aws:iam::{emulator.account_id}:role/no-such-role",
+            "Rules": [
+                {
+                    "ID": "rule",
+                    "Priority": 1,
+                    "Status": "Enabled",
+                    "Filter": {"Prefix": "artifacts/"},
+                    "DeleteMarkerReplication": {"Status": "Disabled"},
+                    "Destination": {"Bucket": f"arn:aws:s3:::{destination}"},
+                }
+            ],
+        },
+    )
+    s3.put_object(Bucket=source, Key="artifacts/b", Body=b"x")
+    assert _settled(s3, source, "artifacts/b") == "FAILED"

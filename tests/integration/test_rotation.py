@@ -9,6 +9,7 @@ from functools import partial
 
 import pytest
 
+from tapstack.components.secrets import SEED_STAGE
 from tapstack.rotation import app
 from tests.integration.helpers import PRIMARY, SECONDARY, Deployed
 from tests.integration.test_least_privilege import ClientFor, _assume, _denied
@@ -125,3 +126,20 @@ def test_a_role_allowed_every_secret_still_cannot_read_or_change_the_token(deplo
         _denied(partial(broad.put_secret_value, SecretId=arn, SecretString="y" * 43))
     finally:
         deployed.emulator.enforce_iam(False)
+
+
+def test_the_seed_version_keeps_its_own_label_and_writing_it_again_never_restores_the_stack_config_token(
+    deployed: Deployed,
+) -> None:
+    """Secrets Manager made the seed AWSCURRENT (the secret's first version) until rotation moved the label on; a
+    version written again with only the seed label (a recreated SecretVersion, terraform-provider-aws#37302)
+    leaves the rotated token current."""
+    sm = deployed.aws("secretsmanager", SECONDARY)
+    arn = deployed.out(SECONDARY, "secret_arn")
+    stages = {v["VersionId"]: v["VersionStages"] for v in sm.list_secret_version_ids(SecretId=arn)["Versions"]}
+    (seed,) = [v for v, labels in stages.items() if SEED_STAGE in labels]
+    assert "AWSCURRENT" not in stages[seed], "rotated once at deploy"
+    current = sm.get_secret_value(SecretId=arn, VersionStage="AWSCURRENT")["SecretString"]
+    sm.put_secret_value(SecretId=arn, SecretString="stack-config-token", VersionStages=[SEED_STAGE])
+    assert sm.get_secret_value(SecretId=arn, VersionStage="AWSCURRENT")["SecretString"] == current
+    assert sm.get_secret_value(SecretId=arn, VersionStage=SEED_STAGE)["SecretString"] == "stack-config-token"

@@ -240,7 +240,7 @@ def test_instances_run_in_private_subnets_with_imdsv2_encrypted_disks_and_no_pub
 
 
 @pytest.mark.parametrize("region", REGIONS)
-def test_the_migration_function_is_capped_encrypted_and_its_dead_letter_queue_too(
+def test_the_migration_function_reserves_nothing_is_encrypted_and_its_dead_letter_queue_too(
     deployed: Deployed, region: str
 ) -> None:
     """moto drops a function's DeadLetterConfig (unit/program/test_platform.py proves the wiring on the graph)."""
@@ -248,7 +248,7 @@ def test_the_migration_function_is_capped_encrypted_and_its_dead_letter_queue_to
     name = deployed.out(region, "function_name")
     key = deployed.out(region, "kms_key_arn")
     assert lam.get_function_configuration(FunctionName=name)["KMSKeyArn"] == key, "environment under the region key"
-    assert lam.get_function_concurrency(FunctionName=name)["ReservedConcurrentExecutions"] == 5
+    assert "ReservedConcurrentExecutions" not in lam.get_function_concurrency(FunctionName=name), "opt-in"
     queue_url = deployed.out(region, "dead_letter_queue_url")
     attributes = deployed.aws("sqs", region).get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])
     assert attributes["Attributes"]["KmsMasterKeyId"] == key

@@ -298,6 +298,26 @@ def hold_replication(moto_world: None) -> Iterator[None]:
     replication.set_delay(ACCOUNT, 0)
 
 
+def _replication_role(tag: str, source: str, replicas: list[str]) -> str:
+    """A role S3 may assume to replicate ``source`` to ``replicas`` (the emulator replicates as that role)."""
+    iam = _client("iam", PRIMARY)
+    trust = {"Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    name = f"tapstack-replication-dev-{tag}"
+    arn = iam.create_role(
+        RoleName=name, AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [trust]})
+    )["Role"]["Arn"]
+    statements = [
+        {"Effect": "Allow", "Action": "s3:GetObjectVersionForReplication", "Resource": f"arn:aws:s3:::{source}/*"},
+        {"Effect": "Allow", "Action": "s3:ReplicateObject", "Resource": [f"arn:aws:s3:::{r}/*" for r in replicas]},
+    ]
+    iam.put_role_policy(
+        RoleName=name,
+        PolicyName="replicate",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": statements}),
+    )
+    return str(arn)
+
+
 @pytest.fixture
 def world(moto_world: None) -> World:
     tag = uuid.uuid4().hex[:8]
@@ -312,7 +332,7 @@ def world(moto_world: None) -> World:
     _client("s3", PRIMARY).put_bucket_replication(
         Bucket=primary_bucket,
         ReplicationConfiguration={
-            "Role": "arn:aws:iam::123456789012:role/tapstack-replication-dev",
+            "Role": _replication_role(tag, primary_bucket, replicas),
             "Rules": [
                 {
                     "ID": f"to-{bucket}",

@@ -10,13 +10,22 @@ import pulumi
 import pulumi_aws as aws
 
 from ..agent.userdata import render_user_data
-from ..lib import iam
+from ..lib import endpoints, iam
 from ..lib.instance_types import ami_parameter, architecture
 from .base import RegionalComponent
 
 AMI_PARAMETER_TAG = "AmiParameter"
 """Launch template tag naming the SSM parameter its AMI came from: what TAP005 reads the AMI's architecture from."""
 SSM_CORE_POLICY = "AmazonSSMManagedInstanceCore"
+REFRESH_MIN_HEALTHY_PERCENTAGE = 100
+REFRESH_MAX_HEALTHY_PERCENTAGE = 200
+"""An instance refresh launches each replacement before it terminates the instance it replaces: with a minimum
+of 100 % Auto Scaling may never go below the desired capacity, and a maximum of 200 % (the most AWS allows, with
+max - min <= 100) lets it launch a whole second set first: the Auto Scaling User Guide's "Launch before
+terminating" ("Instance maintenance policy overview"). Unset, the maximum is 100 % (pulumi-aws
+GroupInstanceRefreshPreferences: "defaults to 100"), so nothing can be launched first: the earlier 90 % with that
+default terminated before launching, and a group of one (the default size) served nothing during every template
+change."""
 
 
 @dataclass
@@ -93,6 +102,12 @@ class Compute(RegionalComponent):
         statements = iam.instance_statements(
             args.data_bucket_arn, self.log_group.arn, args.metric_namespace, args.deployment_bucket_arn
         )
+        # The managed SSM policy grants no S3: through the gateway endpoint the agent's downloads need the role too.
+        statements.append(
+            iam.statement(
+                "ReadSsmAgentBuckets", ["s3:GetObject"], endpoints.ssm_agent_objects(args.partition, args.region)
+            )
+        )
         if args.kms_key_arn is not None:
             statements += iam.instance_key_statements(args.kms_key_arn, args.region)
         self.role_policy = aws.iam.RolePolicy(
@@ -117,7 +132,11 @@ class Compute(RegionalComponent):
                 http_endpoint="enabled",
                 http_tokens="required",
                 http_put_response_hop_limit=1,
-                instance_metadata_tags="enabled",
+                # Off: nothing on the instance reads its tags from the metadata service (the agent takes its
+                # region and bucket from the user data), and with them on EC2 refuses to launch an instance whose
+                # tag keys hold a space or '/' (EC2 User Guide, "View tags for your EC2 instances using instance
+                # metadata"): a stack tag such as "cost center" would make every launch of the group fail.
+                instance_metadata_tags="disabled",
             ),
             block_device_mappings=[
                 aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
@@ -162,7 +181,10 @@ class Compute(RegionalComponent):
             mixed_instances_policy=self._mixed(args.instance_types, version),
             instance_refresh=aws.autoscaling.GroupInstanceRefreshArgs(
                 strategy="Rolling",
-                preferences=aws.autoscaling.GroupInstanceRefreshPreferencesArgs(min_healthy_percentage=90),
+                preferences=aws.autoscaling.GroupInstanceRefreshPreferencesArgs(
+                    min_healthy_percentage=REFRESH_MIN_HEALTHY_PERCENTAGE,
+                    max_healthy_percentage=REFRESH_MAX_HEALTHY_PERCENTAGE,
+                ),
             ),
             enabled_metrics=[
                 aws.autoscaling.Metric.GROUP_IN_SERVICE_INSTANCES,

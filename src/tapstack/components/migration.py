@@ -88,6 +88,7 @@ class MigrationFunctionArgs:
     """The region key, whatever ``kms`` says: it encrypts the logs, the environment and the dead-letter queue."""
     dead_letter_queue_name: str
     reserved_concurrency: int
+    """0: no reservation (the function draws on the account's unreserved pool)."""
     vpc: FunctionVpc | None = None
     """None: the function runs on Lambda's own network (the default; docs/security.md, Lambda.3)."""
     timeout_seconds: int = 60
@@ -152,7 +153,7 @@ class MigrationFunction(RegionalComponent):
             memory_size=args.memory_mb,
             architectures=["arm64"],
             tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode="Active"),
-            reserved_concurrent_executions=args.reserved_concurrency,
+            reserved_concurrent_executions=args.reserved_concurrency or None,
             dead_letter_config=aws.lambda_.FunctionDeadLetterConfigArgs(target_arn=self.dead_letter_queue.arn),
             kms_key_arn=args.region_key_arn,
             vpc_config=vpc_config,

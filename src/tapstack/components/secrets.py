@@ -20,31 +20,55 @@ class RegionKeyArgs:
     alias_name: str
     account_id: pulumi.Input[str]
     partition: pulumi.Input[str]
-    user_role_arns: Sequence[pulumi.Input[str]]
     log_group_arns: Sequence[pulumi.Input[str]] = ()
     """The stack's log groups of this region: CloudWatch Logs may use the key for exactly these."""
 
 
 class RegionKey(RegionalComponent):
-    """A customer-managed key with rotation: topics always need it (alarms cannot use the AWS-managed key)."""
+    """A customer-managed key with rotation: topics always need it (alarms cannot use the AWS-managed key).
+
+    The key is created with the policy its first users need (root administration, CloudWatch, CloudWatch Logs
+    for the region's log groups, which are created with the key); ``grant_users`` then writes the full policy,
+    which names the stack's roles as principals, once those roles exist. The key ignores later changes of its
+    own ``policy`` input: the key policy resource owns the policy from then on, and the two would otherwise
+    write it back and forth.
+    """
 
     def __init__(self, name: str, args: RegionKeyArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("tapstack:secrets:RegionKey", name, opts)
+        self._args = args
         self.key = aws.kms.Key(
             f"{name}-key",
             description=f"TapStack region key ({args.alias_name})",
             enable_key_rotation=True,
             deletion_window_in_days=30,
-            policy=iam.key_policy(
-                args.account_id, args.partition, args.region, args.user_role_arns, args.log_group_arns
-            ),
-            opts=self.child(),
+            policy=iam.key_policy(args.account_id, args.partition, args.region, log_group_arns=args.log_group_arns),
+            opts=self.child(ignore_changes=["policy"]),
         )
         self.alias = aws.kms.Alias(
             f"{name}-alias", name=args.alias_name, target_key_id=self.key.key_id, opts=self.child()
         )
         self.arn = self.key.arn
+        self.policy: aws.kms.KeyPolicy | None = None
         self.register_outputs({"keyArn": self.key.arn, "alias": self.alias.name})
+
+    def grant_users(self, role_arns: Sequence[pulumi.Input[str]]) -> aws.kms.KeyPolicy:
+        """The key's full policy, naming ``role_arns`` (the ARN outputs of the roles themselves, so the policy is
+        written after they exist) as the key's users. Called once, after every role of the stack is declared."""
+        if self.policy is not None:
+            raise ValueError(f"{self._name}: the key's users are granted once")
+        args = self._args
+        self.policy = aws.kms.KeyPolicy(
+            f"{self._name}-policy",
+            key_id=self.key.key_id,
+            policy=iam.key_policy(args.account_id, args.partition, args.region, role_arns, args.log_group_arns),
+            opts=self.child(),
+        )
+        return self.policy
+
+
+SEED_STAGE = "TAPSTACK_SEED"
+"""The staging label of the token's first version, the one Pulumi writes (see ``MigrationSecrets``)."""
 
 
 @dataclass
@@ -102,13 +126,20 @@ class MigrationSecrets(RegionalComponent):
             block_public_policy=True,
             opts=self.child(),
         )
-        # The first value only: rotation moves AWSCURRENT to newer versions, and without ignoring the stages the
-        # next `pulumi up` would move the label back to this version, undoing every rotation.
+        # The seed only; rotation owns the token afterwards. The version carries a label of its own instead of
+        # AWSCURRENT: Secrets Manager makes the first version of a secret AWSCURRENT whatever labels it is given
+        # (PutSecretValue API reference), and a later write with only SEED_STAGE moves no label that matters. So
+        # (1) the seed keeps a label for ever, is never deprecated and never removed by Secrets Manager, and
+        # the provider never drops it from the state; and (2) if it were recreated all the same (a lost state,
+        # terraform-provider-aws#37302: a removed version vanishes on refresh and the next `up` writes it
+        # again), the write would not put the stack-config token back as current. Changes of the token in the
+        # stack config and of the labels rotation moves are ignored: after the first deploy, rotate the secret.
         self.secret_version = aws.secretsmanager.SecretVersion(
             f"{name}-token-value",
             secret_id=self.secret.id,
             secret_string=pulumi.Output.secret(args.secret_value),
-            opts=self.child(ignore_changes=["versionStages"]),
+            version_stages=[SEED_STAGE],
+            opts=self.child(ignore_changes=["versionStages", "secretString"]),
         )
         self.parameter_arn = self.parameter.arn
         self.secret_arn = self.secret.arn

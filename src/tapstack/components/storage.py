@@ -37,12 +37,11 @@ class HardenedBucket(RegionalComponent):
 
     def __init__(self, name: str, args: HardenedBucketArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("tapstack:storage:HardenedBucket", name, opts)
-        self.bucket = aws.s3.Bucket(
-            name,
-            bucket=args.bucket_name,
-            object_lock_enabled=True if args.object_lock_days else None,
-            opts=self.child(),
-        )
+        # No object_lock_enabled here: on the bucket it forces a new bucket, and a fixed-name bucket is deleted
+        # before it is replaced (which fails on a non-empty bucket, or loses the platform's history). S3 enables
+        # Object Lock on an existing versioned bucket with PutObjectLockConfiguration (S3 User Guide, "Enabling
+        # Object Lock on an existing bucket"): BucketObjectLockConfiguration below does it, in place.
+        self.bucket = aws.s3.Bucket(name, bucket=args.bucket_name, opts=self.child())
         self.ownership = aws.s3.BucketOwnershipControls(
             f"{name}-ownership",
             bucket=self.bucket.id,

@@ -143,6 +143,18 @@ class Fleet:
                     beats = list(pool.map(lambda m: self._pass(target, m), members))
         return beats
 
+    def sync(self, region: str) -> list[SimulatedInstance]:
+        """The group's running instances now (joined and left as in ``converge``), without an agent pass."""
+        with self._lock:
+            return self._sync(self.targets[region])
+
+    def refresh(self, region: str) -> list[int]:
+        """An instance refresh of the region's group with its deployed preferences (``instance_refresh``):
+        how many instances served before and after each move."""
+        from .instance_refresh import refresh
+
+        return refresh(self, region)
+
     def converge_all(self) -> dict[str, list[Heartbeat]]:
         return {region: self.converge(region) for region in self.regions}
 

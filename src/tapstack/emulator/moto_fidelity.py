@@ -46,6 +46,17 @@ process serves (``Emulator.start``); an attached ``--endpoint`` server has what 
   (https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-endpoints-access.html). The emulator's instances are
   role sessions named after their instance id, as EC2 names them; their S3 requests are checked against the
   policy of the region's S3 gateway endpoint (any endpoint that allows the request lets it through).
+- KMS key policies: moto stores a key policy but never evaluates it, and it accepts any. AWS judges every use
+  of a key by its key policy (and IAM where the policy delegates to it), refuses a policy naming a principal
+  that does not exist or locking the account out, and replication acts as the replication role. The S3
+  object reads and writes of a caller are checked against the object's key here (``authorization``), key
+  policies are validated at CreateKey and PutKeyPolicy, and ``replication`` evaluates the role.
+- Object Lock on an existing bucket: moto refuses ``PutObjectLockConfiguration`` on a bucket that holds any
+  object (``BucketNeedsToBeNew``). S3 turns Object Lock on for an existing bucket once versioning is enabled,
+  whatever it holds (S3 User Guide, "Enabling Object Lock on an existing bucket"), which is how TapStack turns
+  on ``deploymentObjectLockDays`` for a deployed stack; here versioning is the only requirement, as in AWS.
+- Lambda's concurrency quota (``quotas``) and the tag keys EC2 refuses with instance-metadata tags on
+  (``launches``): moto enforces neither by default.
 """
 
 from __future__ import annotations
@@ -58,7 +69,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from ..graph import as_list
-from . import replication
+from . import authorization, launches, quotas, replication
 from .patches import mark
 from .wsgi import WsgiApp
 
@@ -374,6 +385,7 @@ def _with_caller(original: Callable[..., Any]) -> Callable[..., Any]:
             original(request, resource)
             _check_secret_policy(request, resource)
             _check_endpoint_policy(request, resource)
+            authorization.check_s3_key_use(request, resource)
         finally:
             _caller.userid = None
             _caller.context = None
@@ -393,6 +405,26 @@ def _substituting_variables(original: Callable[..., bool]) -> Callable[..., bool
         return any(_matches(p, value) for p in resolved)
 
     return check_element_matches
+
+
+def _object_lock_on_existing_buckets(
+    backend: Any,
+    bucket_name: str,
+    lock_enabled: bool,
+    mode: str | None = None,
+    days: int | None = None,
+    years: int | None = None,
+) -> None:
+    from moto.s3.exceptions import InvalidBucketState
+
+    bucket = backend.get_bucket(bucket_name)
+    if not bucket.is_versioned:
+        raise InvalidBucketState("Versioning must be 'Enabled' on the bucket to apply a Object Lock configuration")
+    if lock_enabled:
+        bucket.object_lock_enabled = True
+    bucket.default_lock_mode = mode
+    bucket.default_lock_days = days
+    bucket.default_lock_years = years
 
 
 def install() -> None:
@@ -424,6 +456,9 @@ def install() -> None:
         _with_replication_status(FakeKey.response_dict),  # type: ignore[arg-type]
         vars(FakeKey)["response_dict"],
     )
+    S3Backend.put_object_lock_configuration = mark(  # type: ignore[method-assign,assignment]
+        _object_lock_on_existing_buckets, S3Backend.put_object_lock_configuration
+    )
     CONDITION_OPERATIONS["Bool"] = _bool_condition  # type: ignore[assignment]
     IAMPolicyStatement.is_action_permitted = mark(  # type: ignore[method-assign]
         _only_when_conditions_hold(IAMPolicyStatement.is_action_permitted), IAMPolicyStatement.is_action_permitted
@@ -434,4 +469,7 @@ def install() -> None:
     IAMPolicyStatement._check_element_matches = mark(  # type: ignore[method-assign]
         _substituting_variables(IAMPolicyStatement._check_element_matches), IAMPolicyStatement._check_element_matches
     )
+    authorization.install()
+    quotas.install()
+    launches.install()
     _installed = True

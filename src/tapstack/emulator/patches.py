@@ -172,6 +172,34 @@ TARGETS: tuple[Target, ...] = (
     Target(
         f"{_FIDELITY} (s3:prefix)", "moto.core.responses", "BaseResponse._get_action", ("self",), _iam_action_from_query
     ),
+    Target(
+        f"{_FIDELITY} (Object Lock on a bucket with objects)",
+        "moto.s3.models",
+        "S3Backend.put_object_lock_configuration",
+        ("self", "bucket_name", "lock_enabled", "mode", "days", "years"),
+    ),
+    Target("authorization (key policies validated)", "moto.kms.responses", "KmsResponse.create_key", ("self",)),
+    Target("authorization (key policies validated)", "moto.kms.responses", "KmsResponse.put_key_policy", ("self",)),
+    Target("authorization (key policies evaluated)", "moto.kms.models", "kms_backends"),
+    Target("authorization (replication as its role)", "moto.iam.models", "iam_backends"),
+    Target(
+        "quotas (Lambda concurrency)",
+        "moto.awslambda.models",
+        "LambdaBackend.put_function_concurrency",
+        ("self", "function_name", "reserved_concurrency"),
+    ),
+    Target(
+        "launches (metadata tag keys)",
+        "moto.ec2.models.instances",
+        "InstanceBackend.run_instances",
+        ("self", "image_id", "count", "user_data", "security_group_names"),
+    ),
+    Target(
+        "launches (metadata tag keys)",
+        "moto.autoscaling.models",
+        "FakeAutoScalingGroup.replace_autoscaling_group_instances",
+        ("self", "count_needed", "propagated_tags"),
+    ),
     Target("managed_policies", "moto.iam.models", "IAMBackend._init_aws_policies", ("self",)),
     Target("managed_policies", "moto.iam.models", "AWSManagedPolicy"),
     Target("managed_policies", "moto.iam.aws_managed_policies", "aws_managed_policies_data"),

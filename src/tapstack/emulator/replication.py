@@ -16,7 +16,18 @@ https://docs.aws.amazon.com/AmazonS3/latest/userguide/replication-status.html):
 - Replicas are not replicated again; objects written before the configuration are not replicated; a key
   outside every rule's filter gets no replication status at all.
 
-The replication role's permissions are not evaluated. The copy happens after the request that wrote the
+- Replication acts as the configuration's role (``authorization.py``): S3 must be able to assume it (its trust
+  policy admits ``s3.amazonaws.com`` for this account and source bucket), its identity policies must allow
+  reading the source version (``s3:GetObjectVersionForReplication``, with tags ``s3:GetObjectVersionTagging``,
+  with Object Lock ``s3:GetObjectRetention`` and ``s3:GetObjectLegalHold``) and writing the replica
+  (``s3:ReplicateObject``, ``s3:ReplicateTags``, ``s3:ReplicateDelete`` for a delete marker), and the keys must
+  let it decrypt the source (``kms:Decrypt``) and encrypt the replica (``kms:Encrypt``, plus ``kms:Decrypt`` when
+  the destination uses an S3 Bucket Key), each judged by the key policy and, where it delegates, IAM. A denial
+  leaves the source version FAILED and the destination without the replica, as in AWS
+  (https://docs.aws.amazon.com/AmazonS3/latest/userguide/setting-repl-config-perm-overview.html,
+  https://docs.aws.amazon.com/AmazonS3/latest/userguide/replication-config-for-kms-objects.html).
+
+The copy happens after the request that wrote the
 object has finished (tags and metadata are set after moto stores the object), plus the per-account delay set
 with ``set_delay``: a test can hold replication back to exercise a release's replication timeout.
 """
@@ -183,14 +194,55 @@ def _replicate(write: _Write, targets: list[_Target]) -> None:
         setattr(source, STATUS_ATTRIBUTE, "COMPLETED" if all(copied) else "FAILED")
 
 
+def _role_may_replicate(write: _Write, source: Any, destination: Any, target: _Target) -> bool:
+    """Whether the replication role may copy this version (or delete marker) to ``destination``."""
+    from . import authorization as authz
+
+    backend = write.backend
+    bucket = backend.get_bucket(write.bucket)
+    account = str(backend.account_id)
+    found = authz.role_caller(account, str((bucket.replication or {}).get("Role") or ""))
+    if found is None:
+        return False
+    caller, role = found
+    source_arn = f"arn:{bucket.partition}:s3:::{write.bucket}"
+    if not authz.trusts_service(role, "s3.amazonaws.com", {"aws:SourceAccount": account, "aws:SourceArn": source_arn}):
+        return False
+    context = {"aws:PrincipalArn": caller.principal_arn}
+    replica_arn = f"arn:{bucket.partition}:s3:::{target.bucket}/{write.key}"
+    source_object = f"{source_arn}/{write.key}"
+
+    def may(action: str, resource: str) -> bool:
+        return authz.identity_decision(caller.policies, action, resource, context) is authz.Decision.ALLOW
+
+    if write.delete_marker:
+        return may("s3:ReplicateDelete", replica_arn)
+    needed = [("s3:GetObjectVersionForReplication", source_object), ("s3:ReplicateObject", replica_arn)]
+    if backend.tagger.get_tag_dict_for_resource(source.arn):
+        needed += [("s3:GetObjectVersionTagging", source_object), ("s3:ReplicateTags", replica_arn)]
+    if getattr(bucket, "object_lock_enabled", False):
+        needed += [("s3:GetObjectRetention", source_object), ("s3:GetObjectLegalHold", source_object)]
+    if not all(may(action, resource) for action, resource in needed):
+        return False
+    source_key = str(source.kms_key_id) if source.encryption == "aws:kms" and source.kms_key_id else None
+    if source_key and not authz.kms_allowed(caller, str(bucket.region_name), source_key, "kms:Decrypt", "s3"):
+        return False
+    if source.encryption == "aws:kms" and target.replica_kms_key is not None:
+        region = str(destination.region_name)
+        actions = ["kms:Encrypt"] + (["kms:Decrypt"] if authz.bucket_default_key(destination)[1] else [])
+        return all(authz.kms_allowed(caller, region, target.replica_kms_key, a, "s3") for a in actions)
+    return True
+
+
 def _copy_to(write: _Write, source: Any, target: _Target) -> bool:
-    """One destination; False when it cannot hold a replica (AWS marks the source FAILED)."""
+    """One destination; False when it cannot hold a replica or the role may not copy it (AWS marks the source
+    FAILED)."""
     backend = write.backend
     try:
         destination = backend.get_bucket(target.bucket)
     except Exception:  # moto's MissingBucket
         return False
-    if not destination.is_versioned:
+    if not destination.is_versioned or not _role_may_replicate(write, source, destination, target):
         return False
     if write.delete_marker:
         if write.key in destination.keys:

@@ -47,7 +47,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..errors import TapStackError
-from . import kms_keys, managed_policies, moto_fidelity, patches, replication
+from . import kms_keys, managed_policies, moto_fidelity, patches, quotas, replication
 from .wsgi import WsgiApp
 
 LOOPBACK = "127.0.0.1"
@@ -441,13 +441,20 @@ class Emulator:
         return self._server is not None
 
     @classmethod
-    def start(cls, timeout: float = 10.0, tls: bool = True, replication_delay: float = 0.0) -> Emulator:
+    def start(
+        cls,
+        timeout: float = 10.0,
+        tls: bool = True,
+        replication_delay: float = 0.0,
+        concurrency_quota: int = quotas.DEFAULT_CONCURRENCY_QUOTA,
+    ) -> Emulator:
         """moto in threads of this process, on a free loopback port chosen by the OS (no port races).
 
         ``tls=False`` serves plain http, where the TLS-only bucket policies refuse every object request: it
         exists to show that they do. ``replication_delay`` holds each S3 replication back by that many
-        seconds (tests of a release's replication timeout). Emulators started in one process share their
-        moto, each in an account of its own.
+        seconds (tests of a release's replication timeout). ``concurrency_quota`` is the emulated account's
+        Lambda concurrency quota (``quotas``: a new account's 10 unless set). Emulators started in one process
+        share their moto, each in an account of its own.
         """
         # One access-log line per request would bury the progress display.
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
@@ -464,6 +471,7 @@ class Emulator:
                 context.load_cert_chain(cert, key)
             account_id = str(secrets.randbelow(9 * 10**11) + 10**11)
             replication.set_delay(account_id, replication_delay)
+            quotas.set_concurrency_quota(account_id, concurrency_quota)
             app = _in_account(moto_fidelity.wsgi(dispatcher), account_id)
             server = KeepAliveServer(LOOPBACK, 0, app, ssl_context=context)
             emulator = cls(f"{'https' if tls else 'http'}://{LOOPBACK}:{server.server_port}", cert, account_id)

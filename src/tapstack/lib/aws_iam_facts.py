@@ -29,6 +29,10 @@ UNSCOPED_ACTIONS: dict[str, str] = {
         "'Resource: *'); Lambda calls it with the migration function's role to manage the function's network "
         "interfaces when migrationInVpc is on"
     ),
+    "ec2:DescribeSubnets": (
+        "EC2 Describe* actions have no resource-level permissions; the Lambda Developer Guide lists it among the "
+        "execution role's permissions for a function in a VPC (migrationInVpc)"
+    ),
     "logs:DescribeLogGroups": (
         "a list action without resource-level permissions (Service Authorization Reference, CloudWatch Logs); "
         "VPC Flow Logs calls it to find its destination group, as the flow-logs IAM role documentation requires"

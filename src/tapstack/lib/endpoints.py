@@ -19,6 +19,14 @@ the S3 gateway endpoint: the user data installs python3-boto3 from it). The name
 Guide gives for restrictive S3 endpoint policies (``arn:aws:s3:::al2023-repos-<region>-de612dc2/*``) and the one
 ``dnf repolist -v`` shows on an instance."""
 
+SSM_AGENT_BUCKETS: tuple[str, ...] = ("amazon-ssm-{region}", "aws-ssm-{region}", "patch-baseline-snapshot-{region}")
+"""The AWS-managed buckets of each region the SSM Agent reads on Linux instances (Systems Manager User Guide, "SSM
+Agent communications with AWS managed S3 buckets"): agent updates (``amazon-ssm-``), documents and plugins such as
+Run Command's (``aws-ssm-``) and Patch Manager's baseline snapshots (``patch-baseline-snapshot-``). From the private
+subnets the agent reaches them through the S3 gateway endpoint, so its policy and the instance role must both allow
+them; the agent only downloads from them (``s3:GetObject``). Not listed: the Windows-only, macOS-only and
+Distributor buckets of the same table, which nothing here uses."""
+
 STACK_BUCKET_ACTIONS: tuple[str, ...] = (
     "s3:GetObject",
     "s3:GetObjectVersion",
@@ -76,11 +84,20 @@ def repository_objects(partition: Any, region: str) -> pulumi.Output[str]:
     return pulumi.Output.format("arn:{0}:s3:::{1}/*", partition, AL2023_REPOSITORY_BUCKET.format(region=region))
 
 
+def ssm_agent_objects(partition: Any, region: str) -> list[pulumi.Output[str]]:
+    """Every object of the SSM Agent's regional buckets (``SSM_AGENT_BUCKETS``)."""
+    return [
+        pulumi.Output.format("arn:{0}:s3:::{1}/*", partition, bucket.format(region=region))
+        for bucket in SSM_AGENT_BUCKETS
+    ]
+
+
 def s3_endpoint_policy(
     bucket_arns: Sequence[Any], partition: Any, region: str, function_bucket_arn: Any | None = None
 ) -> pulumi.Output[str]:
-    """Only the stack's own buckets of this region, plus read access to the Amazon Linux repositories (and, when
-    the migration function runs in the VPC, its ``validate`` reads of the deployment bucket's configuration).
+    """Only the stack's own buckets of this region, plus read access to the Amazon Linux repositories and the SSM
+    Agent's buckets (and, when the migration function runs in the VPC, its ``validate`` reads of the deployment
+    bucket's configuration).
 
     An endpoint policy does not grant anything by itself: it bounds what any principal in the VPC can do through
     the endpoint, so stolen instance credentials (or a compromised app) cannot copy data to a bucket elsewhere.
@@ -92,6 +109,9 @@ def s3_endpoint_policy(
         iam.statement("StackBuckets", STACK_BUCKET_ACTIONS, resources, principal={"AWS": "*"}),
         iam.statement(
             "AmazonLinuxRepositories", ["s3:GetObject"], [repository_objects(partition, region)], principal={"AWS": "*"}
+        ),
+        iam.statement(
+            "SsmAgentBuckets", ["s3:GetObject"], ssm_agent_objects(partition, region), principal={"AWS": "*"}
         ),
     ]
     if function_bucket_arn is not None:

@@ -222,26 +222,35 @@ def root_admin_statement(account_id: Any, partition: Any) -> Statement:
     }
 
 
+KEY_USER_ACTIONS = ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey")
+
+
 def key_policy(
-    account_id: Any, partition: Any, region: str, user_role_arns: Sequence[Any], log_group_arns: Sequence[Any] = ()
+    account_id: Any, partition: Any, region: str, user_role_arns: Sequence[Any] = (), log_group_arns: Sequence[Any] = ()
 ) -> pulumi.Output[str]:
     """Root administration, the stack's own roles as users, CloudWatch (alarms publish to encrypted topics) and
     CloudWatch Logs for exactly the stack's log groups of this region.
 
-    In a key policy ``Resource: "*"`` means "this key", so it is scoped by construction. Roles are named
-    through ``aws:PrincipalArn`` so the policy can be written before the roles exist.
+    In a key policy ``Resource: "*"`` means "this key", so it is scoped by construction. The users are named by
+    their role ARNs as principals: a statement whose principal is the account root only delegates to IAM, which
+    the administration statement already does, so it would grant and restrict nothing. KMS refuses a policy that
+    names a principal that does not exist (MalformedPolicyDocumentException), so a policy with users is written
+    after the roles exist (``RegionKey.grant_users``); without users this is the policy the key is created with.
+    The administration statement stays in both: without it the policy would fail KMS's lockout safety check,
+    which TapStack never bypasses.
     """
-    root = account_root(account_id, partition)
-    statements = [
-        root_admin_statement(account_id, partition),
-        {
-            "Sid": "AllowStackRolesToUseKey",
-            "Effect": "Allow",
-            "Principal": {"AWS": root},
-            "Action": ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
-            "Resource": "*",
-            "Condition": {"ArnEquals": {"aws:PrincipalArn": list(user_role_arns)}},
-        },
+    statements = [root_admin_statement(account_id, partition)]
+    if user_role_arns:
+        statements.append(
+            {
+                "Sid": "AllowStackRolesToUseKey",
+                "Effect": "Allow",
+                "Principal": {"AWS": list(user_role_arns)},
+                "Action": list(KEY_USER_ACTIONS),
+                "Resource": "*",
+            }
+        )
+    statements.append(
         {
             "Sid": "AllowCloudWatchAlarmsToPublishEncrypted",
             "Effect": "Allow",
@@ -251,8 +260,8 @@ def key_policy(
             "Condition": confused_deputy_conditions(
                 account_id, source_arn_pattern(CLOUDWATCH, partition, region, account_id)
             ),
-        },
-    ]
+        }
+    )
     if log_group_arns:
         statements.append(logs_key_statement(region, log_group_arns))
     return pulumi.Output.json_dumps(document(statements))
@@ -425,7 +434,8 @@ def function_network_statements(
     Unassign act on interfaces whose ids are not known in advance; the guide warns that Lambda checks
     DeleteNetworkInterface with an id of its own choosing, so they cover every interface of this account and
     region and carry no condition on the interface's VPC or subnet (the check's interface has neither, and a
-    condition on a missing key denies). DescribeNetworkInterfaces only works on ``*`` (UNSCOPED_ACTIONS).
+    condition on a missing key denies). DescribeNetworkInterfaces and DescribeSubnets only work on ``*``
+    (UNSCOPED_ACTIONS).
     """
     interfaces = network_interfaces_arn(partition, region, account_id)
     return [
@@ -435,8 +445,13 @@ def function_network_statements(
             [interfaces, *subnet_arns, security_group_arn],
         ),
         statement("ManageFunctionInterfaces", list(FUNCTION_ENI_ACTIONS), [interfaces]),
-        statement("DescribeFunctionInterfaces", ["ec2:DescribeNetworkInterfaces"], "*"),
+        statement("DescribeFunctionNetwork", list(FUNCTION_DESCRIBE_ACTIONS), "*"),
     ]
+
+
+FUNCTION_DESCRIBE_ACTIONS = ("ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets")
+"""The Describe calls the Lambda Developer Guide ("Giving Lambda functions access to a VPC", execution role
+permissions) lists for a VPC function's role; both work only on ``*`` (UNSCOPED_ACTIONS)."""
 
 
 ROTATION_ACTIONS = (
@@ -586,6 +601,13 @@ def replication_statements(
         statements.append(statement("DecryptSource", ["kms:Decrypt"], [arn], conditions=via_services(region, "s3")))
     for i, (region, arn) in enumerate(destination_keys):
         statements.append(
-            statement(f"EncryptReplica{i}", ["kms:Encrypt"], [arn], conditions=via_services(region, "s3"))
+            statement(f"EncryptReplica{i}", list(REPLICA_KEY_ACTIONS), [arn], conditions=via_services(region, "s3"))
         )
     return statements
+
+
+REPLICA_KEY_ACTIONS = ("kms:Encrypt", "kms:Decrypt")
+"""What the replication role does with each replica key: S3 encrypts the replica with it, and because the
+destination buckets use an S3 Bucket Key, S3 also checks that bucket key with a ``kms:Decrypt`` as the role (S3
+User Guide, "Replicating encrypted objects", the section on S3 Bucket Keys and replication). Without Decrypt
+every replica goes to FAILED."""

@@ -122,6 +122,26 @@ def test_launch_template_requires_imdsv2_encrypts_ebs_and_has_no_public_ip(found
     assert "keyName" not in lt.inputs, "no SSH key: access is through SSM Session Manager"
 
 
+def test_instance_metadata_tags_are_off_so_any_stack_tag_key_can_launch(synth: Synth) -> None:
+    """With metadata tags on, EC2 refuses to launch an instance whose tag keys hold a space or '/'; nothing on
+    the instance reads its tags from the metadata service, so they are off and such a tag launches."""
+    g = synth(regions=["us-east-1"], tags={"cost center": "42", "team/owner": "platform"})
+    (lt,) = [r for r in g.of_type("aws:ec2/launchTemplate:LaunchTemplate")]
+    assert lt.inputs["metadataOptions"]["instanceMetadataTags"] == "disabled"
+    instance = next(t for t in lt.inputs["tagSpecifications"] if t["resourceType"] == "instance")
+    assert {"cost center", "team/owner"} <= set(instance["tags"])
+
+
+def test_an_instance_refresh_launches_before_it_terminates(foundation: Graph) -> None:
+    """Minimum 100 %: never below the desired capacity; maximum 200 %: room to launch the replacement first. The
+    earlier 90 % with the default maximum (100 %) replaced a group of one by terminating it first."""
+    (asg,) = foundation.of_type("aws:autoscaling/group:Group")
+    assert asg.inputs["instanceRefresh"] == {
+        "strategy": "Rolling",
+        "preferences": {"minHealthyPercentage": 100, "maxHealthyPercentage": 200},
+    }
+
+
 def test_app_security_group_admits_nothing(foundation: Graph) -> None:
     (sg,) = foundation.of_type("aws:ec2/securityGroup:SecurityGroup")
     assert not sg.inputs.get("ingress")
@@ -158,11 +178,22 @@ def test_instance_role_has_ssm_core_and_exactly_its_own_resources(foundation: Gr
     assert by_sid["UseRegionKeyThroughS3"]["Condition"] == {
         "StringEquals": {"kms:ViaService": ["s3.us-east-1.amazonaws.com"]}
     }
+    assert by_sid["ReadSsmAgentBuckets"] == {
+        "Sid": "ReadSsmAgentBuckets",
+        "Effect": "Allow",
+        "Action": ["s3:GetObject"],
+        "Resource": [
+            "arn:aws:s3:::amazon-ssm-us-east-1/*",
+            "arn:aws:s3:::aws-ssm-us-east-1/*",
+            "arn:aws:s3:::patch-baseline-snapshot-us-east-1/*",
+        ],
+    }
     assert set(by_sid) == {
         "ListDataBucket",
         "ReadWriteDataObjects",
         "WriteOwnLogs",
         "PutOwnMetrics",
+        "ReadSsmAgentBuckets",
         "UseRegionKeyThroughS3",
     }
     trust = next(

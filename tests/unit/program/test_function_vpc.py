@@ -160,9 +160,12 @@ def test_the_role_lets_lambda_manage_interfaces_only_in_the_private_subnets_with
         "ec2:UnassignPrivateIpAddresses",
     ]
     assert manage["Resource"] == [interfaces]
-    describe = statements["DescribeFunctionInterfaces"]
-    assert (describe["Action"], describe["Resource"]) == (["ec2:DescribeNetworkInterfaces"], ["*"])
-    assert not any("Condition" in statements[sid] for sid in ("ManageFunctionInterfaces", "DescribeFunctionInterfaces"))
+    describe = statements["DescribeFunctionNetwork"]
+    assert (describe["Action"], describe["Resource"]) == (
+        ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"],
+        ["*"],
+    )
+    assert not any("Condition" in statements[sid] for sid in ("ManageFunctionInterfaces", "DescribeFunctionNetwork"))
 
 
 @pytest.mark.parametrize(("region", "code"), [("us-east-1", "use1"), ("eu-west-1", "euw1")])

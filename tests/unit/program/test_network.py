@@ -40,7 +40,9 @@ def test_each_vpc_adopts_its_default_nacl_with_no_rules(foundation: Graph) -> No
     assert not acl.inputs.get("ingress") and not acl.inputs.get("egress") and not acl.inputs.get("subnetIds")
 
 
-def test_s3_endpoint_allows_only_the_stacks_buckets_and_the_amazon_linux_repositories(platform: Graph) -> None:
+def test_s3_endpoint_allows_only_the_stacks_buckets_the_amazon_linux_repositories_and_the_ssm_agent_buckets(
+    platform: Graph,
+) -> None:
     endpoints = [
         e for e in platform.of_type("aws:ec2/vpcEndpoint:VpcEndpoint") if e.inputs["serviceName"].endswith(".s3")
     ]
@@ -68,6 +70,17 @@ def test_s3_endpoint_allows_only_the_stacks_buckets_and_the_amazon_linux_reposit
                 "Effect": "Allow",
                 "Action": ["s3:GetObject"],
                 "Resource": [f"arn:aws:s3:::al2023-repos-{region}-de612dc2/*"],
+                "Principal": {"AWS": "*"},
+            },
+            {
+                "Sid": "SsmAgentBuckets",
+                "Effect": "Allow",
+                "Action": ["s3:GetObject"],
+                "Resource": [
+                    f"arn:aws:s3:::amazon-ssm-{region}/*",
+                    f"arn:aws:s3:::aws-ssm-{region}/*",
+                    f"arn:aws:s3:::patch-baseline-snapshot-{region}/*",
+                ],
                 "Principal": {"AWS": "*"},
             },
         ]

@@ -78,6 +78,35 @@ def test_replication_role_is_scoped_to_source_and_destinations(platform: Graph) 
     assert buckets == {"tapstack-deploy-use1-123456789012-dev", *SECONDARY_DEPLOY.values()}
 
 
+def test_replication_role_decrypts_the_source_and_encrypts_and_decrypts_with_each_replica_key(
+    platform: Graph,
+) -> None:
+    """Replica buckets use an S3 Bucket Key, which S3 checks with a kms:Decrypt as the replication role: with
+    kms:Encrypt alone every replica would be FAILED (S3 User Guide, "Replicating encrypted objects")."""
+    by_sid = {s["Sid"]: s for s in statements(policy(by_name(platform, "use1-replication-policy")))}
+    keys = {k.region: k.outputs["arn"] for k in platform.of_type("aws:kms/key:Key")}
+    assert (by_sid["DecryptSource"]["Action"], by_sid["DecryptSource"]["Resource"]) == (
+        ["kms:Decrypt"],
+        [keys["us-east-1"]],
+    )
+    replicas = {sid: st for sid, st in by_sid.items() if sid.startswith("EncryptReplica")}
+    assert sorted(r for st in replicas.values() for r in st["Resource"]) == sorted(
+        [keys["us-west-2"], keys["eu-west-1"]]
+    )
+    for st in replicas.values():
+        (region,) = [r for r, arn in keys.items() if st["Resource"] == [arn]]
+        assert st["Action"] == ["kms:Encrypt", "kms:Decrypt"]
+        assert st["Condition"] == {"StringEquals": {"kms:ViaService": [f"s3.{region}.amazonaws.com"]}}
+
+
+def test_the_token_seed_is_not_labelled_awscurrent_so_a_rewrite_never_restores_it(platform: Graph) -> None:
+    """Secrets Manager makes a secret's first version AWSCURRENT whatever its labels; a version written later
+    with only the seed label (terraform-provider-aws#37302: the provider drops a version Secrets Manager removed,
+    and the next up writes it again) leaves the rotated token current."""
+    versions = platform.of_type("aws:secretsmanager/secretVersion:SecretVersion")
+    assert [v.inputs["versionStages"] for v in versions] == [["TAPSTACK_SEED"]] * 3
+
+
 def test_one_region_has_no_replication_resources(synth: Synth) -> None:
     g = synth(regions=["eu-west-1"])
     assert not g.of_type("aws:s3/bucketReplicationConfig:BucketReplicationConfig")
@@ -148,7 +177,13 @@ def test_lambda_environment_carries_names_and_arns_only(platform: Graph) -> None
             "targetArn": f"arn:aws:sqs:{fn.region}:123456789012:tapstack-migration-dlq-{code}-dev"
         }
         assert fn.inputs["kmsKeyArn"].startswith(f"arn:aws:kms:{fn.region}:")
-        assert fn.inputs["reservedConcurrentExecutions"] == 5
+        assert "reservedConcurrentExecutions" not in fn.inputs, "a reservation is opt-in (the account quota)"
+
+
+def test_a_configured_reservation_reaches_every_migration_function(synth: Synth) -> None:
+    g = synth(migrationReservedConcurrency=3)
+    functions = migration_functions(g)
+    assert functions and {fn.inputs["reservedConcurrentExecutions"] for fn in functions} == {3}
 
 
 def test_lambda_archive_holds_the_handler_and_the_installed_boto3(platform: Graph) -> None:
@@ -350,10 +385,19 @@ def test_log_bucket_accepts_access_logs_only_from_its_region_sources(platform: G
 
 def test_key_policy_names_the_roles_and_grants_kms_star_only_to_root(platform: Graph) -> None:
     key = next(k for k in platform.of_type("aws:kms/key:Key") if k.region == "us-west-2")
-    doc = policy(key)
-    for st in doc["Statement"]:
-        if "kms:*" in st["Action"]:
-            assert st["Principal"] == {"AWS": "arn:aws:iam::123456789012:root"} and "Condition" not in st
+    (full,) = [p for p in platform.of_type("aws:kms/keyPolicy:KeyPolicy") if p.region == "us-west-2"]
+    assert full.inputs["keyId"] == key.outputs["keyId"]
+    assert "bypassPolicyLockoutSafetyCheck" not in full.inputs
+    doc = policy(full)
+    root_admin = {
+        "Sid": "EnableAccountRootAdministration",
+        "Effect": "Allow",
+        "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+        "Action": ["kms:*"],
+        "Resource": "*",
+    }
+    assert doc["Statement"][0] == root_admin  # never lock the account out of its key
+    assert [s for s in doc["Statement"] if "kms:*" in s["Action"]] == [root_admin]
     cloudwatch = next(s for s in doc["Statement"] if s["Sid"] == "AllowCloudWatchAlarmsToPublishEncrypted")
     assert cloudwatch["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
     assert cloudwatch["Condition"] == {
@@ -361,12 +405,30 @@ def test_key_policy_names_the_roles_and_grants_kms_star_only_to_root(platform: G
         "ArnLike": {"aws:SourceArn": "arn:aws:cloudwatch:us-west-2:123456789012:alarm:*"},
     }
     users = next(s for s in doc["Statement"] if s["Sid"] == "AllowStackRolesToUseKey")
-    assert sorted(users["Condition"]["ArnEquals"]["aws:PrincipalArn"]) == [
+    assert "Condition" not in users
+    assert users["Action"] == ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
+    assert sorted(users["Principal"]["AWS"]) == [
         "arn:aws:iam::123456789012:role/tapstack-instance-usw2-dev",
         "arn:aws:iam::123456789012:role/tapstack-migration-usw2-dev",
         "arn:aws:iam::123456789012:role/tapstack-replication-use1-dev",
         "arn:aws:iam::123456789012:role/tapstack-rotation-usw2-dev",
     ]
+    roles = {r.outputs["arn"]: r.urn for r in platform.of_type("aws:iam/role:Role")}
+    assert {roles[arn] for arn in users["Principal"]["AWS"]} <= set(full.dependencies), "written after the roles"
+
+
+def test_the_key_is_created_with_the_policy_its_first_users_need_and_leaves_it_to_the_key_policy(
+    platform: Graph,
+) -> None:
+    key = next(k for k in platform.of_type("aws:kms/key:Key") if k.region == "us-west-2")
+    (full,) = [p for p in platform.of_type("aws:kms/keyPolicy:KeyPolicy") if p.region == "us-west-2"]
+    first = policy(key)
+    assert [s["Sid"] for s in first["Statement"]] == [
+        "EnableAccountRootAdministration",
+        "AllowCloudWatchAlarmsToPublishEncrypted",
+        "AllowCloudWatchLogsForStackLogGroups",
+    ]
+    assert [s for s in policy(full)["Statement"] if s["Sid"] != "AllowStackRolesToUseKey"] == first["Statement"]
 
 
 def test_topic_policies_allow_only_this_account(platform: Graph) -> None:

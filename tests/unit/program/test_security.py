@@ -45,7 +45,16 @@ def test_object_lock_is_off_by_default(platform: Graph) -> None:
 
 def test_object_lock_is_governance_mode_on_the_deployment_buckets_only(synth: Synth) -> None:
     g = synth(regions=["us-east-1"], deploymentObjectLockDays=30)
-    locked = [b.inputs["bucket"] for b in g.of_type(BUCKET) if b.inputs.get("objectLockEnabled")]
-    assert locked == ["tapstack-deploy-use1-123456789012-dev"]
     (lock,) = g.of_type(LOCK)
+    assert lock.inputs["bucket"] == "tapstack-deploy-use1-123456789012-dev"
+    assert lock.inputs["objectLockEnabled"] == "Enabled"
     assert lock.inputs["rule"] == {"defaultRetention": {"mode": "GOVERNANCE", "days": 30}}
+
+
+def test_turning_on_object_lock_changes_no_input_of_any_bucket(synth: Synth) -> None:
+    """``objectLockEnabled`` on the bucket forces a new bucket (a fixed-name bucket is deleted first, and that
+    fails on a non-empty one): the lock comes from its own configuration resource, on the existing bucket."""
+    off = synth(regions=["us-east-1"])
+    on = synth(regions=["us-east-1"], deploymentObjectLockDays=30)
+    assert {b.urn: b.inputs for b in on.of_type(BUCKET)} == {b.urn: b.inputs for b in off.of_type(BUCKET)}
+    assert not [b for b in on.of_type(BUCKET) if "objectLockEnabled" in b.inputs]

@@ -210,15 +210,20 @@ def test_replacing_any_stateful_type_is_destructive(type_: str, name: str, prop:
     assert result.destructive[0].notes[0].startswith(f"destroys the data it holds: {types.title(type_)} {name}: ")
 
 
+def _preferences_of_use1(data: dict[str, Any], **preferences: float) -> None:
+    _one(data, types.ASG, "use1-app-asg")["inputs"]["instanceRefresh"]["preferences"] = preferences
+
+
 def _refresh_of_use1(data: dict[str, Any], **preferences: float) -> None:
     _set(types.LAUNCH_TEMPLATE, "use1-app-lt", userData="I2Nsb3VkLWNvbmZpZwo=")(data)
-    group = _one(data, types.ASG, "use1-app-asg")
-    group["inputs"]["instanceRefresh"]["preferences"] = preferences
+    _preferences_of_use1(data, **preferences)
 
 
-def test_a_user_data_change_refreshes_a_one_instance_group_that_stops_serving_on_the_default_percentages() -> None:
+def test_a_user_data_change_refreshes_a_one_instance_group_that_stops_serving_at_90_percent_healthy() -> None:
+    """Auto Scaling's own default (90%, no maximum above 100%), which TapStack's group used to keep."""
+    old = _edited(lambda d: _preferences_of_use1(d, minHealthyPercentage=90.0))
     new = _edited(lambda d: _refresh_of_use1(d, minHealthyPercentage=90.0))
-    changes = _by_name(diff(Graph.from_dict(PLATFORM), new).changes)
+    changes = _by_name(diff(old, new).changes)
     assert changes["use1-app-lt"].properties == ("userData",)
     assert changes["use1-app-lt"].notes == ("rolls out through an instance refresh of tapstack-app-use1-dev",)
     group = changes["use1-app-asg"]
@@ -233,6 +238,7 @@ def test_a_user_data_change_refreshes_a_one_instance_group_that_stops_serving_on
 def test_a_user_data_change_keeps_serving_when_the_refresh_launches_before_it_terminates() -> None:
     new = _edited(lambda d: _refresh_of_use1(d, minHealthyPercentage=100.0, maxHealthyPercentage=200.0))
     group = _by_name(diff(Graph.from_dict(PLATFORM), new).changes)["use1-app-asg"]
+    assert group.properties == ("launchTemplate",), "the platform's own percentages are 100-200"
     assert group.notes[-1] == (
         "instance refresh of tapstack-app-use1-dev: 1 instance(s) desired (min 1, max 3), healthy 100%-200% of "
         "desired while it runs: never fewer than 1 in service, so us-east-1 keeps serving"
@@ -264,6 +270,7 @@ def test_a_group_pinned_to_latest_is_not_refreshed() -> None:
         _one(data, types.ASG, "use1-app-asg")["inputs"]["launchTemplate"]["version"] = "$Latest"
 
     def base(data: dict[str, Any]) -> None:
+        _preferences_of_use1(data, minHealthyPercentage=90.0)
         _one(data, types.ASG, "use1-app-asg")["inputs"]["launchTemplate"]["version"] = "$Latest"
 
     changes = _by_name(diff(_edited(base), _edited(edit)).changes)
@@ -347,7 +354,7 @@ def test_the_command_exits_1_naming_the_data_a_stateful_replacement_destroys(
     assert "s3:Bucket use1-deploy  objectLockEnabled forces replacement  DESTRUCTIVE" in out
     assert "deployment bucket: every release's artifacts and migration records" in out
     assert out.splitlines()[-1] == (
-        "destructive: 0 to create, 8 to update in place, 10 to replace (1 destructive), 0 to delete, 286 unchanged"
+        "destructive: 0 to create, 8 to update in place, 10 to replace (1 destructive), 0 to delete, 289 unchanged"
     )
 
 
@@ -374,7 +381,7 @@ def test_the_json_shape(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert main(["diff", old, new, "--json"]) == 1
     data = json.loads(capsys.readouterr().out)
     assert set(data) == {"changes", "summary"}
-    assert data["summary"] == {"create": 0, "update": 8, "replace": 10, "delete": 0, "unchanged": 286, "destructive": 1}
+    assert data["summary"] == {"create": 0, "update": 8, "replace": 10, "delete": 0, "unchanged": 289, "destructive": 1}
     bucket = next(c for c in data["changes"] if c["name"] == "use1-deploy")
     assert bucket == {
         "urn": _one(PLATFORM, types.BUCKET, "use1-deploy")["urn"],
@@ -425,18 +432,19 @@ def _block_after(doc: str, phrase: str) -> list[str]:
     return block.splitlines()
 
 
-def test_switching_on_deployment_object_lock_replaces_every_deployment_bucket_as_the_operating_doc_shows(
+def test_switching_on_deployment_object_lock_replaces_no_bucket_as_the_operating_doc_shows(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     old = _write(tmp_path / "old.json", Graph.from_dict(PLATFORM))
     stack_file = tmp_path / "Pulumi.dev.yaml"
     stack_file.write_text(PLATFORM_STACK.read_text() + "  tapstack:deploymentObjectLockDays: 30\n")
-    assert main(["diff", old, str(stack_file)]) == 1
+    assert main(["diff", old, str(stack_file)]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert [line.split()[3] for line in out if line.endswith("DESTRUCTIVE")] == [
-        f"{code}-deploy" for code in ("euw1", "use1", "usw2")
+    assert [line for line in out if "replace" in line.split()[:2]] == []
+    assert [line.split()[3] for line in out if "BucketObjectLockConfiguration" in line] == [
+        f"{code}-deploy-object-lock" for code in ("euw1", "use1", "usw2")
     ]
-    shown = _block_after("docs/operating-migrations.md", "the diff shows it for what it is")
+    shown = _block_after("docs/operating-migrations.md", "the diff shows what that change really")
     assert [line for line in shown if line not in out] == []
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..instance_refresh import remember
 from .base import AdapterError, Request, Result, compact, resource
 
 
@@ -35,11 +36,7 @@ def _mixed(policy: dict[str, Any] | None) -> dict[str, Any] | None:
     "aws:autoscaling/group:Group",
     "name minSize maxSize desiredCapacity vpcZoneIdentifiers availabilityZones healthCheckType "
     "healthCheckGracePeriod launchTemplate defaultCooldown terminationPolicies tags enabledMetrics "
-    "metricsGranularity capacityRebalance mixedInstancesPolicy",
-    {
-        "instanceRefresh": "the provider starts an instance refresh when the launch template changes later; "
-        "nothing is stored at creation",
-    },
+    "metricsGranularity capacityRebalance mixedInstancesPolicy instanceRefresh",
 )
 def group(req: Request) -> Result:
     name = req.physical_name()
@@ -81,6 +78,16 @@ def group(req: Request) -> Result:
             MixedInstancesPolicy=mixed,
             Tags=tags,
         )
+    )
+    # The provider starts a refresh with these preferences when the template changes; the simulated fleet's
+    # refresh (emulator/instance_refresh.py) follows them.
+    preferences = (req.get("instanceRefresh") or {}).get("preferences") or {}
+    remember(
+        req.account_id,
+        req.region,
+        name,
+        preferences.get("minHealthyPercentage"),
+        preferences.get("maxHealthyPercentage"),
     )
     if req.get("enabledMetrics"):
         client.enable_metrics_collection(

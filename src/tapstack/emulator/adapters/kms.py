@@ -46,3 +46,18 @@ def alias(req: Request) -> Result:
     kms.create_alias(AliasName=name, TargetKeyId=req.get("targetKeyId"))
     target = kms.describe_key(KeyId=req.get("targetKeyId"))["KeyMetadata"]
     return name, {"arn": req.arn("kms", name), "name": name, "targetKeyArn": target["Arn"]}
+
+
+@resource("aws:kms/keyPolicy:KeyPolicy", "keyId policy bypassPolicyLockoutSafetyCheck")
+def key_policy(req: Request) -> Result:
+    """PutKeyPolicy on the key's one policy (``default``), as the provider writes it."""
+    key_id = req.get("keyId")
+    req.client("kms").put_key_policy(
+        **compact(
+            KeyId=key_id,
+            PolicyName="default",
+            Policy=req.get("policy"),
+            BypassPolicyLockoutSafetyCheck=req.get("bypassPolicyLockoutSafetyCheck"),
+        )
+    )
+    return str(key_id), {"keyId": key_id, "policy": req.get("policy")}
