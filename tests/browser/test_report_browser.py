@@ -116,9 +116,14 @@ def test_the_console_check_catches_errors_and_blocked_fetches(tmp_path: Path) ->
 @pytest.fixture(scope="module")
 def changes_page(platform: Graph, tmp_path_factory: pytest.TempPathFactory) -> chromium.Page:
     """The report of the platform against a deployment whose deployment bucket had Object Lock and whose
-    eu-west-1 launch template had other user data: one destructive replacement, one instance refresh."""
+    eu-west-1 launch template had other user data: one destructive replacement, one instance refresh (the
+    eu-west-1 group on Auto Scaling's default 90% healthy, where a group of one stops serving)."""
     work = tmp_path_factory.mktemp("changes")
-    deployed = Graph.from_dict(json.loads(json.dumps(platform.to_dict())))
+    deployed, current = (Graph.from_dict(json.loads(json.dumps(platform.to_dict()))) for _ in range(2))
+    for graph in (deployed, current):
+        for resource in graph.resources:
+            if resource.type == resource_types.ASG and resource.region == "eu-west-1":
+                resource.inputs["instanceRefresh"]["preferences"] = {"minHealthyPercentage": 90.0}
     for resource in deployed.resources:
         if resource.type == resource_types.BUCKET and resource.name == "use1-deploy":
             resource.inputs["objectLockEnabled"] = True
@@ -126,7 +131,7 @@ def changes_page(platform: Graph, tmp_path_factory: pytest.TempPathFactory) -> c
             resource.inputs["userData"] = "I2Nsb3VkLWNvbmZpZwo="
     old, new, out = work / "old.json", work / "new.json", work / "report.html"
     deployed.write(old)
-    platform.write(new)
+    current.write(new)
     assert main(["report", "--graph", str(new), "--against", str(old), "--out", str(out)]) == 0
     return chromium.load(out)
 
