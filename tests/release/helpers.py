@@ -33,6 +33,7 @@ from botocore.awsrequest import AWSResponse
 
 from tapstack.emulator import moto_fidelity, replication
 from tapstack.handler.app import handler
+from tapstack.release.interrupts import shielded
 from tapstack.release.outputs import StackOutputs
 from tapstack.release.target import AwsTarget
 from tests.helpers import aws_session, mocked_aws
@@ -106,6 +107,8 @@ class World:
     invocations: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     lambda_answers: dict[str, tuple[dict[str, str], bytes]] = field(default_factory=dict)
     """function name -> (headers, payload) Lambda answers instead of running the handler (timeouts, crashes)."""
+    while_running: Callable[[dict[str, Any]], None] | None = None
+    """Called with the event while the function runs (a test sends a signal there: the call is in flight)."""
 
     def out(self, region: str, key: str) -> Any:
         return self.outputs[f"{CODES[region]}_{key}"]
@@ -180,10 +183,13 @@ class World:
         if name in self.lambda_answers:
             headers, raw = self.lambda_answers[name]
             return AWSResponse(request.url, 200, {"Content-Type": "application/json", **headers}, _Raw(raw))
-        with _ENV_LOCK, pytest.MonkeyPatch.context() as env:
+        # On AWS the function runs to its end whatever the caller does: a signal lands after it, on the answer.
+        with shielded(), _ENV_LOCK, pytest.MonkeyPatch.context() as env:
             for key, value in self.functions[name].items():
                 env.setenv(key, value)
             env.setenv("AWS_REGION", self.functions[name]["TAPSTACK_REGION"])
+            if self.while_running is not None:
+                self.while_running(event)
             with contextlib.redirect_stdout(io.StringIO()):  # the function's logs go to CloudWatch, not the caller
                 reply = handler(event, LambdaContext())
         return AWSResponse(request.url, 200, {"Content-Type": "application/json"}, _Raw(json.dumps(reply).encode()))

@@ -10,6 +10,7 @@ import boto3
 import pytest
 
 from tapstack.cli import main
+from tests.release.faults import Faults
 from tests.release.helpers import REGIONS, World, write_app
 
 
@@ -97,3 +98,34 @@ def test_a_missing_outputs_file_says_how_to_write_one(tmp_path: Path, capsys: py
     )
     assert code == 2
     assert "pulumi stack output --json" in err
+
+
+def test_sigterm_mid_release_rolls_back_prints_what_each_region_serves_and_exits_one(
+    world: World, cli: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    faults = Faults(world.session)
+    faults.arm_when(lambda p: p.operation == "DescribeAlarms" and world.release_of("us-east-1") == "1.0.0", "SIGTERM")
+    app = write_app(tmp_path / "app")
+    code, out, _ = _run(capsys, str(app), "--version", "1.0.0", "--outputs", str(cli), "--bake", "10")
+    assert faults.hit
+    assert code == 1
+    assert "serving" in out and "interrupted (SIGTERM)" in out
+    assert "ROLLBACK FAILED in us-east-1" in out
+    assert world.release_of("us-east-1") == "1.0.0"
+
+
+@pytest.mark.parametrize(
+    ("doc", "error"),
+    [
+        ({"primary_region": "us-east-1", "regions": ["us-east-1", "us-east-1"]}, "names us-east-1 more than once"),
+        ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+    ],
+)
+def test_an_outputs_file_naming_a_region_twice_or_nested_too_deeply_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], doc: object, error: str
+) -> None:
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(doc if isinstance(doc, str) else json.dumps(doc))
+    code, _, err = _run(capsys, str(write_app(tmp_path / "app")), "--version", "1.0.0", "--outputs", str(outputs))
+    assert code == 2
+    assert error in err and err.count("\n") == 1

@@ -10,10 +10,10 @@ lease that expires by itself after ``ttl``.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import socket
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -102,7 +102,7 @@ class ReleaseLease:
         except (ClientError, BotoCoreError) as err:
             self.release()
             raise ReleaseError(f"cannot take the release lease: {err}") from None
-        except ReleaseLocked:
+        except BaseException:  # ReleaseLocked, or a signal between two regions: give back what was taken
             self.release()
             raise
         self._renewed = self.clock.monotonic()
@@ -119,8 +119,16 @@ class ReleaseLease:
         self._renewed = self.clock.monotonic()
 
     def release(self) -> None:
-        """Give back what is held; a failure leaves a lease that expires by itself."""
+        """Give back what is held, each write tried three times; what still fails expires by itself after ttl."""
         for held in reversed(self._held):
-            with contextlib.suppress(ClientError, BotoCoreError):
-                self._write(held.region, self._doc("released"), held.etag)
+            for attempt in range(3):
+                try:
+                    self._write(held.region, self._doc("released"), held.etag)
+                    break
+                except ClientError as err:
+                    if _code(err) in _LOST:
+                        break  # taken over after it expired: not ours to give back
+                    time.sleep(0.2 * attempt)
+                except BotoCoreError:
+                    time.sleep(0.2 * attempt)
         self._held.clear()

@@ -1,0 +1,154 @@
+"""Every way a release can stop after its first migrate ends the same way: pointers read, rolled back, the truth.
+
+An AWS error the orchestration did not expect, a bug, Ctrl-C, SIGTERM (a cancelled CI job, ``timeout``) and
+SIGHUP (a closed terminal) each leave every region on the release it had, a report whose ``serving`` column is
+what the pointers name, and no release lease behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+from tapstack.release import Options, ReleaseReport, package_dir, release
+from tapstack.release.lease import LEASE_KEY
+from tapstack.release.package import Package
+from tests.release.faults import Faults, Point
+from tests.release.helpers import PRIMARY, REGIONS, World, write_app
+
+FAST = {"bake": 10.0, "poll": 5.0, "converge_timeout": 120.0, "replication_timeout": 120.0}
+
+
+def _package(tmp_path: Path, version: str, body: str = "print('ok')\n") -> Package:
+    return package_dir(write_app(tmp_path / f"app-{version}-{abs(hash(body))}", body), version)
+
+
+def _release(world: World, package: Package, **options: object) -> ReleaseReport:
+    return release(world.target(), package, Options(**{**FAST, **options}), world.clock)  # type: ignore[arg-type]
+
+
+def _states(report: ReleaseReport) -> dict[str, str]:
+    return {r.region: r.state for r in report.regions}
+
+
+def _leases(world: World) -> dict[str, str]:
+    found = {}
+    for region in REGIONS:
+        body = world.client("s3", region).get_object(Bucket=world.out(region, "deployment_bucket"), Key=LEASE_KEY)
+        found[region] = json.loads(body["Body"].read())["state"]
+    return found
+
+
+def _assert_truthful(world: World, report: ReleaseReport) -> None:
+    assert {r.region: r.serving for r in report.regions} == {r: world.release_of(r) for r in REGIONS}
+
+
+def test_a_throttled_describe_alarms_in_the_canarys_bake_rolls_the_canary_back(world: World, tmp_path: Path) -> None:
+    assert _release(world, _package(tmp_path, "1.0.0")).outcome == "released"
+    faults = Faults(world.session)
+    faults.arm_when(lambda p: p.operation == "DescribeAlarms" and world.release_of(PRIMARY) == "2.0.0", "throttle")
+    report = _release(world, _package(tmp_path, "2.0.0", "v2\n"))
+    assert faults.hit
+    assert report.outcome == "failed"
+    assert "ThrottlingException" in report.message and "rolled back us-east-1" in report.message
+    assert _states(report) == {"us-east-1": "rolled_back", "us-west-2": "not_started", "eu-west-1": "not_started"}
+    assert {r: world.release_of(r) for r in REGIONS} == dict.fromkeys(REGIONS, "1.0.0")
+    _assert_truthful(world, report)
+
+
+def test_a_bug_while_the_second_region_converges_still_rolls_back_both_first(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert _release(world, _package(tmp_path, "1.0.0")).outcome == "released"
+    from tapstack.release import orchestrate
+
+    real = orchestrate.assess
+
+    def buggy(view, release, since, now, fail_fast):  # type: ignore[no-untyped-def]
+        if world.release_of("us-west-2") == "2.0.0" and fail_fast:
+            raise ValueError("a bug in TapStack")
+        return real(view, release, since, now, fail_fast)
+
+    monkeypatch.setattr(orchestrate, "assess", buggy)
+    report = _release(world, _package(tmp_path, "2.0.0", "v2\n"))
+    assert report.outcome == "failed"
+    assert "ValueError: a bug in TapStack" in report.message
+    assert _states(report) == {"us-east-1": "rolled_back", "us-west-2": "rolled_back", "eu-west-1": "not_started"}
+    assert {r: world.release_of(r) for r in REGIONS} == dict.fromkeys(REGIONS, "1.0.0")
+    _assert_truthful(world, report)
+
+
+def test_ctrl_c_while_the_canarys_migrate_is_in_flight_rolls_it_back_and_says_so(world: World, tmp_path: Path) -> None:
+    assert _release(world, _package(tmp_path, "1.0.0")).outcome == "released"
+    sent: list[str] = []
+
+    def ctrl_c(event: dict[str, object]) -> None:
+        if event["action"] == "migrate" and not sent:
+            sent.append(str(event["migration_id"]))
+            os.kill(os.getpid(), signal.SIGINT)
+
+    world.while_running = ctrl_c
+    report = _release(world, _package(tmp_path, "2.0.0", "v2\n"))
+    assert sent
+    assert report.outcome == "interrupted"
+    assert "interrupted (SIGINT)" in report.message and "rolled back us-east-1" in report.message
+    assert "no region had been migrated" not in report.message
+    assert _states(report)["us-east-1"] == "rolled_back"
+    assert {r: world.release_of(r) for r in REGIONS} == dict.fromkeys(REGIONS, "1.0.0")
+    _assert_truthful(world, report)
+
+
+def _in_bake_of_wave_one(world: World) -> object:
+    return lambda p: p.operation == "DescribeAlarms" and world.release_of("us-west-2") == "2.0.0"
+
+
+@pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGHUP"])
+def test_sigterm_and_sighup_roll_back_like_ctrl_c_and_give_the_lease_back(
+    world: World, tmp_path: Path, signal_name: str
+) -> None:
+    assert _release(world, _package(tmp_path, "1.0.0")).outcome == "released"
+    faults = Faults(world.session)
+    faults.arm_when(_in_bake_of_wave_one(world), signal_name)  # type: ignore[arg-type]
+    report = _release(world, _package(tmp_path, "2.0.0", "v2\n"))
+    assert faults.hit
+    assert report.outcome == "interrupted"
+    assert f"interrupted ({signal_name})" in report.message
+    assert _states(report) == {"us-east-1": "rolled_back", "us-west-2": "rolled_back", "eu-west-1": "not_started"}
+    assert {r: world.release_of(r) for r in REGIONS} == dict.fromkeys(REGIONS, "1.0.0")
+    _assert_truthful(world, report)
+    assert _leases(world) == dict.fromkeys(REGIONS, "released")
+    faults.arm(None)
+    assert _release(world, _package(tmp_path, "2.0.0", "v2\n")).outcome == "released"
+
+
+def test_sigterm_with_no_rollback_leaves_the_regions_and_says_which_from_the_pointers(
+    world: World, tmp_path: Path
+) -> None:
+    faults = Faults(world.session)
+    faults.arm_when(lambda p: p.operation == "Invoke" and world.release_of("us-west-2") == "1.0.0", "SIGTERM")
+    report = _release(world, _package(tmp_path, "1.0.0"), rollback=False)
+    assert report.outcome == "interrupted"
+    assert "regions left on 1.0.0: us-east-1, us-west-2" in report.message
+    assert [world.release_of(r) for r in REGIONS] == ["1.0.0", "1.0.0", None]
+    _assert_truthful(world, report)
+    assert _leases(world) == dict.fromkeys(REGIONS, "released")
+
+
+def test_a_rollback_that_meets_a_500_is_tried_again(world: World, tmp_path: Path) -> None:
+    assert _release(world, _package(tmp_path, "1.0.0")).outcome == "released"
+    world.broken.add("2.0.0")
+    faults = Faults(world.session)
+    # The canary's migrate is its first Invoke; its fleet turns unhealthy, so the second is the rollback.
+    faults.arm(Point("lambda", "Invoke", PRIMARY, 1), "500")
+    calls = len(world.invocations)
+    report = _release(world, _package(tmp_path, "2.0.0", "broken\n"))
+    assert faults.hit
+    assert [e["action"] for _, e in world.invocations[calls:]] == ["migrate", "rollback"]
+    assert report.outcome == "failed"
+    assert _states(report)["us-east-1"] == "rolled_back", report.regions[0].detail
+    assert {r: world.release_of(r) for r in REGIONS} == dict.fromkeys(REGIONS, "1.0.0")
+    _assert_truthful(world, report)
