@@ -272,6 +272,7 @@ class _Run:
             result.seconds["converge"] = round(time.perf_counter() - started, 3)
         result.fleet = seen.summary
         started = time.perf_counter()
+        self.emit(Event("validate", "the migration function's checks", region))
         check = self.target.invoke(region, {"action": "validate"})
         result.seconds["validate"] = round(time.perf_counter() - started, 3)
         if not check.ok:
@@ -375,6 +376,7 @@ class _Run:
 
     def settle(self) -> None:
         """What every region's pointer names now: the table shows it beside the state."""
+        self.emit(Event("settle", "reading what every region's pointer names"))
         for region in self.plan.order:
             pointer = self.read_pointer(region)
             result = self.results[region]
@@ -452,6 +454,7 @@ class _Run:
             self.clock,
             DEFAULT_TTL,
         )
+        self.emit(Event("lease", f"taking the release lease in {', '.join(self.plan.order)}"))
         self.lease.acquire()
         try:
             return self._locked(primary.bucket)
@@ -504,6 +507,7 @@ class _Run:
                 self.results[region].detail = text
             self.settle()
             return self.report("failed", failure.message, **extra)
+        self.emit(Event("preflight", "looking for stack alarms already in ALARM"))
         with self.phase("preflight"):
             firing_now = self.preflight()
         if firing_now and not self.options.force:
