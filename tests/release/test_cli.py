@@ -129,3 +129,35 @@ def test_an_outputs_file_naming_a_region_twice_or_nested_too_deeply_is_one_line(
     code, _, err = _run(capsys, str(write_app(tmp_path / "app")), "--version", "1.0.0", "--outputs", str(outputs))
     assert code == 2
     assert error in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "error"),
+    [
+        ("--bake", "nan", "--bake nan: must be a finite number of seconds"),
+        ("--converge-timeout", "nan", "--converge-timeout nan: must be a finite number of seconds"),
+        ("--replication-timeout", "inf", "--replication-timeout inf: must be a finite number of seconds"),
+        ("--poll", "nan", "--poll nan: must be a finite number of seconds"),
+        ("--converge-timeout", "0", "--converge-timeout 0.0: must be above 0 seconds"),
+        ("--bake", "-1", "--bake -1.0: must not be negative"),
+    ],
+)
+def test_a_timing_flag_that_is_not_a_finite_positive_number_is_one_line_and_exit_two(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], flag: str, value: str, error: str
+) -> None:
+    app = write_app(tmp_path / "app")
+    code, _, err = _run(capsys, str(app), "--version", "1.0.0", flag, value, "--outputs", str(tmp_path / "x.json"))
+    assert code == 2
+    assert error in err and err.count("\n") == 1
+
+
+def test_a_nul_in_the_app_files_start_is_refused_before_anything_is_uploaded(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    app = write_app(tmp_path / "app")
+    (app / "tapstack-app.toml").write_text(
+        'start = ["python3", "app\\u0000.py"]\n\n[health]\npath = "/healthz"\nport = 8080\n'
+    )
+    code, _, err = _run(capsys, str(app), "--version", "1.0.0", "--outputs", str(tmp_path / "x.json"))
+    assert code == 2
+    assert "must not contain a NUL character" in err and err.count("\n") == 1

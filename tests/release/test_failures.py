@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -150,5 +152,33 @@ def test_a_rollback_that_meets_a_500_is_tried_again(world: World, tmp_path: Path
     assert [e["action"] for _, e in world.invocations[calls:]] == ["migrate", "rollback"]
     assert report.outcome == "failed"
     assert _states(report)["us-east-1"] == "rolled_back", report.regions[0].detail
+    assert {r: world.release_of(r) for r in REGIONS} == dict.fromkeys(REGIONS, "1.0.0")
+    _assert_truthful(world, report)
+
+
+def test_a_fleet_look_that_hangs_fails_the_stage_at_converge_timeout_and_rolls_back(
+    world: World, tmp_path: Path
+) -> None:
+    """--converge-timeout is a deadline on the wait, not only a check between looks: a look that never ends
+    (an agent pass stuck on a trickling health endpoint, a trickling S3 read) ends the stage on time."""
+    assert _release(world, _package(tmp_path, "1.0.0")).outcome == "released"
+    target = world.target()
+    release_hang = threading.Event()
+
+    def converge(region: str) -> None:
+        if world.release_of(PRIMARY) == "2.0.0":
+            release_hang.wait(30)
+
+    target.converge = converge  # type: ignore[method-assign]
+    started = time.monotonic()
+    try:
+        report = release(
+            target, _package(tmp_path, "2.0.0", "v2\n"), Options(**{**FAST, "converge_timeout": 1.0}), world.clock
+        )  # type: ignore[arg-type]
+    finally:
+        release_hang.set()
+    assert time.monotonic() - started < 10
+    assert report.outcome == "failed"
+    assert "did not end within 1s" in report.message
     assert {r: world.release_of(r) for r in REGIONS} == dict.fromkeys(REGIONS, "1.0.0")
     _assert_truthful(world, report)

@@ -128,9 +128,37 @@ class _Run:
         return doc if isinstance(doc, dict) else None
 
     def fleet(self, region: str, release: str, since: datetime, fail_fast: bool) -> Assessment:
+        """Step the fleet once (the emulator's agents; nothing on AWS), then read what it reports."""
+        self.target.converge(region)
         r = self.outputs.region(region)
         view = read_fleet(self.target.client("s3", region), self.target.client("autoscaling", region), r)
         return assess(view, release, since, self.clock.now(), fail_fast)
+
+    def look(self, region: str, read: Callable[[], Assessment], seconds: float) -> Assessment:
+        """One look at a fleet within ``seconds`` of wall time, or StageFailed: a deadline on the whole look.
+
+        Socket timeouts bound each read, not the look: a peer that trickles bytes (or an agent pass stuck in
+        a health check) would hold the release past --converge-timeout. The look runs in a daemon thread; one
+        that overruns is abandoned (it only reads, and ends with its own timeouts).
+        """
+        box: list[tuple[bool, Any]] = []
+
+        def run() -> None:
+            try:
+                box.append((True, read()))
+            except BaseException as err:  # handed to the caller's thread as it is
+                box.append((False, err))
+
+        thread = threading.Thread(target=run, name="release-look", daemon=True)
+        thread.start()
+        thread.join(max(seconds, 0.05))
+        if not box:
+            text = f"a look at the fleet did not end within {max(seconds, 0.0):.0f}s (--converge-timeout)"
+            raise StageFailed(f"{region}: {text}", {region: text})
+        ok, value = box[0]
+        if ok:
+            return value  # type: ignore[no-any-return]
+        raise value
 
     @contextmanager
     def phase(self, name: str) -> Iterator[None]:
@@ -184,8 +212,11 @@ class _Run:
         deadline = self.clock.monotonic() + self.options.converge_timeout
         while True:
             try:
-                self.target.converge(region)
-                seen = self.fleet(region, release, since, fail_fast=forward)
+                seen = self.look(
+                    region,
+                    lambda: self.fleet(region, release, since, fail_fast=forward),
+                    deadline - self.clock.monotonic(),
+                )
             except Exception as err:
                 if forward:
                     raise
@@ -216,8 +247,11 @@ class _Run:
                     names = ", ".join(f"{a.name} ({a.reason})" if a.reason else a.name for a in alarms)
                     text = f"alarm in ALARM during the bake of wave {wave}: {names}"
                     raise StageFailed(f"{m.region}: {text}", {m.region: text})
-                self.target.converge(m.region)
-                seen = self.fleet(m.region, self.version, m.since, fail_fast=True)
+                seen = self.look(
+                    m.region,
+                    lambda m=m: self.fleet(m.region, self.version, m.since, fail_fast=True),  # type: ignore[misc]
+                    self.options.converge_timeout,
+                )
                 if seen.state == "unhealthy":
                     text = f"fleet turned unhealthy during the bake of wave {wave}: {seen.detail}"
                     raise StageFailed(f"{m.region}: {text}", {m.region: text})
