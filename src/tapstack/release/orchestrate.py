@@ -115,6 +115,7 @@ class _Run:
         self.lease: ReleaseLease | None = None
         self.forced_note = ""
         self.going_back = False
+        self.looking: list[threading.Thread] = []
         self._lock = threading.Lock()
 
     # -- reading the regions ------------------------------------------------------------------------------
@@ -150,11 +151,13 @@ class _Run:
                 box.append((False, err))
 
         thread = threading.Thread(target=run, name="release-look", daemon=True)
+        self.looking.append(thread)
         thread.start()
         thread.join(max(seconds, 0.05))
         if not box:
             text = f"a look at the fleet did not end within {max(seconds, 0.0):.0f}s (--converge-timeout)"
             raise StageFailed(f"{region}: {text}", {region: text})
+        self.looking.remove(thread)
         ok, value = box[0]
         if ok:
             return value  # type: ignore[no-any-return]
@@ -573,6 +576,12 @@ class _Run:
         unwinding()  # from here a second signal waits: cutting the rollback short would split the regions
         self.cancel.set()
         self.going_back = True
+        # A signal lands in this thread while a look may still run in its own (an emulator agent pass, with IAM
+        # enforced for its duration): let it end, within its deadline, before reading the pointers.
+        until = time.monotonic() + self.options.converge_timeout
+        for thread in self.looking:
+            thread.join(max(0.0, until - time.monotonic()))
+        self.looking.clear()
         for region, text in regions.items():
             if region in self.results and self.results[region].state != "failed":
                 self.results[region].detail = text
