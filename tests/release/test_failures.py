@@ -182,3 +182,38 @@ def test_a_fleet_look_that_hangs_fails_the_stage_at_converge_timeout_and_rolls_b
     assert "did not end within 1s" in report.message
     assert {r: world.release_of(r) for r in REGIONS} == dict.fromkeys(REGIONS, "1.0.0")
     _assert_truthful(world, report)
+
+
+def test_a_signal_during_the_in_process_function_waits_until_it_has_returned(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On AWS the function runs to its end whatever the caller does; in the emulator it runs in this process, and a
+    Ctrl-C in its middle left the region's lock held until it expired (90 s). The signal now waits for it."""
+    from types import SimpleNamespace
+
+    from tapstack.emulator import deploy
+    from tapstack.release import EmulatorTarget, StackOutputs
+    from tapstack.release.interrupts import Interrupted, signals_as_interrupts
+
+    finished: list[str] = []
+
+    def handler_run(emulator: object, function: object, event: dict[str, object]) -> object:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)  # the signal is delivered meanwhile; the function carries on
+        finished.append(str(event["action"]))
+        return SimpleNamespace(response={"statusCode": 200, "body": {"outcome": "success", "message": "ok"}})
+
+    monkeypatch.setattr(deploy, "invoke_handler", handler_run)
+    outputs = StackOutputs.parse(
+        {
+            "primary_region": "us-east-1",
+            "regions": ["us-east-1"],
+            "use1_deployment_bucket": "b",
+            "use1_function_name": "f",
+            "use1_alarm_topic_arn": "arn:aws:sns:us-east-1:123456789012:t",
+        },
+        "outputs.json",
+    )
+    target = EmulatorTarget(SimpleNamespace(url="http://127.0.0.1:1"), outputs)  # type: ignore[arg-type]
+    target._functions["us-east-1"] = object()  # type: ignore[assignment]
+    with signals_as_interrupts(), pytest.raises(Interrupted) as raised:
+        target.invoke("us-east-1", {"action": "rollback", "migration_id": "m-1"})
+    assert finished == ["rollback"] and raised.value.name == "SIGINT"

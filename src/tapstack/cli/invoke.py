@@ -108,13 +108,17 @@ def _in_emulator(args: argparse.Namespace, event: dict[str, Any]) -> dict[str, A
 
     from ..emulator.deploy import find_function, invoke_handler
     from ..emulator.engine import Clients
+    from ..release.interrupts import shielded, signals_as_interrupts
     from .common import CommandError, emulator_at, err_console
 
     region = args.region or _primary_region(args.outputs)
     emulator = emulator_at(args.endpoint)
     try:
         function = find_function(Clients(emulator), region)
-        invocation = invoke_handler(emulator, function, event)
+        # The function runs in this process: a Ctrl-C waits until it returns (cut in two, it would keep the
+        # region's release lock until the lock expires), as on AWS where the function ends whatever the caller does.
+        with signals_as_interrupts(), shielded():
+            invocation = invoke_handler(emulator, function, event)
     except LookupError as err:
         raise CommandError(str(err)) from None
     except (ClientError, BotoCoreError) as err:  # the emulator refused the lookup (a traceback told no more)
