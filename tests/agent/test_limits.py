@@ -94,3 +94,15 @@ def test_the_docs_state_the_agents_unpack_limits() -> None:
     text = DOCS.read_text()
     assert f"{install.MAX_UNPACKED_BYTES // 1024**3} GiB" in text
     assert re.search(rf"\b{install.MAX_MEMBER_DEPTH} directories\b", text)
+
+
+def test_a_staging_directory_left_by_an_agent_killed_while_unpacking_is_removed_by_the_next_install(
+    instance: Instance,
+) -> None:
+    instance.publish("1.0.0", pack_dir(APP))
+    assert instance.run().health == "healthy"
+    abandoned = instance.config.root / "releases" / ".staging-killed"
+    (abandoned / "release").mkdir(parents=True)
+    instance.publish("2.0.0", pack_files({"app.py": (APP / "app.py").read_bytes(), "v2": b"2"}))
+    assert instance.run().health == "healthy"
+    assert not abandoned.exists()

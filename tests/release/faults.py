@@ -26,6 +26,14 @@ import botocore.exceptions
 from botocore.awsrequest import AWSResponse
 
 KINDS = ("throttle", "500", "connection", "lost")
+KILL = "kill"
+"""The process dies at this call: ``Killed`` unwinds past every ``except Exception`` and nothing after runs."""
+
+
+class Killed(BaseException):
+    """A simulated SIGKILL: what was written before stays, nothing else runs (no cleanup handler catches it)."""
+
+
 SIGNALS = ("SIGINT", "SIGTERM")
 
 
@@ -61,7 +69,8 @@ _ERRORS = {
 class Faults:
     """Counts the calls of the clients made from ``session`` and fails the one ``arm`` chose, once."""
 
-    def __init__(self, session: Any) -> None:
+    def __init__(self, *sessions: Any) -> None:
+        """``sessions``: boto3 sessions or clients (a client's own events: ``client.meta.events``)."""
         self.calls: list[Point] = []
         self.choose: Callable[[Point], bool] = lambda _: False
         self.target: Point | None = None
@@ -69,8 +78,10 @@ class Faults:
         self.hit = False
         self._seen: Counter[tuple[str, str, str]] = Counter()
         self._lock = threading.Lock()
-        session.events.register_first("before-call", self._before)
-        session.events.register_last("after-call", self._after)
+        for session in sessions:
+            events = session.events if hasattr(session, "events") else session.meta.events
+            events.register_first("before-call", self._before)
+            events.register_last("after-call", self._after)
 
     def arm(self, point: Point | None, kind: str = "") -> None:
         """Fail ``point`` with ``kind`` in the next run (None: record only); the call count starts again."""
@@ -107,6 +118,8 @@ class Faults:
             }
         if self.kind == "connection":
             raise botocore.exceptions.EndpointConnectionError(endpoint_url=f"https://{point.service}.fault.invalid/")
+        if self.kind == KILL:
+            raise Killed(str(point))
         os.kill(os.getpid(), getattr(signal, self.kind))
         return None
 

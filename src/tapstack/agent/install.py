@@ -172,11 +172,15 @@ def unlink_current(root: Path) -> None:
 
 
 def prune(root: Path, keep: Iterable[Path]) -> None:
-    """Remove release directories nothing can return to, so releases do not fill the disk over time."""
+    """Remove release directories nothing can return to, so releases do not fill the disk over time.
+
+    Staging directories go too: one pass runs at a time (the timer's unit is a oneshot), so one left here
+    was abandoned by an agent killed while unpacking, and would otherwise stay for good.
+    """
     kept = {p.resolve() for p in keep}
     base = releases_dir(root)
     if not base.is_dir():
         return
     for entry in base.iterdir():
-        if entry.is_dir() and not entry.name.startswith(".staging-") and entry.resolve() not in kept:
+        if entry.is_dir() and entry.resolve() not in kept:
             shutil.rmtree(entry, ignore_errors=True)
