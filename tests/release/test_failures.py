@@ -217,3 +217,19 @@ def test_a_signal_during_the_in_process_function_waits_until_it_has_returned(mon
     with signals_as_interrupts(), pytest.raises(Interrupted) as raised:
         target.invoke("us-east-1", {"action": "rollback", "migration_id": "m-1"})
     assert finished == ["rollback"] and raised.value.name == "SIGINT"
+
+
+def test_a_lease_renewal_that_fails_in_the_bake_rolls_back_and_the_lease_is_given_back(
+    world: World, tmp_path: Path
+) -> None:
+    """The lease is renewed once a third of its ttl has passed: a 300 s bake renews it, and that write fails."""
+    assert _release(world, _package(tmp_path, "1.0.0")).outcome == "released"
+    faults = Faults(world.session)
+    faults.arm_when(lambda p: p.operation == "PutObject" and world.release_of(PRIMARY) == "2.0.0", "500")
+    report = _release(world, _package(tmp_path, "2.0.0", "v2\n"), bake=300.0)
+    assert faults.hit
+    assert report.outcome == "failed"
+    assert "ReleaseLocked: lost the release lease" in report.message and "rolled back us-east-1" in report.message
+    assert {r: world.release_of(r) for r in REGIONS} == dict.fromkeys(REGIONS, "1.0.0")
+    _assert_truthful(world, report)
+    assert _leases(world) == dict.fromkeys(REGIONS, "released")
