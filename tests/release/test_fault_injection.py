@@ -6,7 +6,7 @@ a new point without anyone editing this test. After each run the invariants hold
 
 - every region's pointer names one release, and all of them the old one or all the new one;
 - the report's ``serving`` column is what the pointers name;
-- no release lease or region lock is held, no release thread is left running;
+- no release lease or region lock is held, and every thread of the release ends (within 5 s);
 - a rerun of the same command ends released.
 
 Each point fails with one error kind, taking throttle, 500 and connection error in turn (the release handles
@@ -128,8 +128,12 @@ class Harness:
                 except s3.exceptions.NoSuchKey:
                     continue
                 assert doc["state"] != "held", f"{where}: {key} in {region} is still held: {doc}"
-        alive = [t.name for t in threading.enumerate() if t.name.startswith(("wave", "replication_"))]
-        assert not alive, f"{where}: threads left running: {alive}"
+        # A worker whose call was in flight when the signal landed may still be returning: it must end by itself.
+        workers = [t for t in threading.enumerate() if t.name.startswith(("wave", "replication_", "release-look"))]
+        for thread in workers:
+            thread.join(5)
+        alive = [t.name for t in workers if t.is_alive()]
+        assert not alive, f"{where}: threads still running 5 s after the release returned: {alive}"
 
 
 @pytest.fixture
@@ -160,15 +164,15 @@ def test_every_write_of_a_two_region_release_landing_with_its_answer_lost_leaves
     print(f"\n{len(writes)} writes: {dict(sorted(harness.outcomes.items()))}")
 
 
+@pytest.mark.parametrize("signal_name", SIGNALS)
 def test_sigint_and_sigterm_at_the_start_of_every_phase_leave_every_region_on_one_release(
-    harness: Harness,
+    harness: Harness, signal_name: str
 ) -> None:
     points = harness.record()
     firsts: dict[str, Point] = {}
     for point in points:
         firsts.setdefault(harness.phases[point], point)
     for point in firsts.values():
-        for name in SIGNALS:
-            harness.inject(point, name)
+        harness.inject(point, signal_name)
     assert len(firsts) >= 12, sorted(firsts)
-    print(f"\n{len(firsts)} phases x {len(SIGNALS)} signals: {dict(sorted(harness.outcomes.items()))}")
+    print(f"\n{len(firsts)} phases, {signal_name}: {dict(sorted(harness.outcomes.items()))}")
