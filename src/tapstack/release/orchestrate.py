@@ -506,8 +506,8 @@ class _Run:
             return self._forward(bucket, extra)
         except StageFailed as failure:
             return self._fail(failure.message, failure.regions, extra, "failed")
-        except KeyboardInterrupt as signal:
-            name = signal.name if isinstance(signal, Interrupted) else "SIGINT"
+        except KeyboardInterrupt as stop:
+            name = stop.name if isinstance(stop, Interrupted) else "SIGINT"
             return self._fail(f"interrupted ({name})", {}, extra, "interrupted")
         except Exception as err:  # an AWS error, a lost lease or a TapStack bug: the same way back
             return self._fail(_describe(err), {}, extra, "failed")
