@@ -233,3 +233,21 @@ def test_a_lease_renewal_that_fails_in_the_bake_rolls_back_and_the_lease_is_give
     assert {r: world.release_of(r) for r in REGIONS} == dict.fromkeys(REGIONS, "1.0.0")
     _assert_truthful(world, report)
     assert _leases(world) == dict.fromkeys(REGIONS, "released")
+
+
+def test_sigterm_while_a_parallel_wave_migrates_rolls_back_every_region_that_moved(
+    world: World, tmp_path: Path
+) -> None:
+    """The signal lands in the main thread while the wave's threads call their regions: each thread stops at its
+    next poll, and the pointers decide what is rolled back (one region's migrate may have landed, or both)."""
+    assert _release(world, _package(tmp_path, "1.0.0")).outcome == "released"
+    faults = Faults(world.session)
+    faults.arm_when(lambda p: p.operation == "Invoke" and p.region == "eu-west-1" and p.occurrence == 0, "SIGTERM")
+    report = _release(world, _package(tmp_path, "2.0.0", "v2\n"), parallel=2)
+    assert faults.hit
+    assert report.outcome == "interrupted" and "interrupted (SIGTERM)" in report.message
+    assert {r: world.release_of(r) for r in REGIONS} == dict.fromkeys(REGIONS, "1.0.0")
+    assert _states(report)["us-east-1"] == "rolled_back"
+    _assert_truthful(world, report)
+    assert _leases(world) == dict.fromkeys(REGIONS, "released")
+    assert not [t.name for t in threading.enumerate() if t.name.startswith("wave")]
