@@ -33,6 +33,7 @@ from botocore.awsrequest import AWSResponse
 
 from tapstack.emulator import moto_fidelity, replication
 from tapstack.handler.app import handler
+from tapstack.release.interrupts import shielded
 from tapstack.release.outputs import StackOutputs
 from tapstack.release.target import AwsTarget
 from tests.helpers import aws_session, mocked_aws
@@ -106,6 +107,10 @@ class World:
     invocations: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     lambda_answers: dict[str, tuple[dict[str, str], bytes]] = field(default_factory=dict)
     """function name -> (headers, payload) Lambda answers instead of running the handler (timeouts, crashes)."""
+    while_running: Callable[[dict[str, Any]], None] | None = None
+    """Called with the event while the function runs (a test sends a signal there: the call is in flight)."""
+    agents_after_invoke: bool = False
+    """Agents act right after each function call (a fleet that follows at once: fewer polls per release)."""
 
     def out(self, region: str, key: str) -> Any:
         return self.outputs[f"{CODES[region]}_{key}"]
@@ -139,7 +144,7 @@ class World:
     # -- what AWS does while time passes ------------------------------------------------------------------
 
     def run_agents(self) -> None:
-        for region in REGIONS:
+        for region in self.outputs["regions"]:
             release = self.release_of(region)
             bucket = self.out(region, "deployment_bucket")
             group = self.client("autoscaling", region).describe_auto_scaling_groups(
@@ -180,12 +185,17 @@ class World:
         if name in self.lambda_answers:
             headers, raw = self.lambda_answers[name]
             return AWSResponse(request.url, 200, {"Content-Type": "application/json", **headers}, _Raw(raw))
-        with _ENV_LOCK, pytest.MonkeyPatch.context() as env:
+        # On AWS the function runs to its end whatever the caller does: a signal lands after it, on the answer.
+        with shielded(), _ENV_LOCK, pytest.MonkeyPatch.context() as env:
             for key, value in self.functions[name].items():
                 env.setenv(key, value)
             env.setenv("AWS_REGION", self.functions[name]["TAPSTACK_REGION"])
+            if self.while_running is not None:
+                self.while_running(event)
             with contextlib.redirect_stdout(io.StringIO()):  # the function's logs go to CloudWatch, not the caller
                 reply = handler(event, LambdaContext())
+            if self.agents_after_invoke:
+                self.run_agents()
         return AWSResponse(request.url, 200, {"Content-Type": "application/json"}, _Raw(json.dumps(reply).encode()))
 
 
@@ -203,7 +213,7 @@ def _clients_session() -> boto3.session.Session:
 
 
 def _region(
-    world_tag: str, region: str, primary_bucket: str | None, replicas: list[str]
+    world_tag: str, region: str, primary_bucket: str | None, replicas: list[str], instances: int = 2
 ) -> tuple[dict[str, Any], dict[str, str]]:
     code = CODES[region]
     name = f"tapstack-deploy-dev-{code}-{world_tag}"
@@ -233,9 +243,9 @@ def _region(
     _client("autoscaling", region).create_auto_scaling_group(
         AutoScalingGroupName=asg,
         LaunchTemplate={"LaunchTemplateName": template},
-        MinSize=2,
-        MaxSize=2,
-        DesiredCapacity=2,
+        MinSize=instances,
+        MaxSize=instances,
+        DesiredCapacity=instances,
         AvailabilityZones=[f"{region}a"],
     )
     cloudwatch = _client("cloudwatch", region)
@@ -318,18 +328,18 @@ def _replication_role(tag: str, source: str, replicas: list[str]) -> str:
     return str(arn)
 
 
-@pytest.fixture
-def world(moto_world: None) -> World:
+def make_world(regions: tuple[str, ...] = REGIONS, instances: int = 2) -> World:
+    """A deployed stack in moto: ``regions`` (the first is the primary), ``instances`` per region's group."""
     tag = uuid.uuid4().hex[:8]
-    replicas = [f"tapstack-deploy-dev-{CODES[r]}-{tag}" for r in REGIONS[1:]]
-    outputs: dict[str, Any] = {"primary_region": PRIMARY, "regions": list(REGIONS)}
+    replicas = [f"tapstack-deploy-dev-{CODES[r]}-{tag}" for r in regions[1:]]
+    outputs: dict[str, Any] = {"primary_region": regions[0], "regions": list(regions)}
     functions: dict[str, dict[str, str]] = {}
-    for region in REGIONS:
-        out, fn = _region(tag, region, None if region == PRIMARY else "primary", replicas)
+    for region in regions:
+        out, fn = _region(tag, region, None if region == regions[0] else "primary", replicas, instances)
         outputs.update(out)
         functions.update(fn)
-    primary_bucket = outputs["use1_deployment_bucket"]
-    _client("s3", PRIMARY).put_bucket_replication(
+    primary_bucket = outputs[f"{CODES[regions[0]]}_deployment_bucket"]
+    _client("s3", regions[0]).put_bucket_replication(
         Bucket=primary_bucket,
         ReplicationConfiguration={
             "Role": _replication_role(tag, primary_bucket, replicas),
@@ -351,11 +361,16 @@ def world(moto_world: None) -> World:
         },
     )
     clock = FakeClock()
-    session = aws_session(region_name=PRIMARY)
+    session = aws_session(region_name=regions[0])
     world = World(tag, clock, session, outputs, functions)
     session.events.register_first("before-send.lambda.Invoke", world.invoke)
     clock.on_sleep.append(world.run_agents)
     return world
+
+
+@pytest.fixture
+def world(moto_world: None) -> World:
+    return make_world()
 
 
 def write_app(directory: Path, body: str = "print('hello')\n", port: int = 8080) -> Path:

@@ -10,6 +10,7 @@ import boto3
 import pytest
 
 from tapstack.cli import main
+from tests.release.faults import Faults
 from tests.release.helpers import REGIONS, World, write_app
 
 
@@ -97,3 +98,66 @@ def test_a_missing_outputs_file_says_how_to_write_one(tmp_path: Path, capsys: py
     )
     assert code == 2
     assert "pulumi stack output --json" in err
+
+
+def test_sigterm_mid_release_rolls_back_prints_what_each_region_serves_and_exits_one(
+    world: World, cli: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    faults = Faults(world.session)
+    faults.arm_when(lambda p: p.operation == "DescribeAlarms" and world.release_of("us-east-1") == "1.0.0", "SIGTERM")
+    app = write_app(tmp_path / "app")
+    code, out, _ = _run(capsys, str(app), "--version", "1.0.0", "--outputs", str(cli), "--bake", "10")
+    assert faults.hit
+    assert code == 1
+    assert "serving" in out and "interrupted (SIGTERM)" in out
+    assert "ROLLBACK FAILED in us-east-1" in out
+    assert world.release_of("us-east-1") == "1.0.0"
+
+
+@pytest.mark.parametrize(
+    ("doc", "error"),
+    [
+        ({"primary_region": "us-east-1", "regions": ["us-east-1", "us-east-1"]}, "names us-east-1 more than once"),
+        ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+    ],
+)
+def test_an_outputs_file_naming_a_region_twice_or_nested_too_deeply_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], doc: object, error: str
+) -> None:
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(doc if isinstance(doc, str) else json.dumps(doc))
+    code, _, err = _run(capsys, str(write_app(tmp_path / "app")), "--version", "1.0.0", "--outputs", str(outputs))
+    assert code == 2
+    assert error in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "error"),
+    [
+        ("--bake", "nan", "--bake nan: must be a finite number of seconds"),
+        ("--converge-timeout", "nan", "--converge-timeout nan: must be a finite number of seconds"),
+        ("--replication-timeout", "inf", "--replication-timeout inf: must be a finite number of seconds"),
+        ("--poll", "nan", "--poll nan: must be a finite number of seconds"),
+        ("--converge-timeout", "0", "--converge-timeout 0.0: must be above 0 seconds"),
+        ("--bake", "-1", "--bake -1.0: must not be negative"),
+    ],
+)
+def test_a_timing_flag_that_is_not_a_finite_positive_number_is_one_line_and_exit_two(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], flag: str, value: str, error: str
+) -> None:
+    app = write_app(tmp_path / "app")
+    code, _, err = _run(capsys, str(app), "--version", "1.0.0", flag, value, "--outputs", str(tmp_path / "x.json"))
+    assert code == 2
+    assert error in err and err.count("\n") == 1
+
+
+def test_a_nul_in_the_app_files_start_is_refused_before_anything_is_uploaded(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    app = write_app(tmp_path / "app")
+    (app / "tapstack-app.toml").write_text(
+        'start = ["python3", "app\\u0000.py"]\n\n[health]\npath = "/healthz"\nport = 8080\n'
+    )
+    code, _, err = _run(capsys, str(app), "--version", "1.0.0", "--outputs", str(tmp_path / "x.json"))
+    assert code == 2
+    assert "must not contain a NUL character" in err and err.count("\n") == 1

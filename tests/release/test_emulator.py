@@ -5,18 +5,23 @@ simulated fleet serving examples/app, the emulator's own S3 replication, the han
 from __future__ import annotations
 
 import json
+import os
+import signal
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tapstack.cli import main
+from tapstack.emulator import fleet as fleet_module
 from tapstack.emulator import replication
 from tapstack.emulator.fleet import Fleet
 from tapstack.emulator.server import Emulator
 from tapstack.release import EmulatorTarget, Options, ReleaseReport, StackOutputs, package_dir, release
-from tests.helpers import up_local
+from tests.helpers import emulator_environment, up_local
 from tests.release.helpers import ROOT
 
 pytestmark = pytest.mark.integration
@@ -138,3 +143,77 @@ def test_a_replication_timeout_migrates_no_region(platform: Platform) -> None:
     assert [platform.pointer(r) for r in REGIONS] != ["1.3.0"] * 3 and "1.3.0" not in {
         platform.pointer(r) for r in REGIONS
     }
+
+
+def _enforcing_iam(platform: Platform) -> bool:
+    """Whether the emulator refuses a request signed with its own dummy keys (IAM evaluation left on)."""
+    from botocore.exceptions import ClientError
+
+    try:
+        platform.target().client("s3", "us-east-1").list_buckets()
+    except ClientError:
+        return True
+    return False
+
+
+def test_sigterm_during_an_agent_pass_of_release_endpoint_rolls_back_stops_the_fleet_and_leaves_iam_off(
+    platform: Platform, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert platform.release("app", "1.0.0").outcome in ("released", "noop")
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps(platform.outputs))
+    sent: list[str] = []
+    workdirs: list[Path] = []
+    real_pass, real_start = fleet_module.run_once, Fleet.start
+
+    def pass_then_sigterm(config: Any, s3: Any, sts: Any, service: Any) -> Any:
+        pointer = json.loads(s3.get_object(Bucket=config.bucket, Key="releases/current.json")["Body"].read())
+        if not sent and pointer["release"] == "1.5.0":
+            sent.append("SIGTERM")
+            os.kill(os.getpid(), signal.SIGTERM)  # lands while this pass runs with IAM enforced
+        return real_pass(config, s3, sts, service)
+
+    def start(*args: Any, **kwargs: Any) -> Fleet:
+        fleet = real_start(*args, **kwargs)
+        workdirs.append(fleet.workdir)
+        return fleet
+
+    monkeypatch.setattr(fleet_module, "run_once", pass_then_sigterm)
+    monkeypatch.setattr(Fleet, "start", start)
+    args = [str(ROOT / "examples" / "app"), "--version", "1.5.0", "--outputs", str(outputs), "--bake", "1"]
+    with emulator_environment(platform.emulator):
+        code = main(
+            [
+                "release",
+                *args,
+                "--poll",
+                "0.5",
+                "--converge-timeout",
+                "60",
+                "--json",
+                "--endpoint",
+                platform.emulator.url,
+            ]
+        )
+    report = json.loads(capsys.readouterr().out)
+    assert sent, report["message"]
+    assert code == 1
+    assert report["outcome"] == "interrupted" and "interrupted (SIGTERM)" in report["message"]
+    assert [platform.pointer(r) for r in REGIONS] == ["1.0.0"] * 3
+    assert {r["region"]: r["serving"] for r in report["regions"]} == dict.fromkeys(REGIONS, "1.0.0")
+    assert not _enforcing_iam(platform)
+    assert workdirs and not workdirs[0].exists()
+
+
+def test_invoke_against_an_emulator_that_refuses_the_lookup_is_one_line(
+    platform: Platform, capsys: pytest.CaptureFixture[str]
+) -> None:
+    platform.emulator.enforce_iam(True)
+    try:
+        with emulator_environment(platform.emulator):
+            code = main(["invoke", "status", "--endpoint", platform.emulator.url, "--region", "us-east-1"])
+    finally:
+        platform.emulator.enforce_iam(False)
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "cannot read the function in us-east-1" in err and "Traceback" not in err and err.count("\n") == 1

@@ -17,7 +17,7 @@ from . import health
 from .config import AgentConfig
 from .errors import Refused
 from .heartbeat import HEALTHY, NONE, UNHEALTHY, Heartbeat, HeartbeatUndelivered, utc_now, write
-from .install import prune, stage, switch, unlink_current
+from .install import current_link, prune, stage, switch, unlink_current
 from .pointer import Plan, read_pointer, resolve
 from .s3util import describe
 from .service import Service, ServiceError
@@ -36,7 +36,11 @@ def run_once(config: AgentConfig, s3: Any, sts: Any, service: Service) -> Heartb
         unknown = ""
     except (ClientError, BotoCoreError) as exc:
         user_id, unknown = None, f"sts:GetCallerIdentity failed: {describe(exc)}"
-    status, reason = _converge(config, s3, state, service)
+    try:
+        status, reason = _converge(config, s3, state, service)
+    except Exception as exc:  # a bug, or an input no check foresaw: the pass must still end with a heartbeat
+        log.exception("unexpected error in the agent pass")
+        status, reason = _recover(config, state, service, f"unexpected error in this pass ({_describe(exc)})")
     try:
         state.save(config.root)
     except OSError as exc:
@@ -53,6 +57,26 @@ def run_once(config: AgentConfig, s3: Any, sts: Any, service: Service) -> Heartb
         raise HeartbeatUndelivered(f"no heartbeat key: {unknown}", heartbeat)
     write(s3, config.bucket, user_id, heartbeat)
     return heartbeat
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _recover(config: AgentConfig, state: State, service: Service, failure: str) -> Outcome:
+    """After an unexpected error: ``current`` back on the installed release, which keeps serving.
+
+    Nothing is remembered as failed (the error may be passing), so the next pass tries the pointer again.
+    """
+    current = state.current
+    try:
+        if current is not None and current_link(config.root).resolve() != Path(current.directory).resolve():
+            switch(config.root, Path(current.directory))
+        return _serve(config, state, service, failure=f"{failure}; will retry")
+    except Exception as exc:
+        log.exception("cannot restore the serving release")
+        return UNHEALTHY, f"{failure}; will retry; restoring the serving release failed too ({_describe(exc)})"
 
 
 def _join(first: str, second: str) -> str:

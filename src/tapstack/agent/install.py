@@ -27,6 +27,14 @@ from .pointer import Plan
 
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz")
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
+MAX_UNPACKED_BYTES = 2 * 1024**3
+"""What the files of one release may add up to once unpacked (2 GiB): a small archive of zeros must not fill the
+disk the serving release and the agent's state live on."""
+MAX_MEMBER_DEPTH = 32
+"""Path components of one archive member: deeper is no application layout, and 1000 levels crashed the pass."""
+_ARCHIVE_FAULTS = frozenset({errno.ENAMETOOLONG, errno.ENOTDIR, errno.EISDIR, errno.EEXIST, errno.ELOOP})
+"""Errors writing a member that the archive causes (a name too long, a file where a directory must be): trying
+again cannot help, so they refuse the release for good, unlike a full disk."""
 
 
 def releases_dir(root: Path) -> Path:
@@ -52,6 +60,11 @@ def _member_path(member: tarfile.TarInfo, archive: str) -> str:
     normalized = posixpath.normpath(name.replace("\\", "/"))
     if name.startswith("/") or normalized == ".." or normalized.startswith("../") or "\x00" in name:
         raise Refused(f"{archive}: member {name!r} would be written outside the release directory")
+    depth = normalized.count("/") + 1
+    if depth > MAX_MEMBER_DEPTH:
+        raise Refused(
+            f"{archive}: member {name[:80]!r}... is {depth} directories deep; at most {MAX_MEMBER_DEPTH} are unpacked"
+        )
     return normalized
 
 
@@ -60,20 +73,33 @@ def unpack(archive: Path, target: Path, label: str) -> None:
     try:
         with tarfile.open(archive, "r:*") as tar:
             checked = [(member, _member_path(member, label)) for member in tar.getmembers()]
+            total = sum(member.size for member, _ in checked if member.isfile())
+            if total > MAX_UNPACKED_BYTES:
+                raise Refused(
+                    f"{label} unpacks to {total} bytes; a release may unpack to at most {MAX_UNPACKED_BYTES} bytes"
+                )
             for member, relative in checked:
-                dest = target / relative
-                if member.isdir():
-                    dest.mkdir(parents=True, exist_ok=True)
-                    continue
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                source = tar.extractfile(member)
-                if source is None:
-                    raise Refused(f"{label}: member {member.name!r} has no data")
-                with source, dest.open("wb") as out:
-                    shutil.copyfileobj(source, out)
-                dest.chmod(0o755 if member.mode & 0o111 else 0o644)
-    except (tarfile.TarError, gzip.BadGzipFile, EOFError, zlib.error) as exc:
+                try:
+                    _write_member(tar, member, target / relative, label)
+                except OSError as exc:
+                    if exc.errno not in _ARCHIVE_FAULTS:
+                        raise  # a full disk, a permission on the root: the caller's transient refusal
+                    raise Refused(f"{label}: member {member.name[:200]!r} cannot be unpacked: {exc.strerror}") from None
+    except (tarfile.TarError, gzip.BadGzipFile, EOFError, zlib.error, UnicodeError) as exc:
         raise Refused(f"{label} is not a readable tar.gz archive ({exc})") from None
+
+
+def _write_member(tar: tarfile.TarFile, member: tarfile.TarInfo, dest: Path, label: str) -> None:
+    if member.isdir():
+        dest.mkdir(parents=True, exist_ok=True)
+        return
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    source = tar.extractfile(member)
+    if source is None:
+        raise Refused(f"{label}: member {member.name!r} has no data")
+    with source, dest.open("wb") as out:
+        shutil.copyfileobj(source, out)
+    dest.chmod(0o755 if member.mode & 0o111 else 0o644)
 
 
 def _place(s3: Any, bucket: str, plan: Plan, staging: Path, downloads: Path) -> None:
@@ -146,11 +172,15 @@ def unlink_current(root: Path) -> None:
 
 
 def prune(root: Path, keep: Iterable[Path]) -> None:
-    """Remove release directories nothing can return to, so releases do not fill the disk over time."""
+    """Remove release directories nothing can return to, so releases do not fill the disk over time.
+
+    Staging directories go too: one pass runs at a time (the timer's unit is a oneshot), so one left here
+    was abandoned by an agent killed while unpacking, and would otherwise stay for good.
+    """
     kept = {p.resolve() for p in keep}
     base = releases_dir(root)
     if not base.is_dir():
         return
     for entry in base.iterdir():
-        if entry.is_dir() and not entry.name.startswith(".staging-") and entry.resolve() not in kept:
+        if entry.is_dir() and entry.resolve() not in kept:
             shutil.rmtree(entry, ignore_errors=True)

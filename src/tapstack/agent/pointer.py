@@ -55,6 +55,8 @@ class App:
         start = doc.get("start")
         if not isinstance(start, list) or not start or not all(isinstance(a, str) and a for a in start):
             raise Refused(f"{where}: app.start must be a non-empty list of strings (argv), got {start!r}")
+        if any("\x00" in a for a in start):
+            raise Refused(f"{where}: app.start holds a NUL character, which no process can be started with")
         health = doc.get("health")
         if not isinstance(health, dict):
             raise Refused(f"{where}: app.health must be an object with path, port and timeout_seconds")

@@ -109,9 +109,10 @@ class ProcessService:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        except OSError as exc:
+        except (OSError, ValueError) as exc:  # ValueError: an argv or environment Popen refuses (a NUL)
             self.stop()
-            raise ServiceError(f"cannot start {list(start)} in {release_dir}: {exc.strerror or exc}") from None
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            raise ServiceError(f"cannot start {list(start)} in {release_dir}: {reason}") from None
 
     def gone(self) -> str | None:
         if self.process is None:

@@ -88,18 +88,41 @@ def _primary_region(outputs: Path) -> str:
     return region
 
 
+def _one_line(err: Exception) -> str:
+    """A botocore error as one line: moto may put a whole XML document in the message."""
+    from botocore.exceptions import ClientError
+
+    if isinstance(err, ClientError):
+        error = err.response.get("Error", {})
+        status = err.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        code = error.get("Code") or status
+        text = " ".join(str(error.get("Message") or "").split())
+        if text.startswith("<"):
+            text = "access refused" if status == 403 else "the emulator answered an error"
+        return f"{code} on {err.operation_name}: {text[:200]}"
+    return " ".join(str(err).split())[:300]
+
+
 def _in_emulator(args: argparse.Namespace, event: dict[str, Any]) -> dict[str, Any]:
+    from botocore.exceptions import BotoCoreError, ClientError
+
     from ..emulator.deploy import find_function, invoke_handler
     from ..emulator.engine import Clients
+    from ..release.interrupts import shielded, signals_as_interrupts
     from .common import CommandError, emulator_at, err_console
 
     region = args.region or _primary_region(args.outputs)
     emulator = emulator_at(args.endpoint)
     try:
         function = find_function(Clients(emulator), region)
+        # The function runs in this process: a Ctrl-C waits until it returns (cut in two, it would keep the
+        # region's release lock until the lock expires), as on AWS where the function ends whatever the caller does.
+        with signals_as_interrupts(), shielded():
+            invocation = invoke_handler(emulator, function, event)
     except LookupError as err:
         raise CommandError(str(err)) from None
-    invocation = invoke_handler(emulator, function, event)
+    except (ClientError, BotoCoreError) as err:  # the emulator refused the lookup (a traceback told no more)
+        raise CommandError(f"{args.endpoint}: cannot read the function in {region}: {_one_line(err)}") from None
     for line in invocation.logs:
         err_console.print(line, style="dim", markup=False, highlight=False, soft_wrap=True)
     response: dict[str, Any] = invocation.response

@@ -59,13 +59,14 @@ def _table(report: ReleaseReport) -> object:
     from rich.table import Table
 
     table = Table(title=f"release {escape(report.version)} ({escape(report.target)})")
-    for column in ("region", "wave", "state", "fleet", "seconds", "detail"):
+    for column in ("region", "wave", "state", "serving", "fleet", "seconds", "detail"):
         table.add_column(column, overflow="fold")
     for r in report.regions:
         style = STATE_STYLE.get(r.state, "")
         wave = "canary" if r.wave == 0 else str(r.wave)
         spent = f"{sum(r.seconds.values()):.1f}" if r.seconds else "-"
-        table.add_row(r.region, wave, f"[{style}]{r.state}[/]", r.fleet, spent, escape(r.detail))
+        serving = escape(r.serving) if r.serving else "-"
+        table.add_row(r.region, wave, f"[{style}]{r.state}[/]", serving, r.fleet, spent, escape(r.detail))
     return table
 
 
@@ -134,6 +135,7 @@ def run(args: argparse.Namespace) -> int:
     import time
 
     from ..release import AwsTarget, EmulatorTarget, Options, StackOutputs, Target, package_dir, release
+    from ..release.interrupts import shielded, signals_as_interrupts
     from .common import emulator_at, print_json
 
     options = Options(
@@ -153,24 +155,29 @@ def run(args: argparse.Namespace) -> int:
     outputs = StackOutputs.load(args.outputs)
     fleet = None
     target: Target
-    if args.endpoint:
-        from ..emulator.fleet import Fleet
+    # SIGTERM (a cancelled CI job, `timeout`) and SIGHUP (a closed terminal) unwind like Ctrl-C: the release's
+    # failure path rolls back and reports, the lease is given back, and the simulated fleet is stopped.
+    with signals_as_interrupts():
+        try:
+            if args.endpoint:
+                from ..emulator.fleet import Fleet
 
-        emulator = emulator_at(args.endpoint)
-        if not args.dry_run:
-            # moto's IAM switch is process-wide: agents' passes may enforce it only while no wave runs in parallel.
-            fleet = Fleet.start(emulator, json.loads(args.outputs.read_text()), enforce_iam=args.parallel == 1)
-        target = EmulatorTarget(emulator, outputs, fleet)
-    else:
-        import boto3
+                emulator = emulator_at(args.endpoint)
+                if not args.dry_run:
+                    # moto's IAM switch is process-wide: agents' passes may enforce it only while no wave runs in
+                    # parallel.
+                    fleet = Fleet.start(emulator, json.loads(args.outputs.read_text()), enforce_iam=args.parallel == 1)
+                target = EmulatorTarget(emulator, outputs, fleet)
+            else:
+                import boto3
 
-        target = AwsTarget(outputs, boto3.session.Session(profile_name=args.profile))
-    try:
-        with _Progress(enabled=not args.json) as progress:
-            report = release(target, package, options, on_event=progress)
-    finally:
-        if fleet is not None:
-            fleet.stop()
+                target = AwsTarget(outputs, boto3.session.Session(profile_name=args.profile))
+            with _Progress(enabled=not args.json) as progress:
+                report = release(target, package, options, on_event=progress)
+        finally:
+            if fleet is not None:
+                with shielded(reraise=False):
+                    fleet.stop()
     report.phases = {"package": round(packaged, 3), **report.phases}
     if args.json:
         print_json(dataclasses.asdict(report))

@@ -17,6 +17,7 @@ should pass ``enforce_iam=False``.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import socket
 import tempfile
@@ -36,7 +37,7 @@ from ..agent.heartbeat import HEALTHY, UNHEALTHY, Heartbeat, HeartbeatUndelivere
 from ..agent.service import ProcessService
 from ..lib.regions import region_code
 from .engine import Clients
-from .server import Emulator, client
+from .server import Emulator, EmulatorError, client
 
 ACTIVE_STATES = frozenset({"Pending", "Pending:Wait", "Pending:Proceed", "InService"})
 """Lifecycle states in which an instance is booted and its agent's timer runs."""
@@ -186,13 +187,20 @@ class Fleet:
         ]
 
     def stop(self) -> None:
-        """Stop every application process and remove the instances' directories."""
+        """Stop every application process, remove the instances' directories, and leave IAM unenforced.
+
+        A pass cut off between switching IAM enforcement on and off would otherwise leave the kept emulator
+        refusing every later caller signed with its dummy keys (``invoke``, the AWS CLI's exports).
+        """
         with self._lock:
             for members in self.instances.values():
                 for member in members.values():
                     member.service.stop()
                 members.clear()
             shutil.rmtree(self.workdir, ignore_errors=True)
+        if self.enforce_iam:
+            with contextlib.suppress(EmulatorError):
+                self.emulator.enforce_iam(False)
 
     def __enter__(self) -> Fleet:
         return self
@@ -256,8 +264,8 @@ class Fleet:
         if not self.enforce_iam:
             yield
             return
-        self.emulator.enforce_iam(True)
         try:
+            self.emulator.enforce_iam(True)
             yield
         finally:
             self.emulator.enforce_iam(False)

@@ -64,6 +64,8 @@ def _start(path: Path, value: object) -> tuple[str, ...]:
         raise _fail(path, 'start is missing: give the argv that starts the app, e.g. start = ["python3", "app.py"]')
     if not isinstance(value, list) or not value or not all(isinstance(a, str) and a for a in value):
         raise _fail(path, f"start must be a non-empty list of non-empty strings (an argv), got {value!r}")
+    if any("\x00" in a for a in value):
+        raise _fail(path, f"start must not contain a NUL character (no process can be started with it), got {value!r}")
     return tuple(value)
 
 

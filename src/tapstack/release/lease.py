@@ -10,10 +10,10 @@ lease that expires by itself after ``ttl``.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import socket
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -96,16 +96,31 @@ class ReleaseLease:
             raise
 
     def acquire(self) -> None:
+        region: RegionOutputs | None = None
         try:
             for region in self.regions:
                 self._held.append(_Held(region, self._take(region)))
         except (ClientError, BotoCoreError) as err:
+            self._landed_anyway(region)
             self.release()
             raise ReleaseError(f"cannot take the release lease: {err}") from None
-        except ReleaseLocked:
+        except BaseException:  # ReleaseLocked, or a signal between two regions: give back what was taken
+            self._landed_anyway(region)
             self.release()
             raise
         self._renewed = self.clock.monotonic()
+
+    def _landed_anyway(self, region: RegionOutputs | None) -> None:
+        """A lease write whose answer was lost may have landed: held by this token, it is ours to give back."""
+        if region is None or any(h.region == region for h in self._held):
+            return
+        try:
+            current = self.target.client("s3", region.region).get_object(Bucket=region.bucket, Key=LEASE_KEY)
+            doc = json.loads(current["Body"].read())
+        except (ClientError, BotoCoreError, ValueError):
+            return  # unreadable: if it landed, it expires after ttl
+        if isinstance(doc, dict) and doc.get("token") == self.token and doc.get("state") == "held":
+            self._held.append(_Held(region, str(current["ETag"])))
 
     def renew(self) -> None:
         """Called from every poll; writes only once a third of the ttl has passed."""
@@ -119,8 +134,16 @@ class ReleaseLease:
         self._renewed = self.clock.monotonic()
 
     def release(self) -> None:
-        """Give back what is held; a failure leaves a lease that expires by itself."""
+        """Give back what is held, each write tried three times; what still fails expires by itself after ttl."""
         for held in reversed(self._held):
-            with contextlib.suppress(ClientError, BotoCoreError):
-                self._write(held.region, self._doc("released"), held.etag)
+            for attempt in range(3):
+                try:
+                    self._write(held.region, self._doc("released"), held.etag)
+                    break
+                except ClientError as err:
+                    if _code(err) in _LOST:
+                        break  # taken over after it expired: not ours to give back
+                    time.sleep(0.2 * attempt)
+                except BotoCoreError:
+                    time.sleep(0.2 * attempt)
         self._held.clear()

@@ -25,6 +25,7 @@ from .alarms import firing, stack_alarms
 from .clock import Clock, SystemClock
 from .convergence import Assessment, assess, read_fleet
 from .errors import ReleaseError, StageFailed
+from .interrupts import Interrupted, shielded, signals_as_interrupts, unwinding
 from .lease import DEFAULT_TTL, ReleaseLease
 from .objects import head, read
 from .package import Package
@@ -35,6 +36,9 @@ from .upload import existing_manifest, upload
 
 POINTER_KEY = "releases/current.json"
 OK_OUTCOMES = ("released", "noop", "dry_run")
+READ_ATTEMPTS = 3
+"""A pointer read or a rollback that meets a throttle or a 5xx is tried this often before it counts as failed."""
+UNREADABLE = "(unreadable)"
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,9 @@ class RegionResult:
     fleet: str = "-"
     detail: str = ""
     seconds: dict[str, float] = field(default_factory=dict)
+    serving: str | None = None
+    """The release the region's pointer names when the run ended (read from S3, never assumed), or
+    ``(unreadable)`` when three reads failed."""
 
 
 @dataclass
@@ -106,6 +113,9 @@ class _Run:
         self.phases: dict[str, float] = {}
         self.cancel = threading.Event()
         self.lease: ReleaseLease | None = None
+        self.forced_note = ""
+        self.going_back = False
+        self.looking: list[threading.Thread] = []
         self._lock = threading.Lock()
 
     # -- reading the regions ------------------------------------------------------------------------------
@@ -119,9 +129,39 @@ class _Run:
         return doc if isinstance(doc, dict) else None
 
     def fleet(self, region: str, release: str, since: datetime, fail_fast: bool) -> Assessment:
+        """Step the fleet once (the emulator's agents; nothing on AWS), then read what it reports."""
+        self.target.converge(region)
         r = self.outputs.region(region)
         view = read_fleet(self.target.client("s3", region), self.target.client("autoscaling", region), r)
         return assess(view, release, since, self.clock.now(), fail_fast)
+
+    def look(self, region: str, read: Callable[[], Assessment], seconds: float) -> Assessment:
+        """One look at a fleet within ``seconds`` of wall time, or StageFailed: a deadline on the whole look.
+
+        Socket timeouts bound each read, not the look: a peer that trickles bytes (or an agent pass stuck in
+        a health check) would hold the release past --converge-timeout. The look runs in a daemon thread; one
+        that overruns is abandoned (it only reads, and ends with its own timeouts).
+        """
+        box: list[tuple[bool, Any]] = []
+
+        def run() -> None:
+            try:
+                box.append((True, read()))
+            except BaseException as err:  # handed to the caller's thread as it is
+                box.append((False, err))
+
+        thread = threading.Thread(target=run, name="release-look", daemon=True)
+        self.looking.append(thread)
+        thread.start()
+        thread.join(max(seconds, 0.05))
+        if not box:
+            text = f"a look at the fleet did not end within {max(seconds, 0.0):.0f}s (--converge-timeout)"
+            raise StageFailed(f"{region}: {text}", {region: text})
+        self.looking.remove(thread)
+        ok, value = box[0]
+        if ok:
+            return value  # type: ignore[no-any-return]
+        raise value
 
     @contextmanager
     def phase(self, name: str) -> Iterator[None]:
@@ -164,14 +204,27 @@ class _Run:
         if self.cancel.is_set():
             raise StageFailed("cancelled")
         if self.lease is not None:
-            self.lease.renew()
+            try:
+                self.lease.renew()
+            except Exception:
+                if not self.going_back:
+                    raise  # going back, a lost lease must not stop the rollback: its waits run to their end
         self.clock.sleep(self.options.poll)
 
     def converge(self, region: str, release: str, since: datetime, forward: bool) -> Assessment:
         deadline = self.clock.monotonic() + self.options.converge_timeout
         while True:
-            self.target.converge(region)
-            seen = self.fleet(region, release, since, fail_fast=forward)
+            try:
+                seen = self.look(
+                    region,
+                    lambda: self.fleet(region, release, since, fail_fast=forward),
+                    deadline - self.clock.monotonic(),
+                )
+            except Exception as err:
+                if forward:
+                    raise
+                # Going back, a throttled or dropped read is one poll lost; the deadline still bounds the wait.
+                seen = Assessment("waiting", f"cannot read the fleet: {_describe(err)}", 0, 0)
             self.emit(Event("converge", seen.detail, region, seen.ready, seen.total))
             if seen.state == "converged":
                 return seen
@@ -197,8 +250,11 @@ class _Run:
                     names = ", ".join(f"{a.name} ({a.reason})" if a.reason else a.name for a in alarms)
                     text = f"alarm in ALARM during the bake of wave {wave}: {names}"
                     raise StageFailed(f"{m.region}: {text}", {m.region: text})
-                self.target.converge(m.region)
-                seen = self.fleet(m.region, self.version, m.since, fail_fast=True)
+                seen = self.look(
+                    m.region,
+                    lambda m=m: self.fleet(m.region, self.version, m.since, fail_fast=True),  # type: ignore[misc]
+                    self.options.converge_timeout,
+                )
                 if seen.state == "unhealthy":
                     text = f"fleet turned unhealthy during the bake of wave {wave}: {seen.detail}"
                     raise StageFailed(f"{m.region}: {text}", {m.region: text})
@@ -228,22 +284,20 @@ class _Run:
         self.emit(Event("migrate", f"migrating to {self.version} ({mid})", region))
         since = self.clock.now()
         started = time.perf_counter()
+        # Recorded before the call: a migrate whose answer is lost (a timeout, a signal) may still have promoted,
+        # and the failure path reads the pointer of every region recorded here to find out.
+        with self._lock:
+            self.migrated.append(_Migrated(region, mid, since))
         reply = self.target.invoke(
             region, {"action": "migrate", "migration_id": mid, "manifest_key": self.package.manifest.key}
         )
         result.seconds["migrate"] = round(time.perf_counter() - started, 3)
         if not reply.ok:
-            promoted = self._promoted_anyway(region, mid)
-            if promoted:
-                with self._lock:
-                    self.migrated.append(_Migrated(region, mid, since))
             text = f"migrate answered {reply.status} {reply.outcome}: {reply.message}"
             if reply.status == 409 and "lock" in reply.message:
                 text = f"refused by the region's release lock: {reply.message}"
             result.state, result.detail = "failed", text
             raise StageFailed(f"{region}: {text}", {region: text})
-        with self._lock:
-            self.migrated.append(_Migrated(region, mid, since))
         result.state = "migrated"
         started = time.perf_counter()
         try:
@@ -255,20 +309,13 @@ class _Run:
             result.seconds["converge"] = round(time.perf_counter() - started, 3)
         result.fleet = seen.summary
         started = time.perf_counter()
+        self.emit(Event("validate", "the migration function's checks", region))
         check = self.target.invoke(region, {"action": "validate"})
         result.seconds["validate"] = round(time.perf_counter() - started, 3)
         if not check.ok:
             result.state, result.detail = "failed", f"validate: {check.message}"
             raise StageFailed(f"{region}: validate failed: {check.message}", {region: f"validate: {check.message}"})
         result.detail = f"{reply.message}; {seen.detail}; validate: {check.message}"
-
-    def _promoted_anyway(self, region: str, mid: str) -> bool:
-        """A migrate whose answer was lost (a timeout, a dropped connection) may still have promoted."""
-        try:
-            current = self.pointer(region)
-        except (ClientError, BotoCoreError, ValueError):
-            return False
-        return bool(current and current.get("migration_id") == mid)
 
     def wave(self, index: int, regions: tuple[str, ...]) -> None:
         if len(regions) == 1:
@@ -278,8 +325,8 @@ class _Run:
                 futures = [pool.submit(self.stage, r) for r in regions]
                 try:
                     errors = [f.exception() for f in futures]
-                except KeyboardInterrupt:
-                    self.cancel.set()
+                except BaseException:
+                    self.cancel.set()  # the other regions' workers stop at their next poll
                     raise
             failures = [e for e in errors if e is not None]
             if failures:
@@ -299,32 +346,78 @@ class _Run:
 
     # -- back ---------------------------------------------------------------------------------------------
 
-    def rollback(self, why: str) -> None:
+    def read_pointer(self, region: str) -> dict[str, Any] | str | None:
+        """The pointer as S3 holds it now, tried ``READ_ATTEMPTS`` times; ``UNREADABLE`` if every try failed."""
+        for attempt in range(READ_ATTEMPTS):
+            try:
+                return self.pointer(region)
+            except Exception:  # any failure to read is the same fact: the state is unknown
+                if attempt + 1 < READ_ATTEMPTS:
+                    time.sleep(0.2 * (attempt + 1))
+        return UNREADABLE
+
+    def moved(self) -> list[_Migrated]:
+        """The regions whose pointer names the migration this run recorded for them, in the order they moved.
+
+        Never the client's view: a migrate that answered an error (or whose answer a signal cut off) may have
+        promoted, and one recorded as sent may never have reached the function. An unreadable pointer counts
+        as moved: a rollback of a migration that never landed is refused harmlessly (404).
+        """
+        found = []
+        for m in self.migrated:
+            pointer = self.read_pointer(m.region)
+            if pointer == UNREADABLE or (isinstance(pointer, dict) and pointer.get("migration_id") == m.migration_id):
+                found.append(m)
+        return found
+
+    def rollback(self, why: str, moved: list[_Migrated]) -> None:
         self.cancel.clear()  # the cancel stopped the wave's workers; the rollback's own waits must run
         started = time.perf_counter()
-        for m in reversed(self.migrated):
+        for m in reversed(moved):
             result = self.results[m.region]
-            self.emit(Event("rollback", f"rolling back migration {m.migration_id}", m.region))
-            reply = self.target.invoke(m.region, {"action": "rollback", "migration_id": m.migration_id})
-            cause = result.detail if result.state == "failed" else why
-            if not reply.ok:
-                result.state = "rollback_failed"
-                result.detail = f"{cause}; rollback answered {reply.status}: {reply.message}"
-                continue
-            restored = (reply.result.get("rollback") or {}).get("restored") or {}
-            back_to = restored.get("release")
-            if not isinstance(back_to, str):
-                result.state, result.detail = "rolled_back", f"{cause}; rolled back ({reply.message})"
-                continue
+            cause = result.detail if result.state == "failed" and result.detail else why
             try:
-                seen = self.converge(m.region, back_to, self.clock.now(), forward=False)
-            except StageFailed as failure:
-                result.state = "rollback_failed"
-                result.detail = f"{cause}; rolled back to {back_to} but {failure.regions.get(m.region, failure)}"
-                continue
-            result.state, result.fleet = "rolled_back", seen.summary
-            result.detail = f"{cause}; rolled back to {back_to}, {seen.detail}"
+                self._roll_back(m, result, cause)
+            except Exception as err:  # the other regions' rollbacks must run whatever this one met
+                result.state, result.detail = "rollback_failed", f"{cause}; rollback stopped by {_describe(err)}"
         self.phases["rollback"] = round(time.perf_counter() - started, 3)
+
+    def _roll_back(self, m: _Migrated, result: RegionResult, cause: str) -> None:
+        self.emit(Event("rollback", f"rolling back migration {m.migration_id}", m.region))
+        event = {"action": "rollback", "migration_id": m.migration_id}
+        reply = self.target.invoke(m.region, event)
+        for _ in range(READ_ATTEMPTS - 1):
+            if reply.ok or reply.status < 500:
+                break
+            self.clock.sleep(min(self.options.poll, 5.0))
+            reply = self.target.invoke(m.region, event)  # idempotent: a rollback that landed answers the same
+        pointer = self.read_pointer(m.region)
+        still = pointer == UNREADABLE or (isinstance(pointer, dict) and pointer.get("migration_id") == m.migration_id)
+        if still:
+            result.state = "rollback_failed"
+            answer = f"rollback answered {reply.status}: {reply.message}"
+            result.detail = f"{cause}; {answer}" + ("; its pointer is unreadable" if pointer == UNREADABLE else "")
+            return
+        back_to = pointer.get("release") if isinstance(pointer, dict) else None
+        if not isinstance(back_to, str):
+            result.state, result.detail = "rolled_back", f"{cause}; rolled back ({reply.message})"
+            return
+        try:
+            seen = self.converge(m.region, back_to, self.clock.now(), forward=False)
+        except StageFailed as failure:
+            result.state = "rollback_failed"
+            result.detail = f"{cause}; rolled back to {back_to} but {failure.regions.get(m.region, failure)}"
+            return
+        result.state, result.fleet = "rolled_back", seen.summary
+        result.detail = f"{cause}; rolled back to {back_to}, {seen.detail}"
+
+    def settle(self) -> None:
+        """What every region's pointer names now: the table shows it beside the state."""
+        self.emit(Event("settle", "reading what every region's pointer names"))
+        for region in self.plan.order:
+            pointer = self.read_pointer(region)
+            result = self.results[region]
+            result.serving = pointer if isinstance(pointer, str) else (pointer or {}).get("release")
 
     # -- the whole run ------------------------------------------------------------------------------------
 
@@ -371,6 +464,10 @@ class _Run:
         )
 
     def run(self) -> ReleaseReport:
+        with signals_as_interrupts():
+            return self._run()
+
+    def _run(self) -> ReleaseReport:
         primary = self.outputs.region(self.outputs.primary)
         try:
             if self.options.dry_run:
@@ -379,6 +476,7 @@ class _Run:
             if self.already_everywhere():
                 for result in self.results.values():
                     result.state = "already_current"
+                    result.serving = self.version
                 return self.report(
                     "noop",
                     f"release {self.version} is already current in every region "
@@ -393,13 +491,28 @@ class _Run:
             self.clock,
             DEFAULT_TTL,
         )
+        self.emit(Event("lease", f"taking the release lease in {', '.join(self.plan.order)}"))
         self.lease.acquire()
         try:
             return self._locked(primary.bucket)
         finally:
-            self.lease.release()
+            with shielded(reraise=False):  # a signal now must not leave the lease held for its ttl
+                self.lease.release()
 
     def _locked(self, bucket: str) -> ReleaseReport:
+        """From the lease on, every way out is a report: a failure, a signal or a bug all take ``_fail``."""
+        extra: dict[str, Any] = {}
+        try:
+            return self._forward(bucket, extra)
+        except StageFailed as failure:
+            return self._fail(failure.message, failure.regions, extra, "failed")
+        except KeyboardInterrupt as stop:
+            name = stop.name if isinstance(stop, Interrupted) else "SIGINT"
+            return self._fail(f"interrupted ({name})", {}, extra, "interrupted")
+        except Exception as err:  # an AWS error, a lost lease or a TapStack bug: the same way back
+            return self._fail(_describe(err), {}, extra, "failed")
+
+    def _forward(self, bucket: str, extra: dict[str, Any]) -> ReleaseReport:
         self.emit(Event("upload", f"uploading {len(self.package.objects)} objects to {bucket}"))
         with self.phase("upload"):
             done = upload(
@@ -408,6 +521,7 @@ class _Run:
                 self.package,
                 lambda key, sent: self.emit(Event("upload", f"{'uploaded' if sent else 'already there'}: {key}")),
             )
+        extra.update(uploaded=list(done.uploaded), skipped=list(done.skipped))
         self.emit(Event("replication", "waiting for replication to every secondary"))
 
         def replicated(p: ReplicationProgress) -> None:
@@ -415,7 +529,6 @@ class _Run:
             if self.lease is not None:
                 self.lease.renew()
 
-        extra = {"uploaded": list(done.uploaded), "skipped": list(done.skipped)}
         try:
             with self.phase("replication"):
                 wait_for_replication(
@@ -429,13 +542,16 @@ class _Run:
         except StageFailed as failure:
             for region, text in failure.regions.items():
                 self.results[region].detail = text
+            self.settle()
             return self.report("failed", failure.message, **extra)
+        self.emit(Event("preflight", "looking for stack alarms already in ALARM"))
         with self.phase("preflight"):
             firing_now = self.preflight()
         if firing_now and not self.options.force:
             for entry in firing_now:
                 region = entry.split(":")[0]
                 self.results[region].detail = "in ALARM before the start: " + ", ".join(sorted(self.ignored[region]))
+            self.settle()
             return self.report(
                 "refused",
                 f"refused: alarms already in ALARM ({'; '.join(firing_now)}); fix them or pass --force; "
@@ -444,49 +560,68 @@ class _Run:
             )
         if firing_now:
             self.emit(Event("preflight", f"--force: starting although in ALARM: {'; '.join(firing_now)}"))
-        return self._stages(extra, firing_now)
-
-    def _stages(self, extra: dict[str, Any], forced: list[str]) -> ReleaseReport:
-        forced_note = f" (--force: ignored alarms already in ALARM: {'; '.join(forced)})" if forced else ""
-        try:
-            for index, regions in enumerate(self.plan.waves):
-                with self.phase(f"wave {index}"):
-                    self.wave(index, regions)
-        except StageFailed as failure:
-            for region, text in failure.regions.items():
-                if self.results[region].state not in ("failed",):
-                    self.results[region].detail = text
-            if not self.options.rollback:
-                return self.report(
-                    "failed", f"{failure.message}; --no-rollback: migrated regions left as they are", **extra
-                )
-            self.rollback(failure.message)
-            return self.report("failed", self._failed_message(failure.message) + forced_note, **extra)
-        except KeyboardInterrupt:
-            if not self.options.rollback:
-                left = ", ".join(m.region for m in self.migrated) or "none"
-                return self.report(
-                    "interrupted",
-                    f"interrupted; --no-rollback: regions left on {self.version}: {left} "
-                    "(re-run the same command to continue, see docs/operating-migrations.md)",
-                    **extra,
-                )
-            self.rollback("interrupted (Ctrl-C)")
-            return self.report("interrupted", self._failed_message("interrupted (Ctrl-C)"), **extra)
+        self.forced_note = f" (--force: ignored alarms already in ALARM: {'; '.join(firing_now)})" if firing_now else ""
+        for index, regions in enumerate(self.plan.waves):
+            with self.phase(f"wave {index}"):
+                self.wave(index, regions)
+        self.settle()
         return self.report(
             "released",
-            f"release {self.version} is current and healthy in {', '.join(self.plan.order)}{forced_note}",
+            f"release {self.version} is current and healthy in {', '.join(self.plan.order)}{self.forced_note}",
             **extra,
         )
 
-    def _failed_message(self, cause: str) -> str:
-        back = [m.region for m in reversed(self.migrated)]
+    def _fail(self, cause: str, regions: dict[str, str], extra: dict[str, Any], outcome: str) -> ReleaseReport:
+        """The one way back: what each region really serves, roll back what moved (newest first), the truth."""
+        unwinding()  # from here a second signal waits: cutting the rollback short would split the regions
+        self.cancel.set()
+        self.going_back = True
+        # A signal lands in this thread while a look may still run in its own (an emulator agent pass, with IAM
+        # enforced for its duration): let it end, within its deadline, before reading the pointers.
+        until = time.monotonic() + self.options.converge_timeout
+        for thread in self.looking:
+            thread.join(max(0.0, until - time.monotonic()))
+        self.looking.clear()
+        for region, text in regions.items():
+            if region in self.results and self.results[region].state != "failed":
+                self.results[region].detail = text
+        moved = self.moved()
+        for m in moved:
+            result = self.results[m.region]
+            if result.state == "not_started":  # its migrate's answer never came, but the pointer moved
+                result.state = "migrated"
+                result.detail = f"its migrate was cut off by {cause} but had promoted"
+        if not self.options.rollback:
+            for m in moved:
+                if self.results[m.region].state == "failed":
+                    continue
+                self.results[m.region].state = "migrated"
+            self.settle()
+            left = ", ".join(m.region for m in moved) or "none"
+            return self.report(
+                outcome,
+                f"{cause}; --no-rollback: regions left on {self.version}: {left} "
+                "(re-run the same command to continue, see docs/operating-migrations.md)",
+                **extra,
+            )
+        self.rollback(cause, moved)
+        self.settle()
+        return self.report(outcome, self._failed_message(cause, moved) + self.forced_note, **extra)
+
+    def _failed_message(self, cause: str, moved: list[_Migrated]) -> str:
+        back = [m.region for m in reversed(moved)]
         stuck = [r for r in back if self.results[r].state == "rollback_failed"]
         if not back:
             return f"{cause}; no region had been migrated"
         rolled = [r for r in back if r not in stuck]
         text = f"{cause}; rolled back {', '.join(rolled)}" if rolled else cause
         return text + (f"; ROLLBACK FAILED in {', '.join(stuck)}: see per-region results" if stuck else "")
+
+
+def _describe(err: BaseException) -> str:
+    """One line for an unexpected error: its type (a bug in TapStack shows as one) and its message."""
+    text = str(err).strip().splitlines()[0] if str(err).strip() else ""
+    return f"{type(err).__name__}: {text}" if text else type(err).__name__
 
 
 def release(

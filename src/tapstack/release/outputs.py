@@ -54,6 +54,12 @@ class StackOutputs:
                 f"{source}: primary_region and regions are missing or disagree; is this the outputs file of a "
                 "TapStack stack (`pulumi stack output --json > outputs.json`)?"
             )
+        twice = sorted({str(r) for r in regions if regions.count(r) > 1})
+        if twice:
+            raise ReleaseError(
+                f"{source}: regions names {', '.join(twice)} more than once; a release would migrate and roll back "
+                "the same region twice"
+            )
         built: list[RegionOutputs] = []
         missing: list[str] = []
         for region in regions:
@@ -94,4 +100,6 @@ class StackOutputs:
             doc = json.loads(path.read_text(encoding="utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as err:
             raise ReleaseError(f"{path}: not a JSON outputs file ({err})") from None
+        except RecursionError:
+            raise ReleaseError(f"{path}: not a stack outputs file (JSON nested too deeply to read)") from None
         return cls.parse(doc, str(path))

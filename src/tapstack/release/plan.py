@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import secrets
 from dataclasses import dataclass, field
@@ -33,11 +34,17 @@ class Options:
     def __post_init__(self) -> None:
         if self.parallel < 1:
             raise ReleaseError(f"--parallel {self.parallel}: at least 1 region per wave")
-        for name in ("bake", "replication_timeout", "converge_timeout"):
-            if getattr(self, name) < 0:
-                raise ReleaseError(f"--{name.replace('_', '-')} {getattr(self, name)}: must not be negative")
-        if self.poll <= 0:
-            raise ReleaseError(f"poll interval {self.poll}: must be above 0")
+        # nan compares false with everything, so `nan < 0` let it through: a bake that never ends, a wait
+        # that never times out. Each bound is a finite number of seconds; only the bake may be 0 (no watch).
+        for name, least in (("bake", 0.0), ("replication_timeout", None), ("converge_timeout", None), ("poll", None)):
+            value = getattr(self, name)
+            flag = f"--{name.replace('_', '-')} {value}"
+            if not isinstance(value, int | float) or not math.isfinite(value):
+                raise ReleaseError(f"{flag}: must be a finite number of seconds")
+            if least is None and value <= 0:
+                raise ReleaseError(f"{flag}: must be above 0 seconds")
+            if least is not None and value < least:
+                raise ReleaseError(f"{flag}: must not be negative")
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from .interrupts import shielded
 from .outputs import StackOutputs
 
 if TYPE_CHECKING:
@@ -146,7 +147,10 @@ class EmulatorTarget:
         try:
             if region not in self._functions:
                 self._functions[region] = deployed_function(self.client, region, name)
-            response = invoke_handler(self._emulator, self._functions[region], event).response
+            # On AWS the function runs to its end whatever the caller does; here it runs in this process, so a
+            # signal waits until it returns (cut in two, it would hold the region's lock until the lock expires).
+            with shielded():
+                response = invoke_handler(self._emulator, self._functions[region], event).response
         except (ClientError, BotoCoreError) as err:
             return Reply(502, "invoke_failed", f"cannot invoke {name} in {region}: {err}")
         return Reply.of(response)
