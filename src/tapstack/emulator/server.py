@@ -47,7 +47,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..errors import TapStackError
-from . import kms_keys, managed_policies, moto_fidelity, patches, replication
+from . import kms_keys, lambda_invoke, managed_policies, moto_fidelity, patches, replication
 from .wsgi import WsgiApp
 
 LOOPBACK = "127.0.0.1"
@@ -502,6 +502,7 @@ class Emulator:
                 daemon=True,
             )
             emulator._thread.start()
+            lambda_invoke.install(emulator)  # Lambda Invoke runs the function's own code, for any client
             emulator._wait_until_answering(timeout)
         except BaseException:
             if emulator is not None and emulator._thread is not None and emulator._thread.ident is not None:
@@ -532,6 +533,7 @@ class Emulator:
 
     def stop(self) -> None:
         if self._server is not None:
+            lambda_invoke.uninstall(self.account_id)
             server, self._server = self._server, None
             stopping = threading.Thread(target=server.shutdown, name="tapstack-emulator-stop", daemon=True)
             stopping.start()
