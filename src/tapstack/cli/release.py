@@ -1,7 +1,8 @@
 """`tapstack release DIR --version X`: package DIR and roll it out to every region of a deployed stack.
 
 Against real AWS (the default: your credentials, the stack's outputs file) or a kept emulator (``--endpoint``;
-the simulated fleet then runs in this process, one agent pass per instance between polls). The work is the
+its fleet's agents run on their timer there, as on AWS; an emulator without a living fleet gets one in this
+process, one agent pass per instance between polls). The work is the
 ``tapstack.release`` library's; this module parses, shows progress, prints the per-region table or ``--json``.
 """
 
@@ -157,7 +158,8 @@ def run(args: argparse.Namespace) -> int:
         from ..emulator.fleet import Fleet
 
         emulator = emulator_at(args.endpoint)
-        if not args.dry_run:
+        # A kept emulator's own fleet runs its agents on their timer; a second fleet's would fight them.
+        if not args.dry_run and emulator.living_fleet() is None:
             # moto's IAM switch is process-wide: agents' passes may enforce it only while no wave runs in parallel.
             fleet = Fleet.start(emulator, json.loads(args.outputs.read_text()), enforce_iam=args.parallel == 1)
         target = EmulatorTarget(emulator, outputs, fleet)

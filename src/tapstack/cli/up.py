@@ -160,6 +160,7 @@ def run(args: argparse.Namespace) -> int:
     # SIGTERM unwinds like Ctrl-C: the emulator stops and its TLS key is removed either way.
     with terminate_as_interrupt():
         emulator = emulator_at(args.endpoint, args.replication_delay)
+        running: Fleet | None = None
         try:
             try:
                 with _Progress(len(planned.aws_resources()), enabled=not args.json) as progress:
@@ -174,7 +175,8 @@ def run(args: argparse.Namespace) -> int:
             checks = post_deploy_checks(emulator, deployment.graph, deployment.clients)
             check_seconds = time.perf_counter() - started
             started = time.perf_counter()
-            fleet, released = _run_fleet(args, emulator, deployment.graph.outputs)
+            keep_fleet = args.keep and emulator.owned
+            fleet, released, running = _run_fleet(args, emulator, deployment.graph.outputs, keep_fleet)
             fleet_seconds = time.perf_counter() - started
             ok = all(c.passed for c in checks) and (released is None or released.ok)
             per_region = dict(deployment.per_region())
@@ -212,19 +214,21 @@ def run(args: argparse.Namespace) -> int:
                         f"[{colour}]release {released.outcome}[/]: {escape(released.message)}", soft_wrap=True
                     )
             if args.keep:
-                _serve(emulator)
+                _serve(emulator, running)
             return 0 if ok else 1
         finally:
+            if running is not None:  # every app process, whatever ended the run (Ctrl-C, an error)
+                running.stop()
             emulator.stop()
 
 
 def _run_fleet(
-    args: argparse.Namespace, emulator: Emulator, outputs: dict[str, Any]
-) -> tuple[dict[str, str], ReleaseReport | None]:
+    args: argparse.Namespace, emulator: Emulator, outputs: dict[str, Any], keep: bool
+) -> tuple[dict[str, str], ReleaseReport | None, Fleet | None]:
     """Boot the simulated fleet (one agent pass per instance), release ``--release`` if asked, summarize.
 
-    The fleet stops before returning: with ``--keep`` a later `tapstack release --endpoint` runs the agents in
-    its own process, and two agents per instance would fight over one heartbeat.
+    With ``keep`` the fleet is returned running (``_serve`` keeps its agents on their timer); otherwise it
+    stops before returning.
     """
     from ..emulator.fleet import Fleet
 
@@ -234,9 +238,13 @@ def _run_fleet(
         fleet.converge_all()
         if args.release is not None:
             released = _release(args, emulator, outputs, fleet)
-        return {region: fleet.summary(region) for region in fleet.regions}, released
-    finally:
+        summary = {region: fleet.summary(region) for region in fleet.regions}
+    except BaseException:
         fleet.stop()
+        raise
+    if not keep:
+        fleet.stop()
+    return summary, released, fleet if keep else None
 
 
 def _release(args: argparse.Namespace, emulator: Emulator, outputs: dict[str, Any], fleet: Fleet) -> ReleaseReport:
@@ -258,20 +266,28 @@ def _release(args: argparse.Namespace, emulator: Emulator, outputs: dict[str, An
     return release(target, package, options)
 
 
-def _serve(emulator: Emulator) -> None:
+def _serve(emulator: Emulator, fleet: Fleet | None = None) -> None:
+    """Serve until Ctrl-C or SIGTERM, the fleet's agents on their timer; then stop the fleet and its apps."""
     import gc
     import signal
     import threading
 
+    from ..emulator.living_fleet import LOCAL_AGENT_SECONDS, LivingFleet
     from .common import console
 
     if not emulator.owned:
         console.print(f"the emulator at {emulator.url} is served by another process; nothing to keep here")
         return
     gc.enable()  # the entry point turned it off for a bounded run; serving is not one
+    living = None if fleet is None else LivingFleet(fleet).start()
     console.print(f"emulator serving at {emulator.url} (Ctrl-C stops it); in another shell:")
     for key, value in emulator.environment().items():
-        console.print(f"export {key}={value}")
+        console.print(f"export {key}={value}", soft_wrap=True, markup=False)
+    if living is not None:
+        console.print(
+            f"the fleet keeps running: every instance's agent every {LOCAL_AGENT_SECONDS:g}s, its app serving "
+            f"({', '.join(living.fleet.regions)})"
+        )
     # Ctrl-C, or a SIGTERM from a supervisor: either way the caller stops the server and removes its key.
     stopped = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: stopped.set())
@@ -281,4 +297,7 @@ def _serve(emulator: Emulator) -> None:
         pass
     finally:
         signal.signal(signal.SIGTERM, previous)
+        if living is not None:
+            console.print("stopping the fleet")
+            living.stop()
     console.print("stopping the emulator")

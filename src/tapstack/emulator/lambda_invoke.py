@@ -43,12 +43,22 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import Any, Protocol, TextIO
 
 from .patches import mark
 
-if TYPE_CHECKING:
-    from .server import Emulator
+
+class Emulator(Protocol):
+    """What an invocation needs of the emulator serving it (``server.Emulator``, which imports this module)."""
+
+    url: str
+    account_id: str | None
+
+    def client(self, service: str, region: str, config: Any | None = None) -> Any: ...
+
+    def environment(self) -> dict[str, str]: ...
+
+    def handler_session(self) -> Any: ...
 
 IN_PROCESS: dict[str, str] = {"handler.app.handler": "tapstack.handler", "rotation.app.handler": "tapstack.rotation"}
 """A function's ``Handler`` (``package.module.function``, the package at its archive's root) -> the installed
@@ -288,8 +298,6 @@ def execute(
     credentials: Mapping[str, str] | None = None,
 ) -> Outcome:
     """Run the function's handler on ``event`` in a thread of its own, bounded by the function's timeout."""
-    from .server import handler_session
-
     request_id = str(uuid.uuid4())
     started = threading.Event()
     done = threading.Event()
@@ -304,7 +312,7 @@ def execute(
             try:
                 handler = entry if entry is not None else _entry(function)
                 variables = handler_environment(emulator, function, credentials)
-                with environment(variables), default_session(handler_session()), captured_stdout() as out:
+                with environment(variables), default_session(emulator.handler_session()), captured_stdout() as out:
                     try:
                         result["value"] = handler(event, LambdaContext(function, request_id, deadline))
                     finally:

@@ -160,6 +160,23 @@ def _in_account(app: WsgiApp, account_id: str) -> WsgiApp:
     return serve
 
 
+FLEET_PATH = "/moto-api/tapstack/fleet"
+"""Where an emulator says whether a fleet lives in it (``Emulator.fleet``): JSON, null when none does."""
+
+
+def _fleet_status(app: WsgiApp, served: list[Emulator]) -> WsgiApp:
+    """Answer ``FLEET_PATH`` with the serving emulator's ``fleet``; every other request goes to moto."""
+
+    def serve(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") != FLEET_PATH:
+            return app(environ, start_response)
+        body = json.dumps(served[0].fleet if served else None).encode()
+        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        return [body]
+
+    return serve
+
+
 class Terminated(KeyboardInterrupt):
     """SIGTERM, delivered like Ctrl-C: every cleanup that runs on Ctrl-C (stop, key removal) runs on it too."""
 
@@ -461,6 +478,8 @@ class Emulator:
         self._server: Any | None = None
         self._thread: threading.Thread | None = None
         self._workdir: Path | None = None
+        self.fleet: dict[str, Any] | None = None
+        """Set while a fleet lives in this emulator (``living_fleet``): its agent interval and regions."""
 
     @property
     def owned(self) -> bool:
@@ -491,10 +510,12 @@ class Emulator:
                 context.load_cert_chain(cert, key)
             account_id = str(secrets.randbelow(9 * 10**11) + 10**11)
             replication.set_delay(account_id, replication_delay)
-            app = _in_account(moto_fidelity.wsgi(dispatcher), account_id)
+            served: list[Emulator] = []
+            app = _fleet_status(_in_account(moto_fidelity.wsgi(dispatcher), account_id), served)
             server = KeepAliveServer(LOOPBACK, 0, app, ssl_context=context)
             emulator = cls(f"{'https' if tls else 'http'}://{LOOPBACK}:{server.server_port}", cert, account_id)
             emulator._server, emulator._workdir = server, workdir
+            served.append(emulator)
             emulator._thread = threading.Thread(
                 target=server.serve_forever,
                 kwargs={"poll_interval": POLL_SECONDS},
@@ -553,6 +574,10 @@ class Emulator:
         """A boto3 client that reaches this emulator only, whatever the environment says (see ``client``)."""
         return client(service, region, self.url, self.ca_bundle, config)
 
+    def handler_session(self) -> Any:
+        """The boto3 session a handler run in-process configures its clients from (``handler_session``)."""
+        return handler_session()
+
     def environment(self) -> dict[str, str]:
         """What an AWS SDK in this process or a shell needs to talk to the emulator, and only to it."""
         env = {
@@ -563,6 +588,14 @@ class Emulator:
         if self.ca_bundle is not None:
             env["AWS_CA_BUNDLE"] = str(self.ca_bundle)
         return env
+
+    def living_fleet(self) -> dict[str, Any] | None:
+        """What the serving process says of its living fleet (``fleet``), or None when none runs there."""
+        try:
+            found = self._moto_api(FLEET_PATH.removeprefix("/moto-api/"))
+        except (OSError, ValueError) as err:
+            raise EmulatorError(f"{self.url}: cannot ask whether a fleet runs there ({err})") from None
+        return found if isinstance(found, dict) else None
 
     def enforce_iam(self, enabled: bool) -> None:
         """Turn moto's IAM evaluation on (every request must be allowed by its caller's policies) or off.
