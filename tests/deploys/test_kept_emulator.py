@@ -175,13 +175,37 @@ def test_release_endpoint_waits_for_the_kept_fleet_whose_instances_return_to_the
     report = json.loads(capsys.readouterr().out)
     canary = report["regions"][0]
     assert canary["state"] == "rolled_back"
-    assert "returned to 2.0.0" in canary["detail"], "each instance went back to the release it served, by itself"
+    assert "unhealthy on 2.0.0: release 3.0.0 failed its health check" in canary["detail"], (
+        "each instance went back to the release it served before, by itself"
+    )
+    assert "no previous release" not in canary["detail"]
     for region in REGIONS:
         fleet = kept.invoke(region, {"action": "validate"})["body"]["result"]["fleet"]
         assert fleet["release"] == "2.0.0"
         assert [(i["heartbeat"]["release"], i["heartbeat"]["health"]) for i in fleet["instances"]] == [
             ("2.0.0", "healthy")
         ] * len(fleet["instances"])
+
+
+def test_release_without_endpoint_once_the_exports_are_set_releases_through_the_lambda_api(
+    kept: Kept, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tapstack.cli import main
+
+    for key, value in kept.exports.items():
+        monkeypatch.setenv(key, value)
+    for key in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps(kept.outputs))
+    argv = ["release", str(EXAMPLES / "app"), "--version", "4.0.0", "--outputs", str(outputs), "--bake", "1"]
+    assert main([*argv, "--json"]) == 0, capsys.readouterr().out
+    report = json.loads(capsys.readouterr().out)
+    assert report["target"] == "AWS" and [r["state"] for r in report["regions"]] == ["current", "current"]
+    for region in REGIONS:
+        assert kept.invoke(region, {"action": "validate"})["body"]["result"]["fleet"]["release"] == "4.0.0"
 
 
 def test_ctrl_c_stops_the_fleet_and_its_apps_and_leaves_nothing_behind(kept: Kept) -> None:
