@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tapstack.release import Options, ReleaseReport, package_dir, release
+from tapstack.release import Event, Options, ReleaseReport, package_dir, release
 from tapstack.release.errors import ReleaseError, ReleaseLocked, VersionConflict
 from tapstack.release.package import Package
 from tests.release.helpers import PRIMARY, REGIONS, World, write_app
@@ -278,3 +278,25 @@ def test_a_function_missing_from_the_account_fails_the_canary_with_the_invoke_er
     assert report.outcome == "failed"
     assert "cannot invoke tapstack-migration-use1-gone in us-east-1" in report.regions[0].detail
     assert all(world.pointer(r) is None for r in REGIONS)
+
+
+def test_a_bake_shorter_than_the_poll_ends_at_its_deadline_not_one_poll_later(world: World, tmp_path: Path) -> None:
+    seen: list[tuple[float, Event]] = []
+    options = Options(**{**FAST, "bake": 2.0, "poll": 5.0})  # type: ignore[arg-type]
+    report = release(world.target(), _package(tmp_path, "1.0.0"), options, world.clock, seen_at(world, seen))
+    assert report.outcome == "released", report.message
+    first = next(i for i, (_, e) in enumerate(seen) if e.phase == "bake")
+    after = next(i for i in range(first, len(seen)) if seen[i][1].phase != "bake")
+    start, end = seen[first][0], seen[after][0]
+    assert end - start == pytest.approx(2.0), f"the bake took {end - start:g} virtual seconds, asked 2"
+
+
+def seen_at(world: World, seen: list[tuple[float, Event]]) -> Callable[[Event], None]:
+    return lambda event: seen.append((world.clock.t, event))
+
+
+@pytest.mark.parametrize(("bake", "poll"), [(300.0, 5.0), (60.0, 5.0), (10.0, 1.0), (2.0, 0.5), (0.0, 0.5)])
+def test_the_poll_adapts_to_the_bake_a_tenth_of_it_from_half_a_second_to_five(bake: float, poll: float) -> None:
+    from tapstack.release.plan import poll_for
+
+    assert poll_for(bake) == poll

@@ -41,14 +41,18 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--profile", help="AWS profile for the real-AWS target (default: the usual credential chain)")
     parser.add_argument("--canary", metavar="REGION", help="the region to release first (default: the primary)")
     parser.add_argument("--parallel", type=int, default=1, metavar="N", help="regions per wave after the canary")
-    parser.add_argument("--bake", type=float, default=300.0, metavar="SECONDS", help="watch time per wave (300)")
+    parser.add_argument(
+        "--bake", type=float, default=300.0, metavar="SECONDS", help="watch time per wave, give or take one poll (300)"
+    )
     parser.add_argument(
         "--replication-timeout", type=float, default=900.0, metavar="SECONDS", help="replication wait bound (900)"
     )
     parser.add_argument(
         "--converge-timeout", type=float, default=300.0, metavar="SECONDS", help="fleet convergence bound (300)"
     )
-    parser.add_argument("--poll", type=float, default=5.0, metavar="SECONDS", help="seconds between checks (5)")
+    parser.add_argument(
+        "--poll", type=float, metavar="SECONDS", help="seconds between checks (default: a tenth of --bake, 0.5 to 5)"
+    )
     parser.add_argument("--force", action="store_true", help="start even if a stack alarm is already in ALARM")
     parser.add_argument("--no-rollback", action="store_true", help="on failure or Ctrl-C leave migrated regions")
     parser.add_argument("--dry-run", action="store_true", help="print the plan; upload and change nothing")
@@ -135,6 +139,7 @@ def run(args: argparse.Namespace) -> int:
     import time
 
     from ..release import AwsTarget, EmulatorTarget, Options, StackOutputs, Target, package_dir, release
+    from ..release.plan import poll_for
     from .common import emulator_at, print_json
 
     options = Options(
@@ -143,7 +148,7 @@ def run(args: argparse.Namespace) -> int:
         bake=args.bake,
         replication_timeout=args.replication_timeout,
         converge_timeout=args.converge_timeout,
-        poll=args.poll,
+        poll=poll_for(args.bake) if args.poll is None else args.poll,
         force=args.force,
         rollback=not args.no_rollback,
         dry_run=args.dry_run,

@@ -22,7 +22,6 @@ if TYPE_CHECKING:
     from ..release import ReleaseReport
 
 
-LOCAL_POLL_SECONDS = 0.5
 LOCAL_BAKE_SECONDS = 5.0
 """A local demo watches each wave for seconds, not the five minutes a real rollout waits for alarms."""
 
@@ -252,6 +251,7 @@ def _release(args: argparse.Namespace, emulator: Emulator, outputs: dict[str, An
 
     from ..release import EmulatorTarget, Options, StackOutputs, package_dir, release
     from ..release.package import archive
+    from ..release.plan import poll_for
     from .common import console
 
     version = args.version
@@ -260,7 +260,7 @@ def _release(args: argparse.Namespace, emulator: Emulator, outputs: dict[str, An
         version = f"local-{hashlib.sha256(body).hexdigest()[:12]}"
     package = package_dir(args.release, version)
     target = EmulatorTarget(emulator, StackOutputs.parse(outputs, "the deployed stack"), fleet)
-    options = Options(bake=args.bake, poll=LOCAL_POLL_SECONDS)
+    options = Options(bake=args.bake, poll=poll_for(args.bake))
     if not args.json:
         console.print(f"releasing {args.release} as {version} to every region (bake {args.bake:g}s per wave)")
     return release(target, package, options)
