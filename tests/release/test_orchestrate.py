@@ -57,7 +57,7 @@ def test_release_reaches_every_region_canary_first_each_migrated_converged_and_v
     assert report.outcome == "released", report.message
     assert {r: world.release_of(r) for r in REGIONS} == dict.fromkeys(REGIONS, "1.0.0")
     assert _actions(world) == [(r, a) for r in REGIONS for a in ("migrate", "validate")]
-    assert all(r.state == "current" and r.fleet == "2/2 on release" for r in report.regions)
+    assert all(r.state == "current" and r.fleet == "2/2 on 1.0.0" for r in report.regions)
     assert report.uploaded == ["artifacts/1.0.0/app.tar.gz", "artifacts/1.0.0/manifest.json"]
     assert set(report.phases) >= {"upload", "replication", "preflight", "wave 0", "bake wave 0", "wave 2"}
     assert all(set(r.seconds) == {"migrate", "converge", "validate"} for r in report.regions)
@@ -84,6 +84,7 @@ def test_rerunning_a_finished_release_is_a_noop_that_says_so(world: World, tmp_p
     assert again.outcome == "noop"
     assert "already current in every region" in again.message
     assert len(world.invocations) == calls
+    assert again.migration_id is None, "a no-op made no migration: no fresh id to show"
 
 
 def test_a_canary_whose_fleet_turns_unhealthy_is_rolled_back_and_no_other_region_is_touched(
@@ -99,7 +100,7 @@ def test_a_canary_whose_fleet_turns_unhealthy_is_rolled_back_and_no_other_region
     assert _actions(world) == [("us-east-1", "migrate"), ("us-east-1", "rollback")]
     assert {r: world.release_of(r) for r in REGIONS} == dict.fromkeys(REGIONS, "1.0.0")
     canary = report.regions[0]
-    assert "rolled back to 1.0.0" in canary.detail and canary.fleet == "2/2 on release"
+    assert "rolled back to 1.0.0" in canary.detail and canary.fleet == "2/2 on 1.0.0"
 
 
 def test_a_broken_first_release_says_it_cannot_be_rolled_back_and_never_claims_it_was(

@@ -30,6 +30,19 @@ COMMANDS = {
 """Command -> its one-line help, in the order `tapstack --help` lists them; the module is ``cli/<command>.py``."""
 
 
+class _Version(argparse.Action):
+    """``tapstack --version``: the installed distribution's version, read only when asked."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="print TapStack's version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object) -> None:
+        from importlib.metadata import version
+
+        sys.stdout.write(f"tapstack {version('tapstack')}\n")
+        parser.exit()
+
+
 def _chosen(argv: Sequence[str]) -> str | None:
     """The command named on the line: the first word that is not an option."""
     return next((word for word in argv if not word.startswith("-")), None)
@@ -41,6 +54,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         prog="tapstack",
         description="Build, check and locally deploy the TapStack Pulumi program without a cloud account.",
     )
+    parser.add_argument("--version", action=_Version)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     chosen = None if argv is None else _chosen(argv)
     for name, help_text in COMMANDS.items():

@@ -77,7 +77,7 @@ def _table(report: ReleaseReport) -> object:
 def _print(report: ReleaseReport) -> None:
     from rich.markup import escape
 
-    from .common import console
+    from .common import console, headline
 
     if report.outcome == "dry_run":
         plan = report.plan
@@ -95,7 +95,7 @@ def _print(report: ReleaseReport) -> None:
     else:
         console.print(_table(report))
     colour = "green" if report.ok else "red"
-    console.print(f"[{colour}]{report.outcome}[/]: {escape(report.message)}", soft_wrap=True)
+    console.print(f"[{colour}]{escape(headline(report.outcome, report.message))}[/]", soft_wrap=True)
 
 
 class _Progress:
@@ -112,15 +112,20 @@ class _Progress:
         self.status = console.status("starting", spinner="dots") if enabled else None
 
     def __call__(self, event: Event) -> None:
+        import time
+
         from rich.markup import escape
 
         if not self.enabled or self.status is None:
             return
         where = f"{event.region}: " if event.region else ""
         count = f" {event.done}/{event.total}" if event.total else ""
-        if event.phase != self.phase:
+        if event.phase != self.phase:  # printed, not logged: a log line ends in this file's name and line
             self.phase = event.phase
-            self.console.log(f"[bold]{event.phase}[/] {escape(where + event.message)}")
+            stamp = time.strftime("%H:%M:%S")
+            self.console.print(
+                f"[dim]{stamp}[/] [bold]{event.phase}[/] {escape(where + event.message)}", soft_wrap=True
+            )
         self.status.update(f"{event.phase}: {escape(where + event.message)}{count}")
 
     def __enter__(self) -> _Progress:

@@ -94,8 +94,9 @@ def run(args: argparse.Namespace) -> int:
     from rich.markup import escape
 
     from .. import diagram, report
-    from .common import CommandError, console, print_json, synthesize, write_file
+    from .common import CommandError, check_out, console, print_json, synthesize, write_file
 
+    check_out(args.out, (".html", ".htm"))
     if args.local and args.graph:
         raise CommandError("--local deploys the configured program: use --config/--set, not --graph")
     graph = synthesize(args)

@@ -106,7 +106,10 @@ class _Progress:
             self._bar.advance(self._task)
 
 
-def _summary_table(per_region: dict[str, int], checks: list[Check], fleet: dict[str, str] | None = None) -> Table:
+def _summary_table(
+    per_region: dict[str, int], checks: list[Check], fleet: dict[str, str] | None = None, order: list[str] | None = None
+) -> Table:
+    """One row per region, in the stack's order (the primary first), then any region the stack does not list."""
     from rich.markup import escape
     from rich.table import Table
 
@@ -116,7 +119,8 @@ def _summary_table(per_region: dict[str, int], checks: list[Check], fleet: dict[
     table.add_column("post-deploy checks")
     if fleet is not None:
         table.add_column("fleet")
-    for region, count in sorted(per_region.items()):
+    ranked = {region: i for i, region in enumerate(order or [])}
+    for region, count in sorted(per_region.items(), key=lambda item: (ranked.get(item[0], len(ranked)), item[0])):
         cells = [
             f"[green]{c.name}: passed[/] ({escape(c.detail)})"
             if c.passed
@@ -137,7 +141,7 @@ def run(args: argparse.Namespace) -> int:
 
     from rich.markup import escape
 
-    from .common import CommandError, console, emulator_at, err_console, print_json, settings_from_args
+    from .common import CommandError, console, emulator_at, err_console, headline, print_json, settings_from_args
 
     if not args.local:
         raise CommandError(
@@ -200,18 +204,19 @@ def run(args: argparse.Namespace) -> int:
                     }
                 )
             else:
-                console.print(_summary_table(per_region, checks, fleet))
+                order = [str(r) for r in deployment.graph.outputs.get("regions") or []]
+                console.print(_summary_table(per_region, checks, fleet, order))
                 passed, total = sum(c.passed for c in checks), sum(per_region.values())
                 console.print(
                     f"stack {settings.stack}: {total} resources in {len(per_region)} region(s) deployed in "
                     f"{deployment.seconds:.1f}s; checks {passed}/{len(checks)} passed in {check_seconds:.1f}s; "
-                    f"outputs written to {args.outputs}"
+                    f"outputs written to {args.outputs}",
+                    soft_wrap=True,
                 )
                 if released is not None:
                     colour = "green" if released.ok else "red"
-                    console.print(
-                        f"[{colour}]release {released.outcome}[/]: {escape(released.message)}", soft_wrap=True
-                    )
+                    line = headline(released.outcome, released.message)
+                    console.print(f"[{colour}]{escape(line)}[/]", soft_wrap=True)
             if args.keep:
                 _serve(emulator, running)
             return 0 if ok else 1

@@ -37,7 +37,7 @@ PALETTE: dict[str, tuple[str, str]] = {
     "secretsmanager": ("#fdeaea", "#dd344c"),
 }
 DEFAULT_COLORS = ("#f2f2f2", "#666666")
-FORMATS = ("svg", "png", "dot")
+FORMATS = ("svg", "png", "pdf", "dot")
 INSTALL_HINT = (
     "Graphviz `dot` is not installed: install it (Debian/Ubuntu: `sudo apt-get install graphviz`, "
     "macOS: `brew install graphviz`), or write the DOT source with `--format dot`"
@@ -187,7 +187,7 @@ def dot_available() -> bool:
 
 
 def render(graph: Graph, fmt: str = "svg") -> bytes:
-    """The diagram as DOT source, SVG or PNG; raises GraphvizMissing for svg/png without `dot`."""
+    """The diagram as DOT source, SVG, PNG or PDF; raises GraphvizMissing for all but DOT without `dot`."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown diagram format {fmt!r}; use one of {', '.join(FORMATS)}")
     source = to_dot(build(graph))

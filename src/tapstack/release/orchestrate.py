@@ -139,7 +139,7 @@ class _Run:
             message=message,
             regions=[self.results[r] for r in self.plan.order],
             phases=dict(self.phases),
-            migration_id=self.plan.migration_id,
+            migration_id=None if outcome == "noop" else self.plan.migration_id,  # a no-op migrated nothing
             plan=self.plan_doc(),
             **extra,
         )
