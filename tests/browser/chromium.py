@@ -8,6 +8,8 @@ Run as a script to refresh the screenshot kept in the docs:
 
 from __future__ import annotations
 
+import html
+import json
 import re
 import shutil
 import struct
@@ -90,3 +92,62 @@ def png_size(data: bytes) -> tuple[int, int]:
 if __name__ == "__main__":
     size = screenshot(Path(sys.argv[1]), Path(sys.argv[2]))
     print(f"{sys.argv[2]}: {size[0]}x{size[1]}")
+
+
+MEASURE = """
+<script>
+const boxes = [];
+for (const group of document.querySelectorAll("svg g.edge, svg g.cluster, svg g.node")) {
+  const kind = group.getAttribute("class");
+  const parts = kind === "node" ? group.querySelectorAll("path, polygon") : group.querySelectorAll("text");
+  for (const part of parts) {
+    const b = part.getBBox();
+    const text = part.textContent;
+    if (b.width > 0) boxes.push({kind, group: group.id, text, x: b.x, y: b.y, w: b.width, h: b.height});
+  }
+}
+document.getElementById("boxes").textContent = JSON.stringify(boxes);
+</script>
+"""
+
+
+@dataclass(frozen=True)
+class Box:
+    kind: str
+    """``edge`` (an edge label), ``cluster`` (a cluster's title) or ``node`` (a box's outline)."""
+    group: str
+    """The SVG group drawing it: the lines of one label are one group."""
+    text: str
+    x: float
+    y: float
+    w: float
+    h: float
+
+    def overlaps(self, other: Box, margin: float = 0.5) -> bool:
+        return (
+            self.x + margin < other.x + other.w
+            and other.x + margin < self.x + self.w
+            and self.y + margin < other.y + other.h
+            and other.y + margin < self.y + self.h
+        )
+
+
+def rendered_boxes(svg: str, work: Path) -> list[Box]:
+    """Where Chromium really draws every edge label, cluster title and box outline of ``svg`` (SVG units)."""
+    page = work / "measure.html"
+    page.write_text(f'<!DOCTYPE html><html><body>{svg}<pre id="boxes"></pre>{MEASURE}</body></html>')
+    dom = load(page).dom
+    found = re.search(r'<pre id="boxes">(.*?)</pre>', dom, re.DOTALL)
+    if found is None:
+        raise RuntimeError("the measuring script wrote nothing")
+    return [Box(**b) for b in json.loads(html.unescape(found.group(1)))]
+
+
+def overprints(boxes: list[Box]) -> list[tuple[str, str]]:
+    """Pairs where an edge label overprints another edge label, a cluster title or a box."""
+    labels = [b for b in boxes if b.kind == "edge"]
+    others = [b for b in boxes if b.kind != "edge"]
+    pairs = [
+        (a.text, b.text) for i, a in enumerate(labels) for b in labels[i + 1 :] if a.group != b.group and a.overlaps(b)
+    ]
+    return pairs + [(a.text, f"{b.kind} {b.text}".strip()) for a in labels for b in others if a.overlaps(b)]

@@ -24,6 +24,7 @@ from ..resource_types import (
 )
 from .boxes import build
 from .model import Diagram, Edge, Node, Vpc
+from .spread import spread_labels
 
 PALETTE: dict[str, tuple[str, str]] = {
     "ec2": ("#e8f0fb", "#3b73b9"),
@@ -198,6 +199,8 @@ def render(graph: Graph, fmt: str = "svg") -> bytes:
         raise GraphvizMissing()
     try:
         data: bytes = source.pipe(format=fmt)
-        return data
     except graphviz.ExecutableNotFound:
         raise GraphvizMissing() from None
+    if fmt == "svg":  # the picture the report embeds and the docs show: no label printed over another
+        return spread_labels(data.decode()).encode()
+    return data

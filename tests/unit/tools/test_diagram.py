@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 import random
+import re
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -400,3 +401,21 @@ def test_out_pdf_writes_a_pdf(foundation: Graph, tmp_path: Path) -> None:
     out = tmp_path / "arch.pdf"
     assert main(["diagram", "--graph", str(write_graph(foundation, tmp_path)), "--out", str(out)]) == 0
     assert out.read_bytes().startswith(b"%PDF-")
+
+
+def test_spread_labels_moves_an_overprinting_label_and_leaves_every_other_byte() -> None:
+    from tapstack.diagram.spread import spread_labels, text_width
+
+    def label(n: int, y: float) -> str:
+        return (
+            f'<g id="edge{n}" class="edge"><title>e</title>'
+            f'<text text-anchor="middle" x="100" y="{y}" font-size="9.00">GetParameter</text></g>'
+        )
+
+    svg = f'<svg xmlns="http://www.w3.org/2000/svg"><g class="graph">{label(1, 50)}{label(2, 52)}</g></svg>'
+    spread = spread_labels(svg)
+    ys = [float(y) for y in re.findall(r'y="([^"]+)"', spread)]
+    assert ys[0] == 50 and abs(ys[1] - 50) >= 9 + 1, "the second label clears the first, the first stays"
+    assert spread.replace(f'y="{ys[1]:.2f}"', 'y="52"').replace('x="100.00"', 'x="100"') == svg
+    assert spread_labels(spread) == spread, "nothing left to move"
+    assert text_width("GetParameter", 9) > 0.5 * 9 * len("GetParameter")
