@@ -2,8 +2,9 @@
 
 Every run gets a fresh profile and no background networking, so nothing but the page itself can produce a
 console message; the report has no scripts, so any console line is a failure (a CSP refusal, an error).
-Run as a script to refresh the screenshot kept in the docs:
-    python -m tests.browser.chromium report.html docs/img/report.png
+Run as a script to refresh the screenshot kept in the docs (the report of the three-region example, stamped
+with the digest of what it shows, so that ``tests/unit/tools/test_docs.py`` fails when it is stale):
+    python -m tests.browser.chromium --docs
 """
 
 from __future__ import annotations
@@ -89,9 +90,71 @@ def png_size(data: bytes) -> tuple[int, int]:
     return width, height
 
 
+STAMP_KEY = b"tapstack-report-sha256"
+DOCS_SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "img" / "report.png"
+SHOWN_SECTIONS = ("summary", "diagram")
+"""What the docs' screenshot shows of the report: its summary and its diagram."""
+
+
+def shown_digest(report_html: str) -> str:
+    """sha256 of the report sections the screenshot shows (the time it was generated left out)."""
+    import hashlib
+
+    parts = []
+    for name in SHOWN_SECTIONS:
+        found = re.search(rf'<section id="{name}"[^>]*>.*?</section>', report_html, re.DOTALL)
+        if found is None:
+            raise ValueError(f"the report has no {name} section")
+        parts.append(found.group(0))
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def _chunk(kind: bytes, body: bytes) -> bytes:
+    import zlib
+
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+
+
+def stamp(png: bytes, digest: str) -> bytes:
+    """``png`` with a tEXt chunk naming the digest of what it shows, before its IEND chunk."""
+    end = png.rindex(b"IEND") - 4
+    return png[:end] + _chunk(b"tEXt", STAMP_KEY + b"\0" + digest.encode()) + png[end:]
+
+
+def stamped(png: bytes) -> str | None:
+    """The digest a ``stamp`` wrote into ``png``, or None."""
+    at = 8
+    while at < len(png):
+        (length,) = struct.unpack(">I", png[at : at + 4])
+        kind, body = png[at + 4 : at + 8], png[at + 8 : at + 8 + length]
+        if kind == b"tEXt" and body.startswith(STAMP_KEY + b"\0"):
+            return body[len(STAMP_KEY) + 1 :].decode()
+        at += 12 + length
+    return None
+
+
+def refresh_docs_screenshot() -> Path:
+    """The three-region example's report, screenshot into docs/img/report.png with its digest."""
+    from tapstack.cli import main
+
+    examples = DOCS_SCREENSHOT.parents[2] / "examples"
+    with tempfile.TemporaryDirectory(prefix="tapstack-report-") as work:
+        report = Path(work) / "report.html"
+        if main(["report", "--config", str(examples / "platform" / "Pulumi.dev.yaml"), "--out", str(report)]) != 0:
+            raise RuntimeError("tapstack report failed")
+        shot = Path(work) / "report.png"
+        screenshot(report, shot)
+        DOCS_SCREENSHOT.write_bytes(stamp(shot.read_bytes(), shown_digest(report.read_text())))
+    return DOCS_SCREENSHOT
+
+
 if __name__ == "__main__":
-    size = screenshot(Path(sys.argv[1]), Path(sys.argv[2]))
-    print(f"{sys.argv[2]}: {size[0]}x{size[1]}")
+    if sys.argv[1:] == ["--docs"]:
+        written = refresh_docs_screenshot()
+        print(f"{written}: {png_size(written.read_bytes())}")
+    else:
+        size = screenshot(Path(sys.argv[1]), Path(sys.argv[2]))
+        print(f"{sys.argv[2]}: {size[0]}x{size[1]}")
 
 
 MEASURE = """
