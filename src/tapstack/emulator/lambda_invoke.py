@@ -89,7 +89,8 @@ RUN_LOCK = threading.Lock()
 _lock = threading.Lock()
 _emulators: dict[str, Emulator] = {}
 """The emulator serving each account whose functions run in-process."""
-_credentials: dict[tuple[str, str], tuple[float, dict[str, str]]] = {}
+_credentials: dict[tuple[str, str, str], tuple[float, dict[str, str]]] = {}
+"""(emulator, role, function) -> when the role's session was made, and its credentials."""
 _code_checked: dict[tuple[str, str], str | None] = {}
 _installed = False
 
@@ -343,7 +344,7 @@ def role_credentials(emulator: Emulator, function: Function) -> dict[str, str] |
     """The execution role's session (cached until shortly before it expires), or None without a role."""
     if not function.role:
         return None
-    key = (emulator.url, function.role)
+    key = (emulator.url, function.role, function.name)
     with _lock:
         found = _credentials.get(key)
         if found is not None and time.monotonic() - found[0] < REFRESH_SECONDS:

@@ -52,6 +52,8 @@ def mark(replacement: F, original: Any) -> F:
     function = replacement.fget if isinstance(replacement, property) else replacement
     function = function.__func__ if isinstance(function, staticmethod) else function
     original = original.fget if isinstance(original, property) else original
+    if (original.__func__ if isinstance(original, staticmethod) else original) is function:
+        return replacement  # applied again: it still replaces what it replaced the first time
     function.__wrapped__ = original.__func__ if isinstance(original, staticmethod) else original  # type: ignore[union-attr]
     return replacement
 

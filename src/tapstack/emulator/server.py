@@ -212,9 +212,6 @@ _session_lock = threading.Lock()
 _session: Any | None = None
 
 
-_handler_session: Any | None = None
-
-
 def _session_without_files(environment: dict[str, tuple[str | None, Any]], loader: Any | None = None) -> Any:
     """A botocore session whose settings come from their defaults, never from a config or credentials file,
     and from the process environment only for the ``environment`` variables named (name -> (env var, default)).
@@ -249,21 +246,21 @@ def _sealed_session() -> Any:
 
 
 def handler_session() -> Any:
-    """The session for code that configures its clients from the environment, as the handler does in Lambda.
+    """A new session for code that configures its clients from the environment, as a handler does in Lambda.
 
-    It follows the process environment's ``AWS_ENDPOINT_URL*`` and ``AWS_CA_BUNDLE`` (which the in-process
-    invocation points at the emulator) and nothing else: no config or credentials file, no profile, no
-    ``ignore_configured_endpoint_urls``. It shares the sealed session's loaded models.
+    It follows the process environment's ``AWS_ENDPOINT_URL*``, ``AWS_CA_BUNDLE`` and credentials (which the
+    in-process invocation points at the emulator and the function's role) and nothing else: no config or
+    credentials file, no profile, no ``ignore_configured_endpoint_urls``. New for each invocation, as each
+    Lambda execution environment's is: a session keeps the credentials it resolved first, and one shared
+    session would hand the role of an earlier function to the next. It shares the sealed session's loaded
+    models, so it costs little.
     """
-    global _handler_session
-    with _session_lock:
-        if _handler_session is None:
-            import boto3
+    import boto3
 
-            loader = _sealed_session()._session.get_component("data_loader")
-            core = _session_without_files({"ca_bundle": ("AWS_CA_BUNDLE", None)}, loader)
-            _handler_session = boto3.session.Session(botocore_session=core)
-        return _handler_session
+    with _session_lock:
+        loader = _sealed_session()._session.get_component("data_loader")
+        core = _session_without_files({"ca_bundle": ("AWS_CA_BUNDLE", None)}, loader)
+    return boto3.session.Session(botocore_session=core)
 
 
 def client(

@@ -160,3 +160,12 @@ def test_a_payload_that_is_not_json_is_refused_before_anything_runs(emulator: Em
     with pytest.raises(ClientError) as refused:
         emulator.client("lambda", REGION).invoke(FunctionName=function(emulator, role), Payload=b"{not json")
     assert refused.value.response["Error"]["Code"] == "InvalidRequestContentException"
+
+
+def test_each_function_acts_as_its_own_role_whichever_ran_before(emulator: Emulator, role: str) -> None:
+    iam = emulator.client("iam", REGION)
+    other = iam.create_role(RoleName="probe-other", AssumeRolePolicyDocument=json.dumps(TRUST))["Role"]["Arn"]
+    first, second = function(emulator, role), function(emulator, other)
+    for name, role_name in ((first, "probe"), (second, "probe-other"), (first, "probe")):
+        _, answer = invoke(emulator, name, {"action": "report"})
+        assert answer["caller"].endswith(f":assumed-role/{role_name}/{name}")
