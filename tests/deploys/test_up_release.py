@@ -54,8 +54,11 @@ def test_the_readme_first_command_ends_as_the_readme_shows(
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     command = readme.split("```bash\n", 1)[1].splitlines()[0].split(".venv/bin/tapstack ", 1)[1].split()
     shown = readme.split("What the first set-up command ends with:\n\n```\n", 1)[1].split("\n```", 1)[0]
+    from tapstack.cli import common
+
     (tmp_path / "examples").symlink_to(EXAMPLES)
     monkeypatch.chdir(tmp_path)  # the README's relative paths, and its outputs/flat-outputs.json
+    monkeypatch.setattr(common.console, "width", common.PIPE_COLUMNS)  # as printed into a pipe
     assert main(command) == 0
     printed = capsys.readouterr().out.rstrip("\n").splitlines()[-len(shown.splitlines()) :]
 

@@ -22,7 +22,7 @@ COMMANDS = {
     "synth": "run the program under mocks and print/write the resource graph",
     "check": "run the guard rules (TAP001...) on the graph; exit 1 on violations",
     "up": "deploy the program into the embedded AWS emulator (--local) and check it",
-    "invoke": "run the migration handler against a kept emulator, as the deployed function",
+    "invoke": "call a region's migration function (AWS, or a kept emulator) and print its reply",
     "release": "package DIR and roll it out to every region: canary, waves, automatic rollback",
     "diagram": "draw the architecture (regions, VPC tiers, data flows) with Graphviz",
     "report": "write one self-contained HTML report: summary, diagram, guard, IAM",

@@ -30,7 +30,11 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--local", action="store_true", help="deploy into moto on 127.0.0.1 (the only mode here)")
     add_config_args(parser)
     parser.add_argument("--endpoint", help="deploy into an emulator already serving on loopback instead of a new one")
-    parser.add_argument("--keep", action="store_true", help="keep the emulator serving after the deploy (Ctrl-C stops)")
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the emulator and its fleet running after the deploy (Ctrl-C stops both)",
+    )
     parser.add_argument(
         "--outputs",
         type=path,
