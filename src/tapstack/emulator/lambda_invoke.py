@@ -29,6 +29,7 @@ every AWS call, so it does), and only then is the environment restored.
 from __future__ import annotations
 
 import base64
+import contextlib
 import importlib
 import io
 import json
@@ -367,7 +368,8 @@ def invoke(emulator: Emulator, function: Function, event: Any) -> Outcome:
         document = _error_document(err)
         return Outcome(json.dumps(document).encode(), True, [json.dumps(document)])
     outcome = execute(emulator, function, event, credentials=credentials)
-    deliver(emulator, function, outcome.logs)
+    with contextlib.suppress(Exception):  # as in Lambda, lost log lines never fail the invocation they describe
+        deliver(emulator, function, outcome.logs)
     return outcome
 
 
