@@ -2,12 +2,15 @@
 
 Every run gets a fresh profile and no background networking, so nothing but the page itself can produce a
 console message; the report has no scripts, so any console line is a failure (a CSP refusal, an error).
-Run as a script to refresh the screenshot kept in the docs:
-    python -m tests.browser.chromium report.html docs/img/report.png
+Run as a script to refresh the screenshot kept in the docs (the report of the three-region example, stamped
+with the digest of what it shows, so that ``tests/unit/tools/test_docs.py`` fails when it is stale):
+    python -m tests.browser.chromium --docs
 """
 
 from __future__ import annotations
 
+import html
+import json
 import re
 import shutil
 import struct
@@ -87,6 +90,127 @@ def png_size(data: bytes) -> tuple[int, int]:
     return width, height
 
 
+STAMP_KEY = b"tapstack-report-sha256"
+DOCS_SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "img" / "report.png"
+SHOWN_SECTIONS = ("summary", "diagram")
+"""What the docs' screenshot shows of the report: its summary and its diagram."""
+
+
+def shown_digest(report_html: str) -> str:
+    """sha256 of the report sections the screenshot shows (the time it was generated left out)."""
+    import hashlib
+
+    parts = []
+    for name in SHOWN_SECTIONS:
+        found = re.search(rf'<section id="{name}"[^>]*>.*?</section>', report_html, re.DOTALL)
+        if found is None:
+            raise ValueError(f"the report has no {name} section")
+        parts.append(found.group(0))
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def _chunk(kind: bytes, body: bytes) -> bytes:
+    import zlib
+
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+
+
+def stamp(png: bytes, digest: str) -> bytes:
+    """``png`` with a tEXt chunk naming the digest of what it shows, before its IEND chunk."""
+    end = png.rindex(b"IEND") - 4
+    return png[:end] + _chunk(b"tEXt", STAMP_KEY + b"\0" + digest.encode()) + png[end:]
+
+
+def stamped(png: bytes) -> str | None:
+    """The digest a ``stamp`` wrote into ``png``, or None."""
+    at = 8
+    while at < len(png):
+        (length,) = struct.unpack(">I", png[at : at + 4])
+        kind, body = png[at + 4 : at + 8], png[at + 8 : at + 8 + length]
+        if kind == b"tEXt" and body.startswith(STAMP_KEY + b"\0"):
+            return body[len(STAMP_KEY) + 1 :].decode()
+        at += 12 + length
+    return None
+
+
+def refresh_docs_screenshot() -> Path:
+    """The three-region example's report, screenshot into docs/img/report.png with its digest."""
+    from tapstack.cli import main
+
+    examples = DOCS_SCREENSHOT.parents[2] / "examples"
+    with tempfile.TemporaryDirectory(prefix="tapstack-report-") as work:
+        report = Path(work) / "report.html"
+        if main(["report", "--config", str(examples / "platform" / "Pulumi.dev.yaml"), "--out", str(report)]) != 0:
+            raise RuntimeError("tapstack report failed")
+        shot = Path(work) / "report.png"
+        screenshot(report, shot)
+        DOCS_SCREENSHOT.write_bytes(stamp(shot.read_bytes(), shown_digest(report.read_text())))
+    return DOCS_SCREENSHOT
+
+
 if __name__ == "__main__":
-    size = screenshot(Path(sys.argv[1]), Path(sys.argv[2]))
-    print(f"{sys.argv[2]}: {size[0]}x{size[1]}")
+    if sys.argv[1:] == ["--docs"]:
+        written = refresh_docs_screenshot()
+        print(f"{written}: {png_size(written.read_bytes())}")
+    else:
+        size = screenshot(Path(sys.argv[1]), Path(sys.argv[2]))
+        print(f"{sys.argv[2]}: {size[0]}x{size[1]}")
+
+
+MEASURE = """
+<script>
+const boxes = [];
+for (const group of document.querySelectorAll("svg g.edge, svg g.cluster, svg g.node")) {
+  const kind = group.getAttribute("class");
+  const parts = kind === "node" ? group.querySelectorAll("path, polygon") : group.querySelectorAll("text");
+  for (const part of parts) {
+    const b = part.getBBox();
+    const text = part.textContent;
+    if (b.width > 0) boxes.push({kind, group: group.id, text, x: b.x, y: b.y, w: b.width, h: b.height});
+  }
+}
+document.getElementById("boxes").textContent = JSON.stringify(boxes);
+</script>
+"""
+
+
+@dataclass(frozen=True)
+class Box:
+    kind: str
+    """``edge`` (an edge label), ``cluster`` (a cluster's title) or ``node`` (a box's outline)."""
+    group: str
+    """The SVG group drawing it: the lines of one label are one group."""
+    text: str
+    x: float
+    y: float
+    w: float
+    h: float
+
+    def overlaps(self, other: Box, margin: float = 0.5) -> bool:
+        return (
+            self.x + margin < other.x + other.w
+            and other.x + margin < self.x + self.w
+            and self.y + margin < other.y + other.h
+            and other.y + margin < self.y + self.h
+        )
+
+
+def rendered_boxes(svg: str, work: Path) -> list[Box]:
+    """Where Chromium really draws every edge label, cluster title and box outline of ``svg`` (SVG units)."""
+    page = work / "measure.html"
+    page.write_text(f'<!DOCTYPE html><html><body>{svg}<pre id="boxes"></pre>{MEASURE}</body></html>')
+    dom = load(page).dom
+    found = re.search(r'<pre id="boxes">(.*?)</pre>', dom, re.DOTALL)
+    if found is None:
+        raise RuntimeError("the measuring script wrote nothing")
+    return [Box(**b) for b in json.loads(html.unescape(found.group(1)))]
+
+
+def overprints(boxes: list[Box]) -> list[tuple[str, str]]:
+    """Pairs where an edge label overprints another edge label, a cluster title or a box."""
+    labels = [b for b in boxes if b.kind == "edge"]
+    others = [b for b in boxes if b.kind != "edge"]
+    pairs = [
+        (a.text, b.text) for i, a in enumerate(labels) for b in labels[i + 1 :] if a.group != b.group and a.overlaps(b)
+    ]
+    return pairs + [(a.text, f"{b.kind} {b.text}".strip()) for a in labels for b in others if a.overlaps(b)]

@@ -155,3 +155,27 @@ def test_the_changes_section_renders_the_destructive_replacement_and_the_refresh
 
 def test_without_a_deployed_graph_the_changes_section_says_how_to_get_one(page: chromium.Page) -> None:
     assert "tapstack report --against OLD" in _section(page.dom, "changes")
+
+
+def _diagram_svg(report: Path) -> str:
+    page = report.read_text()
+    return page[page.index("<svg") : page.index("</svg>") + len("</svg>")]
+
+
+@pytest.mark.skipif(not diagram.dot_available(), reason="Graphviz `dot` is not installed: the report has no diagram")
+def test_no_edge_label_overprints_another_label_a_cluster_title_or_a_box(report_file: Path, tmp_path: Path) -> None:
+    """Where Chromium really draws each text, at the report's fit-to-width (overlaps do not depend on the scale)."""
+    boxes = chromium.rendered_boxes(_diagram_svg(report_file), tmp_path)
+    assert sum(1 for b in boxes if b.kind == "edge") > 50 and sum(1 for b in boxes if b.kind == "cluster") > 20
+    assert chromium.overprints(boxes) == []
+
+
+@pytest.mark.skipif(not diagram.dot_available(), reason="Graphviz `dot` is not installed")
+def test_the_overprint_check_catches_graphviz_own_placement(platform: Graph, tmp_path: Path) -> None:
+    """Guard the guard: the layout as dot leaves it prints labels over each other and over a cluster title."""
+    from tapstack.diagram.dot import to_dot
+
+    raw = to_dot(diagram.build(platform)).pipe(format="svg").decode()
+    found = chromium.overprints(chromium.rendered_boxes(raw[raw.index("<svg") :], tmp_path))
+    assert ("GetSecretValue", "GetParameter") in found
+    assert any(other.startswith("cluster ") for _, other in found)

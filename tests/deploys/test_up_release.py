@@ -5,6 +5,7 @@ What `up --local` without a release reports of the fleet is read from the shared
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -45,3 +46,23 @@ def test_up_with_a_broken_release_fails_and_leaves_no_region_on_it(
     assert isinstance(release, dict)
     assert release["outcome"] != "released"
     assert all("2.0.0, healthy" not in line for line in summary["fleet"].values())  # type: ignore[union-attr]
+
+
+def test_the_readme_first_command_ends_as_the_readme_shows(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    command = readme.split("```bash\n", 1)[1].splitlines()[0].split(".venv/bin/tapstack ", 1)[1].split()
+    shown = readme.split("What the first set-up command ends with:\n\n```\n", 1)[1].split("\n```", 1)[0]
+    from tapstack.cli import common
+
+    (tmp_path / "examples").symlink_to(EXAMPLES)
+    monkeypatch.chdir(tmp_path)  # the README's relative paths, and its outputs/flat-outputs.json
+    monkeypatch.setattr(common.console, "width", common.PIPE_COLUMNS)  # as printed into a pipe
+    assert main(command) == 0
+    printed = capsys.readouterr().out.rstrip("\n").splitlines()[-len(shown.splitlines()) :]
+
+    def timeless(lines: list[str]) -> list[str]:
+        return [re.sub(r"\d+\.\d+s", "N.Ns", line).rstrip() for line in lines]
+
+    assert timeless(printed) == timeless(shown.splitlines())

@@ -210,3 +210,28 @@ def test_the_fleet_reply_is_plain_json(fleet: Fleet) -> None:
     promote(fleet.aws)
     fleet.all_healthy_on("r1")
     json.dumps(fleet.aws.invoke({"action": "validate"}))
+
+
+@pytest.mark.parametrize(("window", "passes"), [("30", True), ("20", False)])
+def test_the_freshness_window_is_the_functions_setting(
+    fleet: Fleet, monkeypatch: pytest.MonkeyPatch, window: str, passes: bool
+) -> None:
+    monkeypatch.setenv("TAPSTACK_HEARTBEAT_FRESH_SECONDS", window)
+    promote(fleet.aws)
+    for instance in fleet.instances:
+        fleet.beat(instance, age=25)
+    ok, detail, section = fleet_check(fleet.aws)
+    assert ok is passes, detail
+    assert section["fresh_seconds"] == int(window)
+    if not passes:
+        assert "(fresh is under 20 s)" in detail
+
+
+@pytest.mark.parametrize("value", ["0", "2m", "-5", "86401"])
+def test_a_malformed_freshness_window_is_a_500_naming_it(
+    aws: Region, monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("TAPSTACK_HEARTBEAT_FRESH_SECONDS", value)
+    response = aws.invoke({"action": "status"})
+    assert response["statusCode"] == 500
+    assert f"TAPSTACK_HEARTBEAT_FRESH_SECONDS is {value!r}" in body(response)["message"]

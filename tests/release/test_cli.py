@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -161,3 +162,27 @@ def test_a_nul_in_the_app_files_start_is_refused_before_anything_is_uploaded(
     code, _, err = _run(capsys, str(app), "--version", "1.0.0", "--outputs", str(tmp_path / "x.json"))
     assert code == 2
     assert "must not contain a NUL character" in err and err.count("\n") == 1
+
+
+def test_the_printed_release_names_the_version_once_and_no_source_line(
+    world: World, cli: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    app = write_app(tmp_path / "app")
+    code, out, _ = _run(capsys, str(app), "--version", "1.0.0", "--outputs", str(cli), "--bake", "10")
+    assert code == 0
+    lines = out.rstrip("\n").splitlines()
+    assert lines[-1].startswith("release 1.0.0 is current and healthy in"), lines[-1]
+    assert "released:" not in out
+    assert out.count("2/2 on 1.0.0") == len(REGIONS), "the fleet column names the release each region serves"
+    assert not [line for line in lines if re.search(r"\.py:\d+\s*$", line)], "progress lines end in a source line"
+    assert max(len(line) for line in lines) > 80, "a table written to a pipe is not squeezed into 80 columns"
+
+
+def test_a_dry_run_says_dry_run_once(
+    world: World, cli: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    app = write_app(tmp_path / "app")
+    code, out, _ = _run(capsys, str(app), "--version", "1.0.0", "--outputs", str(cli), "--dry-run")
+    assert code == 0
+    last = out.rstrip("\n").splitlines()[-1]
+    assert last.startswith("dry run: would upload") and "dry_run" not in out

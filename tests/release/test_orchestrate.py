@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tapstack.release import Options, ReleaseReport, package_dir, release
+from tapstack.release import Event, Options, ReleaseReport, package_dir, release
 from tapstack.release.errors import ReleaseError, ReleaseLocked, VersionConflict
 from tapstack.release.package import Package
 from tests.release.helpers import PRIMARY, REGIONS, World, write_app
@@ -57,7 +57,7 @@ def test_release_reaches_every_region_canary_first_each_migrated_converged_and_v
     assert report.outcome == "released", report.message
     assert {r: world.release_of(r) for r in REGIONS} == dict.fromkeys(REGIONS, "1.0.0")
     assert _actions(world) == [(r, a) for r in REGIONS for a in ("migrate", "validate")]
-    assert all(r.state == "current" and r.fleet == "2/2 on release" for r in report.regions)
+    assert all(r.state == "current" and r.fleet == "2/2 on 1.0.0" for r in report.regions)
     assert report.uploaded == ["artifacts/1.0.0/app.tar.gz", "artifacts/1.0.0/manifest.json"]
     assert set(report.phases) >= {"upload", "replication", "preflight", "wave 0", "bake wave 0", "wave 2"}
     assert all(set(r.seconds) == {"migrate", "converge", "validate"} for r in report.regions)
@@ -84,6 +84,7 @@ def test_rerunning_a_finished_release_is_a_noop_that_says_so(world: World, tmp_p
     assert again.outcome == "noop"
     assert "already current in every region" in again.message
     assert len(world.invocations) == calls
+    assert again.migration_id is None, "a no-op made no migration: no fresh id to show"
 
 
 def test_a_canary_whose_fleet_turns_unhealthy_is_rolled_back_and_no_other_region_is_touched(
@@ -99,7 +100,7 @@ def test_a_canary_whose_fleet_turns_unhealthy_is_rolled_back_and_no_other_region
     assert _actions(world) == [("us-east-1", "migrate"), ("us-east-1", "rollback")]
     assert {r: world.release_of(r) for r in REGIONS} == dict.fromkeys(REGIONS, "1.0.0")
     canary = report.regions[0]
-    assert "rolled back to 1.0.0" in canary.detail and canary.fleet == "2/2 on release"
+    assert "rolled back to 1.0.0" in canary.detail and canary.fleet == "2/2 on 1.0.0"
 
 
 def test_a_broken_first_release_says_it_cannot_be_rolled_back_and_never_claims_it_was(
@@ -278,3 +279,25 @@ def test_a_function_missing_from_the_account_fails_the_canary_with_the_invoke_er
     assert report.outcome == "failed"
     assert "cannot invoke tapstack-migration-use1-gone in us-east-1" in report.regions[0].detail
     assert all(world.pointer(r) is None for r in REGIONS)
+
+
+def test_a_bake_shorter_than_the_poll_ends_at_its_deadline_not_one_poll_later(world: World, tmp_path: Path) -> None:
+    seen: list[tuple[float, Event]] = []
+    options = Options(**{**FAST, "bake": 2.0, "poll": 5.0})  # type: ignore[arg-type]
+    report = release(world.target(), _package(tmp_path, "1.0.0"), options, world.clock, seen_at(world, seen))
+    assert report.outcome == "released", report.message
+    first = next(i for i, (_, e) in enumerate(seen) if e.phase == "bake")
+    after = next(i for i in range(first, len(seen)) if seen[i][1].phase != "bake")
+    start, end = seen[first][0], seen[after][0]
+    assert end - start == pytest.approx(2.0), f"the bake took {end - start:g} virtual seconds, asked 2"
+
+
+def seen_at(world: World, seen: list[tuple[float, Event]]) -> Callable[[Event], None]:
+    return lambda event: seen.append((world.clock.t, event))
+
+
+@pytest.mark.parametrize(("bake", "poll"), [(300.0, 5.0), (60.0, 5.0), (10.0, 1.0), (2.0, 0.5), (0.0, 0.5)])
+def test_the_poll_adapts_to_the_bake_a_tenth_of_it_from_half_a_second_to_five(bake: float, poll: float) -> None:
+    from tapstack.release.plan import poll_for
+
+    assert poll_for(bake) == poll

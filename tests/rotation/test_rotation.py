@@ -1,53 +1,62 @@
-"""The rotation function, step by step, against moto; RotateSecret runs it in-process as the emulator does."""
+"""The rotation function, step by step, in the emulator, where RotateSecret runs the deployed code in-process."""
 
 from __future__ import annotations
 
 import ast
+import io
+import json
 import sys
 import uuid
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
-from tapstack.emulator import rotation as emulator_rotation
+from tapstack.emulator.server import Emulator
 from tapstack.rotation import app
 from tapstack.rotation.app import RotationError, rotate
-from tests.helpers import mocked_aws
 
 REGION = "us-east-1"
-ACCOUNT = "123456789012"
 PACKAGE = Path(app.__file__).resolve().parent
 INITIAL = "initial-token-value"
+TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}
 
 
-def _clients(service: str, region: str) -> Any:
-    return boto3.client(service, region_name=region)
+def rotation_archive() -> bytes:
+    """The rotation package at the archive's root, as the program ships it."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for module in sorted(PACKAGE.glob("*.py")):
+            archive.writestr(f"rotation/{module.name}", module.read_bytes())
+    return buffer.getvalue()
 
 
 @pytest.fixture
-def sm(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """A secret whose rotation is configured with a function running tapstack.rotation in-process."""
-    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-        monkeypatch.setenv(key, "testing")
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    monkeypatch.setattr(emulator_rotation, "_clients", {})  # this test's moto only, whatever ran before
-    with mocked_aws():
-        emulator_rotation.install(ACCOUNT, _clients)
-        role = boto3.client("iam").create_role(RoleName="rotation", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-        function = boto3.client("lambda", region_name=REGION).create_function(
-            FunctionName="rotation",
-            Runtime="python3.12",
-            Role=role,
-            Handler=emulator_rotation.ROTATION_HANDLER,
-            Code={"ZipFile": b"PK\x05\x06" + b"\0" * 18},
-        )["FunctionArn"]
-        client = boto3.client("secretsmanager", region_name=REGION)
-        client.create_secret(Name="token", SecretString=INITIAL)
-        client.rotate_secret(SecretId="token", RotationLambdaARN=function, RotationRules={"AutomaticallyAfterDays": 30})
-        yield client
+def emulator() -> Iterator[Emulator]:
+    with Emulator.start() as started:
+        yield started
+
+
+@pytest.fixture
+def sm(emulator: Emulator) -> Any:
+    """A secret whose rotation is configured with the rotation function, whose code the emulator runs."""
+    role = emulator.client("iam", REGION).create_role(RoleName="rotation", AssumeRolePolicyDocument=json.dumps(TRUST))
+    function = emulator.client("lambda", REGION).create_function(
+        FunctionName="rotation",
+        Runtime="python3.12",
+        Role=role["Role"]["Arn"],
+        Handler="rotation.app.handler",
+        Code={"ZipFile": rotation_archive()},
+    )["FunctionArn"]
+    client = emulator.client("secretsmanager", REGION)
+    client.create_secret(Name="token", SecretString=INITIAL)
+    client.rotate_secret(SecretId="token", RotationLambdaARN=function, RotationRules={"AutomaticallyAfterDays": 30})
+    return client
 
 
 def _stages(client: Any) -> dict[str, list[str]]:
@@ -139,11 +148,13 @@ def test_a_secret_without_rotation_is_refused(sm: Any) -> None:
         rotate({"Step": "createSecret", "SecretId": "other", "ClientRequestToken": "t"}, sm, log=lambda line: None)
 
 
-def test_a_failed_step_is_reported_as_lambda_reports_an_unhandled_error(sm: Any) -> None:
-    headers: dict[str, Any] = {}
-    reply = emulator_rotation.run(_clients, REGION, "rotation", {"Step": "dropSecret"}, headers)
-    assert headers["x-amz-function-error"] == "Unhandled"
-    assert '"errorType": "RotationError"' in reply
+def test_a_failed_step_is_reported_as_lambda_reports_an_unhandled_error(sm: Any, emulator: Emulator) -> None:
+    event = {"Step": "dropSecret", "SecretId": "token", "ClientRequestToken": "t"}
+    reply = emulator.client("lambda", REGION).invoke(FunctionName="rotation", Payload=json.dumps(event).encode())
+    assert reply["FunctionError"] == "Unhandled"
+    document = json.loads(reply["Payload"].read())
+    assert document["errorType"] == "RotationError"
+    assert document["errorMessage"].startswith("not a rotation event")
 
 
 @pytest.mark.parametrize("module", sorted(p.name for p in PACKAGE.glob("*.py")))

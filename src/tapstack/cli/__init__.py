@@ -22,12 +22,25 @@ COMMANDS = {
     "check": "run the guard rules (TAP001...) on the graph; exit 1 on violations",
     "diff": "what a change to a deployed stack creates, updates, replaces or deletes; exit 1 if it destroys data",
     "up": "deploy the program into the embedded AWS emulator (--local) and check it",
-    "invoke": "run the migration handler against a kept emulator, as the deployed function",
+    "invoke": "call a region's migration function (AWS, or a kept emulator) and print its reply",
     "release": "package DIR and roll it out to every region: canary, waves, automatic rollback",
     "diagram": "draw the architecture (regions, VPC tiers, data flows) with Graphviz",
     "report": "write one self-contained HTML report: summary, diagram, guard, IAM",
 }
 """Command -> its one-line help, in the order `tapstack --help` lists them; the module is ``cli/<command>.py``."""
+
+
+class _Version(argparse.Action):
+    """``tapstack --version``: the installed distribution's version, read only when asked."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="print TapStack's version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object) -> None:
+        from importlib.metadata import version
+
+        sys.stdout.write(f"tapstack {version('tapstack')}\n")
+        parser.exit()
 
 
 def _chosen(argv: Sequence[str]) -> str | None:
@@ -41,6 +54,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         prog="tapstack",
         description="Build, check and locally deploy the TapStack Pulumi program without a cloud account.",
     )
+    parser.add_argument("--version", action=_Version)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     chosen = None if argv is None else _chosen(argv)
     for name, help_text in COMMANDS.items():

@@ -63,11 +63,14 @@ def _on_aws(args: argparse.Namespace, event: dict[str, Any]) -> dict[str, Any]:
     import boto3
 
     from ..release import AwsTarget, StackOutputs
+    from .common import CommandError
 
     outputs = StackOutputs.load(args.outputs)
     region = args.region or outputs.primary
     outputs.region(region)  # an unknown region fails here, naming the stack's regions
     reply = AwsTarget(outputs, boto3.session.Session(profile_name=args.profile)).invoke(region, event)
+    if reply.outcome == "invoke_failed":  # no answer from the function (no credentials, no network): one line
+        raise CommandError(reply.message)
     return {
         "statusCode": reply.status,
         "body": {"outcome": reply.outcome, "message": reply.message, "result": reply.result},

@@ -1,7 +1,8 @@
 """`tapstack release DIR --version X`: package DIR and roll it out to every region of a deployed stack.
 
 Against real AWS (the default: your credentials, the stack's outputs file) or a kept emulator (``--endpoint``;
-the simulated fleet then runs in this process, one agent pass per instance between polls). The work is the
+its fleet's agents run on their timer there, as on AWS; an emulator without a living fleet gets one in this
+process, one agent pass per instance between polls). The work is the
 ``tapstack.release`` library's; this module parses, shows progress, prints the per-region table or ``--json``.
 """
 
@@ -40,14 +41,18 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--profile", help="AWS profile for the real-AWS target (default: the usual credential chain)")
     parser.add_argument("--canary", metavar="REGION", help="the region to release first (default: the primary)")
     parser.add_argument("--parallel", type=int, default=1, metavar="N", help="regions per wave after the canary")
-    parser.add_argument("--bake", type=float, default=300.0, metavar="SECONDS", help="watch time per wave (300)")
+    parser.add_argument(
+        "--bake", type=float, default=300.0, metavar="SECONDS", help="watch time per wave, give or take one poll (300)"
+    )
     parser.add_argument(
         "--replication-timeout", type=float, default=900.0, metavar="SECONDS", help="replication wait bound (900)"
     )
     parser.add_argument(
         "--converge-timeout", type=float, default=300.0, metavar="SECONDS", help="fleet convergence bound (300)"
     )
-    parser.add_argument("--poll", type=float, default=5.0, metavar="SECONDS", help="seconds between checks (5)")
+    parser.add_argument(
+        "--poll", type=float, metavar="SECONDS", help="seconds between checks (default: a tenth of --bake, 0.5 to 5)"
+    )
     parser.add_argument("--force", action="store_true", help="start even if a stack alarm is already in ALARM")
     parser.add_argument("--no-rollback", action="store_true", help="on failure or Ctrl-C leave migrated regions")
     parser.add_argument("--dry-run", action="store_true", help="print the plan; upload and change nothing")
@@ -73,7 +78,7 @@ def _table(report: ReleaseReport) -> object:
 def _print(report: ReleaseReport) -> None:
     from rich.markup import escape
 
-    from .common import console
+    from .common import console, headline
 
     if report.outcome == "dry_run":
         plan = report.plan
@@ -91,7 +96,7 @@ def _print(report: ReleaseReport) -> None:
     else:
         console.print(_table(report))
     colour = "green" if report.ok else "red"
-    console.print(f"[{colour}]{report.outcome}[/]: {escape(report.message)}", soft_wrap=True)
+    console.print(f"[{colour}]{escape(headline(report.outcome, report.message))}[/]", soft_wrap=True)
 
 
 class _Progress:
@@ -108,15 +113,20 @@ class _Progress:
         self.status = console.status("starting", spinner="dots") if enabled else None
 
     def __call__(self, event: Event) -> None:
+        import time
+
         from rich.markup import escape
 
         if not self.enabled or self.status is None:
             return
         where = f"{event.region}: " if event.region else ""
         count = f" {event.done}/{event.total}" if event.total else ""
-        if event.phase != self.phase:
+        if event.phase != self.phase:  # printed, not logged: a log line ends in this file's name and line
             self.phase = event.phase
-            self.console.log(f"[bold]{event.phase}[/] {escape(where + event.message)}")
+            stamp = time.strftime("%H:%M:%S")
+            self.console.print(
+                f"[dim]{stamp}[/] [bold]{event.phase}[/] {escape(where + event.message)}", soft_wrap=True
+            )
         self.status.update(f"{event.phase}: {escape(where + event.message)}{count}")
 
     def __enter__(self) -> _Progress:
@@ -136,6 +146,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ..release import AwsTarget, EmulatorTarget, Options, StackOutputs, Target, package_dir, release
     from ..release.interrupts import shielded, signals_as_interrupts
+    from ..release.plan import poll_for
     from .common import emulator_at, print_json
 
     options = Options(
@@ -144,7 +155,7 @@ def run(args: argparse.Namespace) -> int:
         bake=args.bake,
         replication_timeout=args.replication_timeout,
         converge_timeout=args.converge_timeout,
-        poll=args.poll,
+        poll=poll_for(args.bake) if args.poll is None else args.poll,
         force=args.force,
         rollback=not args.no_rollback,
         dry_run=args.dry_run,
@@ -163,7 +174,8 @@ def run(args: argparse.Namespace) -> int:
                 from ..emulator.fleet import Fleet
 
                 emulator = emulator_at(args.endpoint)
-                if not args.dry_run:
+                # A kept emulator's own fleet runs its agents on their timer; a second fleet's would fight them.
+                if not args.dry_run and emulator.living_fleet() is None:
                     # moto's IAM switch is process-wide: agents' passes may enforce it only while no wave runs in
                     # parallel.
                     fleet = Fleet.start(emulator, json.loads(args.outputs.read_text()), enforce_iam=args.parallel == 1)

@@ -101,9 +101,10 @@ def run(args: argparse.Namespace) -> int:
 
     from .. import diagram, report
     from ..diff import diff
-    from .common import CommandError, console, print_json, synthesize, write_file
+    from .common import CommandError, check_out, console, print_json, synthesize, write_file
     from .diff import load_graph
 
+    check_out(args.out, (".html", ".htm"))
     if args.local and args.graph:
         raise CommandError("--local deploys the configured program: use --config/--set, not --graph")
     graph = synthesize(args)

@@ -18,8 +18,10 @@ def run(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from ..graph import short_type
-    from .common import console, print_json, synthesize
+    from .common import check_out, console, print_json, synthesize
 
+    if args.out:
+        check_out(args.out, (".json",))
     started = time.perf_counter()
     graph = synthesize(args)
     seconds = time.perf_counter() - started

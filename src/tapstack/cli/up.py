@@ -22,7 +22,6 @@ if TYPE_CHECKING:
     from ..release import ReleaseReport
 
 
-LOCAL_POLL_SECONDS = 0.5
 LOCAL_BAKE_SECONDS = 5.0
 """A local demo watches each wave for seconds, not the five minutes a real rollout waits for alarms."""
 
@@ -31,7 +30,11 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--local", action="store_true", help="deploy into moto on 127.0.0.1 (the only mode here)")
     add_config_args(parser)
     parser.add_argument("--endpoint", help="deploy into an emulator already serving on loopback instead of a new one")
-    parser.add_argument("--keep", action="store_true", help="keep the emulator serving after the deploy (Ctrl-C stops)")
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the emulator and its fleet running after the deploy (Ctrl-C stops both)",
+    )
     parser.add_argument(
         "--outputs",
         type=path,
@@ -113,7 +116,10 @@ class _Progress:
             self._bar.advance(self._task)
 
 
-def _summary_table(per_region: dict[str, int], checks: list[Check], fleet: dict[str, str] | None = None) -> Table:
+def _summary_table(
+    per_region: dict[str, int], checks: list[Check], fleet: dict[str, str] | None = None, order: list[str] | None = None
+) -> Table:
+    """One row per region, in the stack's order (the primary first), then any region the stack does not list."""
     from rich.markup import escape
     from rich.table import Table
 
@@ -123,7 +129,8 @@ def _summary_table(per_region: dict[str, int], checks: list[Check], fleet: dict[
     table.add_column("post-deploy checks")
     if fleet is not None:
         table.add_column("fleet")
-    for region, count in sorted(per_region.items()):
+    ranked = {region: i for i, region in enumerate(order or [])}
+    for region, count in sorted(per_region.items(), key=lambda item: (ranked.get(item[0], len(ranked)), item[0])):
         cells = [
             f"[green]{c.name}: passed[/] ({escape(c.detail)})"
             if c.passed
@@ -144,7 +151,7 @@ def run(args: argparse.Namespace) -> int:
 
     from rich.markup import escape
 
-    from .common import CommandError, console, emulator_at, err_console, print_json, settings_from_args
+    from .common import CommandError, console, emulator_at, err_console, headline, print_json, settings_from_args
 
     if not args.local:
         raise CommandError(
@@ -174,6 +181,7 @@ def run(args: argparse.Namespace) -> int:
     # SIGTERM unwinds like Ctrl-C: the emulator stops and its TLS key is removed either way.
     with terminate_as_interrupt():
         emulator = emulator_at(args.endpoint, args.replication_delay)
+        running: Fleet | None = None
         try:
             try:
                 with _Progress(len(planned.aws_resources()), enabled=not args.json) as progress:
@@ -188,7 +196,8 @@ def run(args: argparse.Namespace) -> int:
             checks = post_deploy_checks(emulator, deployment.graph, deployment.clients)
             check_seconds = time.perf_counter() - started
             started = time.perf_counter()
-            fleet, released = _run_fleet(args, emulator, deployment.graph.outputs)
+            keep_fleet = args.keep and emulator.owned
+            fleet, released, running = _run_fleet(args, emulator, deployment.graph.outputs, keep_fleet)
             fleet_seconds = time.perf_counter() - started
             ok = all(c.passed for c in checks) and (released is None or released.ok)
             per_region = dict(deployment.per_region())
@@ -214,32 +223,35 @@ def run(args: argparse.Namespace) -> int:
                     }
                 )
             else:
-                console.print(_summary_table(per_region, checks, fleet))
+                order = [str(r) for r in deployment.graph.outputs.get("regions") or []]
+                console.print(_summary_table(per_region, checks, fleet, order))
                 passed, total = sum(c.passed for c in checks), sum(per_region.values())
                 console.print(
                     f"stack {settings.stack}: {total} resources in {len(per_region)} region(s) deployed in "
                     f"{deployment.seconds:.1f}s; checks {passed}/{len(checks)} passed in {check_seconds:.1f}s; "
-                    f"outputs written to {args.outputs}"
+                    f"outputs written to {args.outputs}",
+                    soft_wrap=True,
                 )
                 if released is not None:
                     colour = "green" if released.ok else "red"
-                    console.print(
-                        f"[{colour}]release {released.outcome}[/]: {escape(released.message)}", soft_wrap=True
-                    )
+                    line = headline(released.outcome, released.message)
+                    console.print(f"[{colour}]{escape(line)}[/]", soft_wrap=True)
             if args.keep:
-                _serve(emulator)
+                _serve(emulator, running)
             return 0 if ok else 1
         finally:
+            if running is not None:  # every app process, whatever ended the run (Ctrl-C, an error)
+                running.stop()
             emulator.stop()
 
 
 def _run_fleet(
-    args: argparse.Namespace, emulator: Emulator, outputs: dict[str, Any]
-) -> tuple[dict[str, str], ReleaseReport | None]:
+    args: argparse.Namespace, emulator: Emulator, outputs: dict[str, Any], keep: bool
+) -> tuple[dict[str, str], ReleaseReport | None, Fleet | None]:
     """Boot the simulated fleet (one agent pass per instance), release ``--release`` if asked, summarize.
 
-    The fleet stops before returning: with ``--keep`` a later `tapstack release --endpoint` runs the agents in
-    its own process, and two agents per instance would fight over one heartbeat.
+    With ``keep`` the fleet is returned running (``_serve`` keeps its agents on their timer); otherwise it
+    stops before returning.
     """
     from ..emulator.fleet import Fleet
 
@@ -249,9 +261,13 @@ def _run_fleet(
         fleet.converge_all()
         if args.release is not None:
             released = _release(args, emulator, outputs, fleet)
-        return {region: fleet.summary(region) for region in fleet.regions}, released
-    finally:
+        summary = {region: fleet.summary(region) for region in fleet.regions}
+    except BaseException:
         fleet.stop()
+        raise
+    if not keep:
+        fleet.stop()
+    return summary, released, fleet if keep else None
 
 
 def _release(args: argparse.Namespace, emulator: Emulator, outputs: dict[str, Any], fleet: Fleet) -> ReleaseReport:
@@ -259,6 +275,7 @@ def _release(args: argparse.Namespace, emulator: Emulator, outputs: dict[str, An
 
     from ..release import EmulatorTarget, Options, StackOutputs, package_dir, release
     from ..release.package import archive
+    from ..release.plan import poll_for
     from .common import console
 
     version = args.version
@@ -267,26 +284,34 @@ def _release(args: argparse.Namespace, emulator: Emulator, outputs: dict[str, An
         version = f"local-{hashlib.sha256(body).hexdigest()[:12]}"
     package = package_dir(args.release, version)
     target = EmulatorTarget(emulator, StackOutputs.parse(outputs, "the deployed stack"), fleet)
-    options = Options(bake=args.bake, poll=LOCAL_POLL_SECONDS)
+    options = Options(bake=args.bake, poll=poll_for(args.bake))
     if not args.json:
         console.print(f"releasing {args.release} as {version} to every region (bake {args.bake:g}s per wave)")
     return release(target, package, options)
 
 
-def _serve(emulator: Emulator) -> None:
+def _serve(emulator: Emulator, fleet: Fleet | None = None) -> None:
+    """Serve until Ctrl-C or SIGTERM, the fleet's agents on their timer; then stop the fleet and its apps."""
     import gc
     import signal
     import threading
 
+    from ..emulator.living_fleet import LOCAL_AGENT_SECONDS, LivingFleet
     from .common import console
 
     if not emulator.owned:
         console.print(f"the emulator at {emulator.url} is served by another process; nothing to keep here")
         return
     gc.enable()  # fast_start turned it off for a bounded run; serving is not one
+    living = None if fleet is None else LivingFleet(fleet).start()
     console.print(f"emulator serving at {emulator.url} (Ctrl-C stops it); in another shell:")
     for key, value in emulator.environment().items():
-        console.print(f"export {key}={value}")
+        console.print(f"export {key}={value}", soft_wrap=True, markup=False)
+    if living is not None:
+        console.print(
+            f"the fleet keeps running: every instance's agent every {LOCAL_AGENT_SECONDS:g}s, its app serving "
+            f"({', '.join(living.fleet.regions)})"
+        )
     # Ctrl-C, or a SIGTERM from a supervisor: either way the caller stops the server and removes its key.
     stopped = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: stopped.set())
@@ -296,4 +321,7 @@ def _serve(emulator: Emulator) -> None:
         pass
     finally:
         signal.signal(signal.SIGTERM, previous)
+        if living is not None:
+            console.print("stopping the fleet")
+            living.stop()
     console.print("stopping the emulator")

@@ -24,6 +24,7 @@ from ..resource_types import (
 )
 from .boxes import build
 from .model import Diagram, Edge, Node, Vpc
+from .spread import spread_labels
 
 PALETTE: dict[str, tuple[str, str]] = {
     "ec2": ("#e8f0fb", "#3b73b9"),
@@ -37,7 +38,7 @@ PALETTE: dict[str, tuple[str, str]] = {
     "secretsmanager": ("#fdeaea", "#dd344c"),
 }
 DEFAULT_COLORS = ("#f2f2f2", "#666666")
-FORMATS = ("svg", "png", "dot")
+FORMATS = ("svg", "png", "pdf", "dot")
 INSTALL_HINT = (
     "Graphviz `dot` is not installed: install it (Debian/Ubuntu: `sudo apt-get install graphviz`, "
     "macOS: `brew install graphviz`), or write the DOT source with `--format dot`"
@@ -187,7 +188,7 @@ def dot_available() -> bool:
 
 
 def render(graph: Graph, fmt: str = "svg") -> bytes:
-    """The diagram as DOT source, SVG or PNG; raises GraphvizMissing for svg/png without `dot`."""
+    """The diagram as DOT source, SVG, PNG or PDF; raises GraphvizMissing for all but DOT without `dot`."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown diagram format {fmt!r}; use one of {', '.join(FORMATS)}")
     source = to_dot(build(graph))
@@ -198,6 +199,8 @@ def render(graph: Graph, fmt: str = "svg") -> bytes:
         raise GraphvizMissing()
     try:
         data: bytes = source.pipe(format=fmt)
-        return data
     except graphviz.ExecutableNotFound:
         raise GraphvizMissing() from None
+    if fmt == "svg":  # the picture the report embeds and the docs show: no label printed over another
+        return spread_labels(data.decode()).encode()
+    return data

@@ -6,56 +6,32 @@ a wrong variable in the deployed function fails the check exactly as it would fa
 compute foundation also get a ``foundation`` check that reads the network, the group and the buckets back from
 the emulator: what was deployed, not what was asked for.
 
-The handler runs in this process and configures its clients from the environment (it is the function's own
-code), through the process's default boto3 session. While it runs, that session is the emulator's
-``handler_session`` (no config or credentials file, no profile; models shared with the checks' clients), and
-the environment points every client at the emulator and at nothing else: the per-service endpoint variables,
-profiles and proxies are set aside (``HANDLER_ENVIRONMENT_SET_ASIDE``); both are restored afterwards.
+The handler runs in this process as Lambda Invoke runs it in the emulator (``lambda_invoke``): the function's
+environment, its role's credentials, its timeout, every client pointed at the emulator and at nothing else.
 """
 
 from __future__ import annotations
 
-import io
 import json
-import os
-import threading
 import time
-import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, redirect_stdout
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .. import runner
 from ..graph import Graph
 from ..stackfile import StackSettings
+from . import lambda_invoke
 from .engine import Clients, Engine, Event
-from .server import Emulator, handler_session
+from .server import Emulator
 
 PROJECT = "tapstack"
 FUNCTION_TYPE = "aws:lambda/function:Function"
 GROUP_TYPE = "aws:autoscaling/group:Group"
 BUCKET_TYPE = "aws:s3/bucket:Bucket"
 PAB_FLAGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
-# One handler run at a time: it reads its configuration from the process environment, logs to stdout.
-_ENV_LOCK = threading.Lock()
-HANDLER_ENVIRONMENT_SET_ASIDE = (
-    "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",  # would make boto3 ignore AWS_ENDPOINT_URL, i.e. call real AWS
-    "AWS_PROFILE",
-    "AWS_DEFAULT_PROFILE",
-    "AWS_DATA_PATH",
-    "AWS_USE_FIPS_ENDPOINT",
-    "AWS_USE_DUALSTACK_ENDPOINT",
-    "HTTP_PROXY",
-    "HTTPS_PROXY",
-    "ALL_PROXY",
-    "http_proxy",
-    "https_proxy",
-    "all_proxy",
-)
-"""Variables unset while the handler runs in-process, besides every ``AWS_ENDPOINT_URL_<SERVICE>``."""
 
 
 @dataclass
@@ -108,26 +84,14 @@ def write_outputs(outputs: dict[str, Any], path: Path) -> None:
 
 
 @dataclass(frozen=True)
-class LocalContext:
-    """The parts of the Lambda context object a handler reads."""
-
-    function_name: str
-    invoked_function_arn: str
-    memory_limit_in_mb: int = 256
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    log_group_name: str = ""
-
-    @staticmethod
-    def get_remaining_time_in_millis() -> int:
-        return 60_000
-
-
-@dataclass(frozen=True)
 class DeployedFunction:
     region: str
     name: str
     arn: str
     environment: dict[str, str]
+    role: str | None = None
+    """The execution role: the handler acts as it (None: with the emulator's own keys)."""
+    timeout: float = 60.0
 
 
 def deployed_function(clients: Clients, region: str, name: str) -> DeployedFunction:
@@ -138,6 +102,8 @@ def deployed_function(clients: Clients, region: str, name: str) -> DeployedFunct
         name=name,
         arn=config["FunctionArn"],
         environment=dict((config.get("Environment") or {}).get("Variables") or {}),
+        role=config.get("Role"),
+        timeout=float(config.get("Timeout") or 3),
     )
 
 
@@ -155,54 +121,6 @@ def find_function(clients: Clients, region: str) -> DeployedFunction:
     return deployed_function(clients, region, names[0])
 
 
-@contextmanager
-def _environment(variables: dict[str, str | None]) -> Iterator[None]:
-    """``os.environ`` with ``variables`` set (None: unset) for the time of the block."""
-    saved = {k: os.environ.get(k) for k in variables}
-    try:
-        for key, value in variables.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
-def handler_environment(emulator: Emulator, function: DeployedFunction) -> dict[str, str | None]:
-    """The process environment of an in-process invocation (None: unset): the function's, the emulator only."""
-    set_aside = [*HANDLER_ENVIRONMENT_SET_ASIDE, *(k for k in os.environ if k.startswith("AWS_ENDPOINT_URL_"))]
-    return {
-        **dict.fromkeys(set_aside),
-        **function.environment,
-        **emulator.environment(),
-        "AWS_CONFIG_FILE": os.devnull,
-        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-        "NO_PROXY": "*",
-        "no_proxy": "*",
-        "AWS_REGION": function.region,
-        "AWS_DEFAULT_REGION": function.region,
-        "AWS_SESSION_TOKEN": "",
-        "AWS_LAMBDA_FUNCTION_NAME": function.name,
-    }
-
-
-@contextmanager
-def _default_session(session: Any) -> Iterator[None]:
-    import boto3
-
-    saved, boto3.DEFAULT_SESSION = boto3.DEFAULT_SESSION, session
-    try:
-        yield
-    finally:
-        boto3.DEFAULT_SESSION = saved
-
-
 @dataclass(frozen=True)
 class Invocation:
     response: dict[str, Any]
@@ -210,16 +128,30 @@ class Invocation:
     """The function's log lines (what CloudWatch Logs would receive), kept apart from our own output."""
 
 
+class FunctionFailed(RuntimeError):
+    """The handler raised or ran past its timeout: Lambda's ``FunctionError: Unhandled`` and its document."""
+
+
 def invoke_handler(emulator: Emulator, function: DeployedFunction, event: dict[str, Any]) -> Invocation:
-    """Run ``tapstack.handler.app.handler`` in-process as the deployed function, against the emulator."""
+    """Run ``tapstack.handler.app.handler`` in-process as the deployed function (its environment, its role, its
+    timeout), against the emulator: what Lambda Invoke answers there (``lambda_invoke``), without the round trip."""
     from ..handler.app import handler
 
-    context = LocalContext(function_name=function.name, invoked_function_arn=function.arn)
-    logs = io.StringIO()
-    environment = _environment(handler_environment(emulator, function))
-    with _ENV_LOCK, environment, _default_session(handler_session()), redirect_stdout(logs):
-        response = dict(handler(event, context))
-    return Invocation(response, logs.getvalue().splitlines())
+    running = lambda_invoke.Function(
+        name=function.name,
+        arn=function.arn,
+        region=function.region,
+        handler="handler.app.handler",
+        environment=function.environment,
+        role=function.role,
+        timeout=function.timeout,
+    )
+    credentials = lambda_invoke.role_credentials(emulator, running)
+    outcome = lambda_invoke.execute(emulator, running, event, handler, credentials)
+    if outcome.error:
+        raise FunctionFailed(f"{function.name} failed (Unhandled): {outcome.payload.decode()[:500]}")
+    response = json.loads(outcome.payload)
+    return Invocation(dict(response), outcome.logs)
 
 
 # -- post-deploy checks -------------------------------------------------------------------------------

@@ -1,9 +1,9 @@
 """What the emulator's patches of moto and werkzeug internals replace, checked before any patch is applied.
 
 The emulator changes a few internals of moto (the fidelity fixes, the managed-policy table, KMS key pairs, Lambda
-invoke of the rotation function, the operation routers) and of werkzeug (the keep-alive request handler). A
-new release of either can rename, move or re-sign what a patch replaces, or change a behaviour a patch relies
-on; the patch would then do nothing, and the user would see a puzzling ``AccessDenied`` three layers later (moto
+Invoke running the function's own code in-process, the operation routers) and of werkzeug (the keep-alive request
+handler). A new release of either can rename, move or re-sign what a patch replaces, or change a behaviour a patch
+relies on; the patch would then do nothing, and the user would see a puzzling ``AccessDenied`` three layers later (moto
 5.2.6 started authorizing S3 calls by operation name, ``s3:ListObjectsV2``, instead of the IAM action,
 ``s3:ListBucket``, and a role allowed to list one prefix was refused). Each target below names the patch that
 relies on it; ``verify`` checks every one and refuses to start the emulator with one line naming the patch, the
@@ -52,6 +52,8 @@ def mark(replacement: F, original: Any) -> F:
     function = replacement.fget if isinstance(replacement, property) else replacement
     function = function.__func__ if isinstance(function, staticmethod) else function
     original = original.fget if isinstance(original, property) else original
+    if (original.__func__ if isinstance(original, staticmethod) else original) is function:
+        return replacement  # applied again: it still replaces what it replaced the first time
     function.__wrapped__ = original.__func__ if isinstance(original, staticmethod) else original  # type: ignore[union-attr]
     return replacement
 
@@ -206,7 +208,7 @@ TARGETS: tuple[Target, ...] = (
     Target("managed_policies", "moto.settings", "load_iam_aws_managed_policies"),
     Target("kms_keys", "moto.kms.models", "generate_private_key", ("key_spec",)),
     Target(
-        "rotation (in-process invoke)",
+        "lambda_invoke (Lambda Invoke runs the handler in-process)",
         "moto.awslambda.models",
         "LambdaFunction.invoke",
         ("self", "body", "request_headers", "response_headers"),

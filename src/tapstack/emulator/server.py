@@ -47,7 +47,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..errors import TapStackError
-from . import kms_keys, managed_policies, moto_fidelity, patches, quotas, replication
+from . import kms_keys, lambda_invoke, managed_policies, moto_fidelity, patches, quotas, replication
 from .wsgi import WsgiApp
 
 LOOPBACK = "127.0.0.1"
@@ -160,6 +160,23 @@ def _in_account(app: WsgiApp, account_id: str) -> WsgiApp:
     return serve
 
 
+FLEET_PATH = "/moto-api/tapstack/fleet"
+"""Where an emulator says whether a fleet lives in it (``Emulator.fleet``): JSON, null when none does."""
+
+
+def _fleet_status(app: WsgiApp, served: list[Emulator]) -> WsgiApp:
+    """Answer ``FLEET_PATH`` with the serving emulator's ``fleet``; every other request goes to moto."""
+
+    def serve(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") != FLEET_PATH:
+            return app(environ, start_response)
+        body = json.dumps(served[0].fleet if served else None).encode()
+        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        return [body]
+
+    return serve
+
+
 class Terminated(KeyboardInterrupt):
     """SIGTERM, delivered like Ctrl-C: every cleanup that runs on Ctrl-C (stop, key removal) runs on it too."""
 
@@ -193,9 +210,6 @@ def terminate_as_interrupt() -> Iterator[None]:
 
 _session_lock = threading.Lock()
 _session: Any | None = None
-
-
-_handler_session: Any | None = None
 
 
 def _session_without_files(environment: dict[str, tuple[str | None, Any]], loader: Any | None = None) -> Any:
@@ -232,21 +246,21 @@ def _sealed_session() -> Any:
 
 
 def handler_session() -> Any:
-    """The session for code that configures its clients from the environment, as the handler does in Lambda.
+    """A new session for code that configures its clients from the environment, as a handler does in Lambda.
 
-    It follows the process environment's ``AWS_ENDPOINT_URL*`` and ``AWS_CA_BUNDLE`` (which the in-process
-    invocation points at the emulator) and nothing else: no config or credentials file, no profile, no
-    ``ignore_configured_endpoint_urls``. It shares the sealed session's loaded models.
+    It follows the process environment's ``AWS_ENDPOINT_URL*``, ``AWS_CA_BUNDLE`` and credentials (which the
+    in-process invocation points at the emulator and the function's role) and nothing else: no config or
+    credentials file, no profile, no ``ignore_configured_endpoint_urls``. New for each invocation, as each
+    Lambda execution environment's is: a session keeps the credentials it resolved first, and one shared
+    session would hand the role of an earlier function to the next. It shares the sealed session's loaded
+    models, so it costs little.
     """
-    global _handler_session
-    with _session_lock:
-        if _handler_session is None:
-            import boto3
+    import boto3
 
-            loader = _sealed_session()._session.get_component("data_loader")
-            core = _session_without_files({"ca_bundle": ("AWS_CA_BUNDLE", None)}, loader)
-            _handler_session = boto3.session.Session(botocore_session=core)
-        return _handler_session
+    with _session_lock:
+        loader = _sealed_session()._session.get_component("data_loader")
+        core = _session_without_files({"ca_bundle": ("AWS_CA_BUNDLE", None)}, loader)
+    return boto3.session.Session(botocore_session=core)
 
 
 def client(
@@ -434,6 +448,8 @@ class Emulator:
         self._server: Any | None = None
         self._thread: threading.Thread | None = None
         self._workdir: Path | None = None
+        self.fleet: dict[str, Any] | None = None
+        """Set while a fleet lives in this emulator (``living_fleet``): its agent interval and regions."""
 
     @property
     def owned(self) -> bool:
@@ -472,10 +488,12 @@ class Emulator:
             account_id = str(secrets.randbelow(9 * 10**11) + 10**11)
             replication.set_delay(account_id, replication_delay)
             quotas.set_concurrency_quota(account_id, concurrency_quota)
-            app = _in_account(moto_fidelity.wsgi(dispatcher), account_id)
+            served: list[Emulator] = []
+            app = _fleet_status(_in_account(moto_fidelity.wsgi(dispatcher), account_id), served)
             server = KeepAliveServer(LOOPBACK, 0, app, ssl_context=context)
             emulator = cls(f"{'https' if tls else 'http'}://{LOOPBACK}:{server.server_port}", cert, account_id)
             emulator._server, emulator._workdir = server, workdir
+            served.append(emulator)
             emulator._thread = threading.Thread(
                 target=server.serve_forever,
                 kwargs={"poll_interval": POLL_SECONDS},
@@ -483,6 +501,7 @@ class Emulator:
                 daemon=True,
             )
             emulator._thread.start()
+            lambda_invoke.install(emulator)  # Lambda Invoke runs the function's own code, for any client
             emulator._wait_until_answering(timeout)
         except BaseException:
             if emulator is not None and emulator._thread is not None and emulator._thread.ident is not None:
@@ -513,6 +532,7 @@ class Emulator:
 
     def stop(self) -> None:
         if self._server is not None:
+            lambda_invoke.uninstall(self.account_id)
             server, self._server = self._server, None
             stopping = threading.Thread(target=server.shutdown, name="tapstack-emulator-stop", daemon=True)
             stopping.start()
@@ -532,6 +552,10 @@ class Emulator:
         """A boto3 client that reaches this emulator only, whatever the environment says (see ``client``)."""
         return client(service, region, self.url, self.ca_bundle, config)
 
+    def handler_session(self) -> Any:
+        """The boto3 session a handler run in-process configures its clients from (``handler_session``)."""
+        return handler_session()
+
     def environment(self) -> dict[str, str]:
         """What an AWS SDK in this process or a shell needs to talk to the emulator, and only to it."""
         env = {
@@ -542,6 +566,14 @@ class Emulator:
         if self.ca_bundle is not None:
             env["AWS_CA_BUNDLE"] = str(self.ca_bundle)
         return env
+
+    def living_fleet(self) -> dict[str, Any] | None:
+        """What the serving process says of its living fleet (``fleet``), or None when none runs there."""
+        try:
+            found = self._moto_api(FLEET_PATH.removeprefix("/moto-api/"))
+        except (OSError, ValueError) as err:
+            raise EmulatorError(f"{self.url}: cannot ask whether a fleet runs there ({err})") from None
+        return found if isinstance(found, dict) else None
 
     def enforce_iam(self, enabled: bool) -> None:
         """Turn moto's IAM evaluation on (every request must be allowed by its caller's policies) or off.

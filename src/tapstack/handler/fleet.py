@@ -3,9 +3,9 @@
 The group says which instances are InService; each instance's agent writes
 ``fleet/heartbeats/<role id>:<instance id>.json`` every 30 s, saying which release it serves and whether its
 health check passes. An instance serves the current release when its newest heartbeat is fresh (younger than
-HEARTBEAT_FRESH_SECONDS), healthy, and for that release. One that does not is "failing" once it has run
-longer than the grace period (boot, install, first health check), and "within grace" before that, so a
-scale-out in progress does not turn validate red. The heartbeat's key and its body must name the same
+``heartbeat_fresh_seconds``: 120 unless configured), healthy, and for that release. One that does not is
+"failing" once it has run longer than the grace period (boot, install, first health check), and "within grace"
+before that, so a scale-out in progress does not turn validate red. The heartbeat's key and its body must name the same
 instance: the instance role can only write its own key, so a mismatch is a damaged or forged heartbeat.
 """
 
@@ -20,7 +20,7 @@ from typing import Any
 from .clock import iso, now, parse_iso
 from .records import HEARTBEAT_PREFIX, heartbeat_instance
 from .services import Services
-from .settings import ARTIFACT_WORKERS, ENV_ASG_NAME, HEARTBEAT_FRESH_SECONDS, MAX_HEARTBEAT_BYTES
+from .settings import ARTIFACT_WORKERS, ENV_ASG_NAME, MAX_HEARTBEAT_BYTES, Settings
 from .store import Bucket, TooLarge
 
 _DESCRIBE_BATCH = 100
@@ -49,7 +49,7 @@ def survey(svc: Services, current: dict[str, Any] | None) -> Fleet:
         "asg_name": settings.asg_name or None,
         "release": release,
         "grace_seconds": settings.fleet_grace_seconds,
-        "fresh_seconds": HEARTBEAT_FRESH_SECONDS,
+        "fresh_seconds": settings.heartbeat_fresh_seconds,
     }
     if not settings.asg_name:
         detail = f"no Auto Scaling group in this region ({ENV_ASG_NAME} is empty: compute is off); nothing to check"
@@ -63,7 +63,7 @@ def survey(svc: Services, current: dict[str, Any] | None) -> Fleet:
     launched = _launch_times(svc, in_service)
     heartbeats, others = _heartbeats(svc.bucket, set(in_service))
     moment = now()
-    instances = [_instance(m, launched, heartbeats, release, settings.fleet_grace_seconds, moment) for m in members]
+    instances = [_instance(m, launched, heartbeats, release, settings, moment) for m in members]
     counts = {
         state: sum(1 for i in instances if i["state"] == state) for state in ("serving", "within_grace", "failing")
     }
@@ -164,7 +164,7 @@ def _instance(
     launched: dict[str, datetime],
     heartbeats: dict[str, dict[str, Any]],
     release: object,
-    grace: int,
+    settings: Settings,
     moment: datetime,
 ) -> dict[str, Any]:
     instance_id = member["InstanceId"]
@@ -182,25 +182,25 @@ def _instance(
         return {**entry, "state": "not_in_service", "reason": f"lifecycle state {member.get('LifecycleState')}"}
     if release is None:
         return {**entry, "state": "no_release", "reason": "no release is current"}
-    reason = _why_not_serving(beat, seen, release, moment)
+    reason = _why_not_serving(beat, seen, release, settings.heartbeat_fresh_seconds, moment)
     if reason is None:
         return {**entry, "state": "serving", "reason": ""}
     age = _age(launch, moment)
-    if age is not None and age < grace:
+    if age is not None and age < settings.fleet_grace_seconds:
         return {**entry, "state": "within_grace", "reason": f"{reason}; launched {age} s ago"}
     return {**entry, "state": "failing", "reason": reason if launch else f"{reason}; launch time unknown"}
 
 
 def _why_not_serving(
-    beat: dict[str, Any] | None, seen: datetime | None, release: object, moment: datetime
+    beat: dict[str, Any] | None, seen: datetime | None, release: object, fresh: int, moment: datetime
 ) -> str | None:
     if beat is None:
         return "no heartbeat"
     if beat["problem"]:
         return str(beat["problem"])
     age = _age(seen, moment)
-    if age is None or age >= HEARTBEAT_FRESH_SECONDS:
-        return f"last heartbeat {age} s ago (fresh is under {HEARTBEAT_FRESH_SECONDS} s)"
+    if age is None or age >= fresh:
+        return f"last heartbeat {age} s ago (fresh is under {fresh} s)"
     if beat["release"] != release:
         return f"serves release {beat['release'] or 'none'}, not {release}"
     if beat["health"] != "healthy":

@@ -26,6 +26,7 @@ ENV_ROLE = "TAPSTACK_ROLE"
 ENV_REPLICA_BUCKETS = "TAPSTACK_REPLICA_BUCKETS"
 ENV_ASG_NAME = "TAPSTACK_ASG_NAME"
 ENV_FLEET_GRACE_SECONDS = "TAPSTACK_FLEET_GRACE_SECONDS"
+ENV_HEARTBEAT_FRESH_SECONDS = "TAPSTACK_HEARTBEAT_FRESH_SECONDS"
 
 ENVIRONMENT: Mapping[str, str] = {
     ENV_REGION: "the region the function serves (falls back to AWS_REGION)",
@@ -37,6 +38,7 @@ ENVIRONMENT: Mapping[str, str] = {
     ENV_REPLICA_BUCKETS: "JSON list of the secondaries' deployment buckets (primary only; [] otherwise)",
     ENV_ASG_NAME: "the region's Auto Scaling group name; empty when compute is off",
     ENV_FLEET_GRACE_SECONDS: "seconds an InService instance may run before validate expects its heartbeat",
+    ENV_HEARTBEAT_FRESH_SECONDS: "optional: a heartbeat younger than this many seconds is fresh (default 120)",
 }
 """Every variable the function reads, with its meaning: the component sets exactly these."""
 
@@ -55,7 +57,8 @@ LOCK_MARGIN = timedelta(seconds=30)
 MAX_LOCK_TTL = timedelta(minutes=15, seconds=30)
 """Lambda's longest timeout plus the margin: used when the context cannot say how long is left."""
 HEARTBEAT_FRESH_SECONDS = 120
-"""A heartbeat younger than this is fresh: the agent writes one every 30 s, so three may be missed."""
+"""A heartbeat younger than this is fresh: the agent writes one every 30 s, so three may be missed.
+``TAPSTACK_HEARTBEAT_FRESH_SECONDS`` sets another window (an agent on a shorter timer, a test)."""
 MAX_HEARTBEAT_BYTES = 64 * 1024
 """Heartbeats are written by instances: a body beyond this is not one, and is not read into memory."""
 DEFAULT_FLEET_GRACE_SECONDS = 300
@@ -83,6 +86,7 @@ class Settings:
     replica_buckets: tuple[str, ...]
     asg_name: str = ""
     fleet_grace_seconds: int = DEFAULT_FLEET_GRACE_SECONDS
+    heartbeat_fresh_seconds: int = HEARTBEAT_FRESH_SECONDS
 
 
 def _required(environ: Mapping[str, str], name: str) -> str:
@@ -108,6 +112,19 @@ def _grace(environ: Mapping[str, str], asg_name: str) -> int:
         raise ServerError(
             f"the function is misconfigured: {ENV_FLEET_GRACE_SECONDS} is {raw[:40]!r}; "
             "expected whole seconds from 0 to 86400"
+        )
+    return int(raw)
+
+
+def _fresh(environ: Mapping[str, str]) -> int:
+    """Optional: the agent's interval decides it (30 s on EC2, so 120; a kept emulator's agents run every second)."""
+    raw = environ.get(ENV_HEARTBEAT_FRESH_SECONDS, "").strip()
+    if not raw:
+        return HEARTBEAT_FRESH_SECONDS
+    if not raw.isdigit() or not 1 <= int(raw) <= 86_400:
+        raise ServerError(
+            f"the function is misconfigured: {ENV_HEARTBEAT_FRESH_SECONDS} is {raw[:40]!r}; "
+            "expected whole seconds from 1 to 86400"
         )
     return int(raw)
 
@@ -146,6 +163,7 @@ def settings_from(environ: Mapping[str, str]) -> Settings:
         replica_buckets=tuple(replicas),
         asg_name=asg_name,
         fleet_grace_seconds=_grace(environ, asg_name),
+        heartbeat_fresh_seconds=_fresh(environ),
     )
 
 

@@ -43,10 +43,12 @@ class Assessment:
     detail: str
     ready: int
     total: int
+    release: str = ""
+    """The release the fleet was assessed against: what ``ready`` instances serve."""
 
     @property
     def summary(self) -> str:
-        return f"{self.ready}/{self.total} on release" if self.total else "no instances"
+        return f"{self.ready}/{self.total} on {self.release}" if self.total else "no instances"
 
 
 def _heartbeat(doc: Any) -> Heartbeat | None:
@@ -117,7 +119,7 @@ def assess(view: FleetView | None, release: str, since: datetime, now: datetime,
     total = len(view.in_service)
     ready = total - len(behind) - len(unhealthy)
     if unhealthy and fail_fast:
-        return Assessment("unhealthy", _listed(unhealthy), ready, total)
+        return Assessment("unhealthy", _listed(unhealthy), ready, total, release)
     if behind or unhealthy:
-        return Assessment("waiting", _listed(unhealthy + behind), ready, total)
-    return Assessment("converged", f"{total}/{total} healthy on {release}", total, total)
+        return Assessment("waiting", _listed(unhealthy + behind), ready, total, release)
+    return Assessment("converged", f"{total}/{total} healthy on {release}", total, total, release)

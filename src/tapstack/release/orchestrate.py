@@ -179,7 +179,7 @@ class _Run:
             message=message,
             regions=[self.results[r] for r in self.plan.order],
             phases=dict(self.phases),
-            migration_id=self.plan.migration_id,
+            migration_id=None if outcome == "noop" else self.plan.migration_id,  # a no-op migrated nothing
             plan=self.plan_doc(),
             **extra,
         )
@@ -199,8 +199,9 @@ class _Run:
 
     # -- waits ------------------------------------------------------------------------------------------
 
-    def tick(self) -> None:
-        """Between two polls: keep the lease, honour a cancel from another thread, then wait."""
+    def tick(self, at_most: float | None = None) -> None:
+        """Between two polls: keep the lease, honour a cancel from another thread, then wait one poll, or
+        ``at_most`` seconds when that is shorter (the end of a bake)."""
         if self.cancel.is_set():
             raise StageFailed("cancelled")
         if self.lease is not None:
@@ -209,7 +210,7 @@ class _Run:
             except Exception:
                 if not self.going_back:
                     raise  # going back, a lost lease must not stop the rollback: its waits run to their end
-        self.clock.sleep(self.options.poll)
+        self.clock.sleep(self.options.poll if at_most is None else max(0.0, min(self.options.poll, at_most)))
 
     def converge(self, region: str, release: str, since: datetime, forward: bool) -> Assessment:
         deadline = self.clock.monotonic() + self.options.converge_timeout
@@ -262,7 +263,7 @@ class _Run:
             if left <= 0:
                 return
             self.emit(Event("bake", f"wave {wave}: {left:.0f}s of bake left, no alarm"))
-            self.tick()
+            self.tick(left)  # the last look is at the bake's end, not up to one poll past it
 
     # -- one region forward -------------------------------------------------------------------------------
 

@@ -17,6 +17,17 @@ DEFAULT_REPLICATION_TIMEOUT = 900.0
 DEFAULT_CONVERGE_TIMEOUT = 300.0
 """Agents run every 30 s and at boot; five minutes is ten chances for every instance."""
 DEFAULT_POLL = 5.0
+MIN_POLL = 0.5
+POLLS_PER_BAKE = 10
+
+
+def poll_for(bake: float) -> float:
+    """The poll interval a bake of ``bake`` seconds gets unless one is given: a tenth of it, from 0.5 to 5 s.
+
+    A bake looks at the alarms and the fleet once per poll and ends at its deadline, so it lasts ``bake``
+    seconds give or take one poll (plus the time one look takes): 300 s polls every 5 s, 10 s every second.
+    """
+    return min(DEFAULT_POLL, max(MIN_POLL, bake / POLLS_PER_BAKE))
 
 
 @dataclass(frozen=True)

@@ -109,3 +109,25 @@ def test_invoke_on_aws_without_an_outputs_file_says_how_to_write_one(
 ) -> None:
     assert main(["invoke", "validate", "--outputs", str(tmp_path / "none.json")]) == 2
     assert "pulumi stack output --json" in capsys.readouterr().err
+
+
+def test_invoke_on_aws_without_credentials_prints_one_line_and_no_made_up_reply(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for key in (
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+        "AWS_DEFAULT_PROFILE",
+    ):
+        monkeypatch.delenv(key, raising=False)
+    for key in ("AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
+        monkeypatch.setenv(key, str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.delenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", raising=False)
+    monkeypatch.delenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", raising=False)
+    assert main(["invoke", "validate", "--outputs", _outputs(tmp_path)]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.strip().count("\n") == 0 and "Unable to locate credentials" in " ".join(err.split())

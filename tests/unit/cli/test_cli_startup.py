@@ -84,3 +84,12 @@ def test_check_offers_exactly_the_guard_severities() -> None:
 
 def test_diagram_offers_exactly_the_formats_the_library_renders() -> None:
     assert diagram_command.FORMATS == diagram.FORMATS
+
+
+def test_version_prints_the_installed_version_on_stdout(capsys: pytest.CaptureFixture[str]) -> None:
+    from importlib.metadata import version
+
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out == f"tapstack {version('tapstack')}\n"

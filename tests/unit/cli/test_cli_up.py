@@ -86,6 +86,14 @@ def test_the_summary_shows_each_regions_resources_and_checks() -> None:
     assert "│ us-east-1 │        92 │ validate: passed (all 7 checks passed)          │" in text
 
 
+def test_the_summary_lists_the_primary_region_first() -> None:
+    console = Console(width=120, record=True)
+    order = ["us-east-1", "eu-west-1", "ap-south-1"]
+    console.print(command._summary_table({"ap-south-1": 1, "eu-west-1": 2, "us-east-1": 3}, [], order=order))
+    rows = [line.split("│")[1].strip() for line in console.export_text().splitlines() if line.startswith("│")]
+    assert [r for r in rows if r in order] == order
+
+
 def test_keep_prints_what_another_shell_needs_and_stops_on_ctrl_c(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

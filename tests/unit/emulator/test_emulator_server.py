@@ -301,3 +301,20 @@ def test_stop_returns_and_removes_the_key_even_when_the_serving_loop_never_ends(
         assert not workdir.exists()
     finally:
         stuck.set()
+
+
+def test_the_tls_key_lives_in_a_private_folder_of_the_temp_directory_until_stop() -> None:
+    """Where README says the key is written: tapstack-emulator-* in the temp directory, 0700, the key 0600."""
+    import stat
+    import tempfile
+
+    emulator = Emulator.start()
+    assert emulator.ca_bundle is not None
+    folder = emulator.ca_bundle.parent
+    try:
+        assert folder.parent == Path(tempfile.gettempdir()) and folder.name.startswith("tapstack-emulator-")
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+        assert stat.S_IMODE((folder / "key.pem").stat().st_mode) == 0o600
+    finally:
+        emulator.stop()
+    assert not folder.exists()

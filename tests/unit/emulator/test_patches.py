@@ -109,3 +109,20 @@ def test_up_local_without_moto_says_how_to_add_the_emulator_extra(tmp_path: Path
         "error: the embedded emulator needs moto, which this environment lacks: "
         "pip install -c requirements.lock -e '.[emulator]' (a development install, '.[dev]', has it)"
     ]
+
+
+def test_a_patch_applied_twice_still_names_what_it_replaced_first() -> None:
+    """A second install in one process must not make the replacement its own original (a wrapper loop that
+    ``verify`` then reports as 'has no signature to check')."""
+    import inspect
+
+    from tapstack.emulator.patches import mark
+
+    def original(self: object, protocol: str) -> None: ...
+
+    def replacement(self: object, protocol: str) -> None: ...
+
+    mark(replacement, original)
+    mark(replacement, replacement)
+    assert replacement.__wrapped__ is original  # type: ignore[attr-defined]
+    assert tuple(inspect.signature(replacement).parameters) == ("self", "protocol")

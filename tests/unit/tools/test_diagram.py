@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 import random
+import re
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -362,9 +363,59 @@ def test_registration_order_does_not_change_the_picture(platform: Graph) -> None
     assert diagram.to_dot(diagram.build(shuffled)).source == diagram.to_dot(diagram.build(platform)).source
 
 
-def test_explicit_format_wins_over_the_suffix(foundation: Graph, tmp_path: Path) -> None:
-    out = tmp_path / "arch.svg"
+def test_explicit_format_names_what_a_file_without_a_suffix_holds(foundation: Graph, tmp_path: Path) -> None:
+    out = tmp_path / "arch"
     assert (
         main(["diagram", "--graph", str(write_graph(foundation, tmp_path)), "--out", str(out), "--format", "dot"]) == 0
     )
     assert out.read_text().startswith("digraph ")
+
+
+def test_out_into_a_folder_that_does_not_exist_is_refused_and_not_created(
+    foundation: Graph, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "typo" / "arch.dot"
+    assert main(["diagram", "--graph", str(write_graph(foundation, tmp_path)), "--out", str(out)]) == 2
+    assert f"folder {out.parent} does not exist" in " ".join(capsys.readouterr().err.split())
+    assert not out.parent.exists()
+
+
+@pytest.mark.parametrize(
+    ("out", "extra", "message"),
+    [
+        ("arch.jpg", [], "expected a file name ending in .svg, .png, .pdf, .dot, .gv"),
+        ("arch.pdf", ["--format", "svg"], "--format svg into --out"),
+    ],
+)
+def test_an_out_name_that_is_not_the_format_written_is_refused(
+    out: str, extra: list[str], message: str, foundation: Graph, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / out
+    assert main(["diagram", "--graph", str(write_graph(foundation, tmp_path)), "--out", str(target), *extra]) == 2
+    assert message in " ".join(capsys.readouterr().err.split())
+    assert not target.exists()
+
+
+@pytest.mark.skipif(not diagram.dot_available(), reason="Graphviz `dot` is not installed")
+def test_out_pdf_writes_a_pdf(foundation: Graph, tmp_path: Path) -> None:
+    out = tmp_path / "arch.pdf"
+    assert main(["diagram", "--graph", str(write_graph(foundation, tmp_path)), "--out", str(out)]) == 0
+    assert out.read_bytes().startswith(b"%PDF-")
+
+
+def test_spread_labels_moves_an_overprinting_label_and_leaves_every_other_byte() -> None:
+    from tapstack.diagram.spread import spread_labels, text_width
+
+    def label(n: int, y: float) -> str:
+        return (
+            f'<g id="edge{n}" class="edge"><title>e</title>'
+            f'<text text-anchor="middle" x="100" y="{y}" font-size="9.00">GetParameter</text></g>'
+        )
+
+    svg = f'<svg xmlns="http://www.w3.org/2000/svg"><g class="graph">{label(1, 50)}{label(2, 52)}</g></svg>'
+    spread = spread_labels(svg)
+    ys = [float(y) for y in re.findall(r'y="([^"]+)"', spread)]
+    assert ys[0] == 50 and abs(ys[1] - 50) >= 9 + 1, "the second label clears the first, the first stays"
+    assert spread.replace(f'y="{ys[1]:.2f}"', 'y="52"').replace('x="100.00"', 'x="100"') == svg
+    assert spread_labels(spread) == spread, "nothing left to move"
+    assert text_width("GetParameter", 9) > 0.5 * 9 * len("GetParameter")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -91,6 +92,20 @@ def test_report_screenshot_is_committed() -> None:
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 80_000
 
 
+@pytest.mark.skipif(not diagram.dot_available(), reason="Graphviz `dot` is not installed: the report has no diagram")
+def test_report_screenshot_shows_the_current_report(platform: Graph, tmp_path: Path) -> None:
+    """The screenshot carries the digest of the summary and diagram it shows; regenerate it when this fails."""
+    from tapstack.cli import main
+    from tests.browser import chromium
+
+    graph, report = tmp_path / "graph.json", tmp_path / "report.html"
+    platform.write(graph)
+    assert main(["report", "--graph", str(graph), "--out", str(report)]) == 0
+    assert chromium.stamped((DOCS / "img" / "report.png").read_bytes()) == chromium.shown_digest(report.read_text()), (
+        "docs/img/report.png is stale: run `python -m tests.browser.chromium --docs`"
+    )
+
+
 def test_runbook_explains_every_alarm_the_program_creates(platform: Graph) -> None:
     runbook = (DOCS / "runbook.md").read_text()
     # the replication-failed alarm names its destination too: -euw1-use1-dev
@@ -141,3 +156,23 @@ def test_docs_do_not_reference_removed_paths() -> None:
     for doc in DOCS.glob("*.md"):
         for path in re.findall(r"`((?:src|examples|tests|policy-pack)/[\w./-]+)`", doc.read_text()):
             assert (ROOT / path.rstrip("/")).exists(), f"{doc.name} names {path}, which does not exist"
+
+
+def test_every_picture_the_docs_name_is_committed() -> None:
+    for doc in [ROOT / "README.md", *DOCS.glob("*.md")]:
+        for path in re.findall(r"\b(docs/img/[\w.-]+|img/[\w.-]+)", doc.read_text()):
+            target = ROOT / path if path.startswith("docs/") else DOCS / path
+            assert target.is_file(), f"{doc.name} names {path}, which does not exist"
+
+
+def test_architecture_doc_gives_the_resource_and_box_counts_the_program_makes(platform: Graph) -> None:
+    """When this fails, write the figures it names into docs/architecture.md ("How to read the diagram")."""
+    doc = " ".join((DOCS / "architecture.md").read_text().split())
+    per_region = Counter(str(r.region) for r in platform.aws_resources())
+    low, high = min(per_region.values()), max(per_region.values())
+    built = diagram.build(platform)
+    boxes = {len(built.nodes_in(region)) for region in built.regions}
+    resources = f"{low} to {high}" if low != high else str(low)
+    drawn = f"{min(boxes)} to {max(boxes)}" if len(boxes) > 1 else str(boxes.pop())
+    assert f"a region holds {resources} AWS resources" in doc
+    assert f"so a region is {drawn} boxes" in doc

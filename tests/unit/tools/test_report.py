@@ -208,7 +208,7 @@ def test_without_graphviz_the_diagram_section_says_how_to_get_it(
 def test_report_command_writes_the_page_with_the_diagram_inline(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    out = tmp_path / "nested" / "report.html"
+    out = tmp_path / "report.html"
     config = str(EXAMPLES / "foundation" / "Pulumi.dev.yaml")
     assert main(["report", "--config", config, "--out", str(out), "--json"]) == 0
     assert '"diagram": true' in capsys.readouterr().out
@@ -374,8 +374,10 @@ def test_an_unwritable_out_is_one_line_error(
 ) -> None:
     graph = tmp_path / "graph.json"
     foundation.write(graph)
-    assert main(["report", "--graph", str(graph), "--out", str(tmp_path)]) == 2
-    assert f"error: {tmp_path}: cannot write" in capsys.readouterr().err
+    taken = tmp_path / "r.html"
+    taken.mkdir()  # a folder where the file would go
+    assert main(["report", "--graph", str(graph), "--out", str(taken)]) == 2
+    assert f"error: {taken}: cannot write" in capsys.readouterr().err
 
 
 def test_not_action_is_never_shown_as_a_grant(foundation: Graph) -> None:
@@ -429,3 +431,18 @@ def test_report_against_a_deployed_graph_runs_tap013_and_counts_the_changes(
     data = json.loads(capsys.readouterr().out)
     assert (data["changes"]["destructive"], data["guard_violations"]) == (1, 1)
     assert "TAP013" in section(out.read_text(), "guard")
+
+
+@pytest.mark.parametrize(
+    ("out", "message"),
+    [("missing/report.html", "does not exist"), ("report.pdf", "expected a file name ending in .html, .htm")],
+)
+def test_report_refuses_an_out_it_would_write_wrongly_before_any_work(
+    out: str, message: str, foundation: Graph, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    graph = tmp_path / "graph.json"
+    foundation.write(graph)
+    target = tmp_path / out
+    assert main(["report", "--graph", str(graph), "--out", str(target)]) == 2
+    assert message in " ".join(capsys.readouterr().err.split())
+    assert not target.exists() and not (tmp_path / "missing").exists()

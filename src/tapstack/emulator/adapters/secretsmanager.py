@@ -60,10 +60,7 @@ def secret_policy(req: Request) -> Result:
     "secretId rotationLambdaArn rotationRules rotateImmediately",
 )
 def secret_rotation(req: Request) -> Result:
-    """RotateSecret as AWS runs it: the function is invoked for each step (in-process: emulator/rotation.py)."""
-    from ..rotation import install
-
-    install(req.account_id, req.clients)
+    """RotateSecret as AWS runs it: the function is invoked for each step (in-process: emulator/lambda_invoke.py)."""
     rules = req.get("rotationRules", {})
     client = req.client("secretsmanager")
     arn = req.get("secretId")
