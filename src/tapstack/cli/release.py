@@ -64,8 +64,9 @@ def _table(report: ReleaseReport) -> object:
     from rich.table import Table
 
     table = Table(title=f"release {escape(report.version)} ({escape(report.target)})")
-    for column in ("region", "wave", "state", "serving", "fleet", "seconds", "detail"):
-        table.add_column(column, overflow="fold")
+    for column in ("region", "wave", "state", "serving", "fleet", "seconds"):
+        table.add_column(column, no_wrap=True)  # names and versions whole; the detail column folds instead
+    table.add_column("detail", overflow="fold")
     for r in report.regions:
         style = STATE_STYLE.get(r.state, "")
         wave = "canary" if r.wave == 0 else str(r.wave)
