@@ -6,10 +6,11 @@ import re
 from collections.abc import Iterator
 
 from ...graph import Graph
+from ...resource_types import ALARM, COMPOSITE_ALARM
 from ..facts import Index, flag, is_unknown, items
 from ..model import Context, Finding, Scope, Severity, rule
 
-ALARM_TYPES = ("aws:cloudwatch/metricAlarm:MetricAlarm", "aws:cloudwatch/compositeAlarm:CompositeAlarm")
+ALARM_TYPES = (ALARM, COMPOSITE_ALARM)
 _SNS_ARN = re.compile(r"^arn:aws[a-z-]*:sns:([a-z0-9-]+):\d{12}:[A-Za-z0-9_.-]+$")
 
 
