@@ -13,7 +13,8 @@ import pulumi
 
 from .components.base import RegionalComponent
 from .components.compute import Compute, ComputeArgs
-from .components.migration import FunctionVpc, MigrationFunction, MigrationFunctionArgs
+from .components.function import FunctionVpc
+from .components.migration import MigrationFunction, MigrationFunctionArgs
 from .components.monitoring import ComputeAlarms, ComputeAlarmsArgs
 from .components.network import Network, NetworkArgs
 from .components.notifications import Notifications, NotificationsArgs
@@ -314,10 +315,12 @@ class MigrationPlatform(_RegionComponent):
                 secret=self.secrets,
                 function_name=cfg.name(names.ROTATION_FUNCTION, region),
                 role_name=cfg.name(names.ROTATION_ROLE, region),
-                log_group_name=lambda_log_group_name(cfg.name(names.ROTATION_FUNCTION, region)),
                 log_retention_days=cfg.log_retention_days,
-                log_key_arn=base.key.arn,
+                region_key_arn=base.key.arn,
                 kms_key_arn=base.data_key_arn,
+                dead_letter_queue_name=cfg.name(names.ROTATION_DEAD_LETTER_QUEUE, region),
+                alarm_topic_arn=base.notifications.alarm_topic.arn,
+                alarm_names={a.what: cfg.name(a, region) for a in names.ROTATION_ALARMS},
                 account_id=account.account_id,
                 rotation_days=cfg.secret_rotation_days,
             ),

@@ -9,8 +9,11 @@ from collections import Counter
 import pytest
 
 from tapstack import config, diagram, resource_types
+from tapstack.components.monitoring import ALARMS
 from tapstack.graph import Graph
 from tapstack.handler.events import ACTIONS
+from tapstack.lib import names
+from tapstack.lib.naming import NameKind
 from tests.helpers import ROOT
 
 DOCS = ROOT / "docs"
@@ -98,18 +101,9 @@ def test_runbook_explains_every_alarm_the_program_creates(platform: Graph) -> No
     kinds = {
         suffix.sub("", str(a.inputs["name"])).removeprefix("tapstack-") for a in platform.of_type(resource_types.ALARM)
     }
-    assert kinds == {
-        "cpu-high",
-        "cpu-low",
-        "in-service-low",
-        "lambda-errors",
-        "lambda-throttles",
-        "failed-replies",
-        "replication-failed",
-        "replication-latency",
-        "dead-letters",
-    }
-    for kind in sorted(kinds):
+    catalogued = {n.what.removesuffix("-{code}") for n in names.CATALOGUE if n.kind is NameKind.ALARM}
+    assert kinds == catalogued == set(ALARMS)
+    for kind in sorted(ALARMS):
         assert f"### `{kind}`" in runbook, f"the runbook has no section for alarm {kind}"
 
 

@@ -21,7 +21,7 @@ _SNS_ARN = re.compile(r"^arn:aws[a-z-]*:sns:([a-z0-9-]+):\d{12}:[A-Za-z0-9_.-]+$
     scope=Scope.RESOURCE,
     seed="seed 000 #6: alarms created with alarm_actions=[] and ok_actions=[] and no SNS topic at all",
     remediation=(
-        "set alarm_actions and ok_actions to the region's alarm topic ARN (components/monitoring.topic_alarm)"
+        "set alarm_actions and ok_actions to the region's alarm topic ARN (components/monitoring.AlarmSpec.alarm)"
     ),
     controls=("CloudWatch.15",),
 )
