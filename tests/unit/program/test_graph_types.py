@@ -78,10 +78,22 @@ def test_fake_state_of_an_ec2_type_and_of_an_unregistered_type() -> None:
     assert fake_state("aws:ec2/instance:Instance", "web", {"ami": "x"}, "us-east-1") == ("web-id", {"ami": "x"})
 
 
+def _named_by(token: str) -> dict[str, str]:
+    """The input holding a type's physical name, when the registry says it is not ``name``."""
+    naming = TYPES[token].naming
+    return {naming.prop: "x"} if naming is not None else {}
+
+
 def test_the_naming_rule_judges_exactly_the_types_registered_with_a_name() -> None:
     """An unsuffixed name on every registered type: TAP008 flags those the registry names, and only those."""
     resources = [
-        Resource(urn=f"urn:{i}", type=token, name=f"r{i}", region="us-east-1", inputs={"name": "x", "bucket": "x"})
+        Resource(
+            urn=f"urn:{i}",
+            type=token,
+            name=f"r{i}",
+            region="us-east-1",
+            inputs={"name": "x", "bucket": "x", **_named_by(token)},
+        )
         for i, token in enumerate(sorted(TYPES))
     ]
     graph = Graph(stack="dev", resources=resources)

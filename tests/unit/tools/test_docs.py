@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 
-from tapstack import config, diagram, resource_types
+from tapstack import cli, config, diagram, resource_types
 from tapstack.components.monitoring import ALARMS
 from tapstack.graph import Graph
 from tapstack.handler.events import ACTIONS
@@ -135,3 +135,8 @@ def test_docs_do_not_reference_removed_paths() -> None:
     for doc in DOCS.glob("*.md"):
         for path in re.findall(r"`((?:src|examples|tests|policy-pack)/[\w./-]+)`", doc.read_text()):
             assert (ROOT / path.rstrip("/")).exists(), f"{doc.name} names {path}, which does not exist"
+
+
+def test_readme_shows_every_command() -> None:
+    readme = (DOCS.parent / "README.md").read_text()
+    assert [name for name in cli.COMMANDS if f"tapstack {name} " not in readme] == []
