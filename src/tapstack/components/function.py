@@ -54,25 +54,32 @@ PolicyFn = Callable[[pulumi.Output[str], tuple[pulumi.Output[str], pulumi.Input[
 
 
 @dataclass
-class LambdaFunctionArgs:
+class FunctionSite:
+    """Where a function lives and what its resources are called (the caller's physical names)."""
+
     region: str
-    purpose: str
-    """What the function does, in a few words ("migration"): its descriptions and alarm texts say it."""
     function_name: str
     role_name: str
+    dead_letter_queue_name: str
+    alarm_names: Mapping[str, str]
+    """Physical alarm names by kind (at least the ``FunctionAlarms`` fields)."""
+    log_retention_days: int
+    key_arn: pulumi.Input[str]
+    """The region key, whatever ``kms`` says: it encrypts the logs, the environment and the dead-letter queue."""
+    alarm_topic_arn: pulumi.Input[str]
+    account_id: pulumi.Input[str]
+
+
+@dataclass
+class LambdaFunctionArgs:
+    site: FunctionSite
+    purpose: str
+    """What the function does, in a few words ("migration"): its descriptions and alarm texts say it."""
     description: str
     handler: str
     code: pulumi.Archive
     policy: PolicyFn
-    log_retention_days: int
-    key_arn: pulumi.Input[str]
-    """The region key, whatever ``kms`` says: it encrypts the logs, the environment and the dead-letter queue."""
-    dead_letter_queue_name: str
-    alarm_topic_arn: pulumi.Input[str]
     alarms: FunctionAlarms
-    alarm_names: Mapping[str, str]
-    """Physical alarm names by kind (``alarms``' fields)."""
-    account_id: pulumi.Input[str]
     environment: Mapping[str, pulumi.Input[str]] | None = None
     reserved_concurrency: int = 0
     """0: no reservation (the function draws on the account's unreserved pool)."""
@@ -94,29 +101,30 @@ class LambdaFunction(RegionalComponent):
         """``moved_from``: the component whose children these resources were, so that they keep their URNs."""
         self._moved = [pulumi.Alias(parent=moved_from)] if moved_from is not None else None
         super().__init__("tapstack:function:LambdaFunction", name, opts)
+        site = args.site
         child = self.child
         self.log_group = self.add_log_group(
-            f"{name}-logs", lambda_log_group_name(args.function_name), args.log_retention_days, args.key_arn
+            f"{name}-logs", lambda_log_group_name(site.function_name), site.log_retention_days, site.key_arn
         )
         # Where Lambda puts an asynchronous invocation that failed every retry (an event never lost in silence).
         self.dead_letter_queue = aws.sqs.Queue(
             f"{name}-dlq",
-            name=args.dead_letter_queue_name,
-            kms_master_key_id=args.key_arn,
+            name=site.dead_letter_queue_name,
+            kms_master_key_id=site.key_arn,
             kms_data_key_reuse_period_seconds=300,
             message_retention_seconds=DEAD_LETTER_RETENTION_SECONDS,
             opts=child(),
         )
-        self.role = self.add_service_role(f"{name}-role", args.role_name, "lambda.amazonaws.com", args.account_id)
-        statements = args.policy(self.log_group.arn, (self.dead_letter_queue.arn, args.key_arn))
+        self.role = self.add_service_role(f"{name}-role", site.role_name, "lambda.amazonaws.com", site.account_id)
+        statements = args.policy(self.log_group.arn, (self.dead_letter_queue.arn, site.key_arn))
         self.security_group: aws.ec2.SecurityGroup | None = None
         vpc_config = None
         if args.vpc is not None:
             self.security_group = self._security_group(name, args.purpose, args.vpc, child())
             statements += iam.function_network_statements(
                 partition=args.vpc.partition,
-                region=args.region,
-                account_id=args.account_id,
+                region=site.region,
+                account_id=site.account_id,
                 subnet_arns=args.vpc.subnet_arns,
                 security_group_arn=self.security_group.arn,
             )
@@ -128,7 +136,7 @@ class LambdaFunction(RegionalComponent):
         )
         self.function = aws.lambda_.Function(
             f"{name}-function",
-            name=args.function_name,
+            name=site.function_name,
             description=args.description,
             runtime=args.runtime,
             handler=args.handler,
@@ -140,7 +148,7 @@ class LambdaFunction(RegionalComponent):
             tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode="Active"),
             reserved_concurrent_executions=args.reserved_concurrency or None,
             dead_letter_config=aws.lambda_.FunctionDeadLetterConfigArgs(target_arn=self.dead_letter_queue.arn),
-            kms_key_arn=args.key_arn,
+            kms_key_arn=site.key_arn,
             vpc_config=vpc_config,
             environment=(
                 aws.lambda_.FunctionEnvironmentArgs(variables=dict(args.environment))
@@ -154,8 +162,8 @@ class LambdaFunction(RegionalComponent):
         self.alarms = [
             ALARMS[kind].alarm(
                 f"{name}-{suffix}",
-                args.alarm_names[kind],
-                args.alarm_topic_arn,
+                site.alarm_names[kind],
+                site.alarm_topic_arn,
                 child(),
                 dimensions,
                 purpose=args.purpose,
@@ -166,15 +174,15 @@ class LambdaFunction(RegionalComponent):
                 (kinds.dead_letters, "dead-letters", {"QueueName": self.dead_letter_queue.name}),
             )
         ]
-        self.register_outputs(
-            {
-                "functionName": self.function.name,
-                "functionArn": self.function.arn,
-                "roleArn": self.role.arn,
-                "deadLetterQueueUrl": self.dead_letter_queue.url,
-                "securityGroupId": self.security_group.id if self.security_group is not None else None,
-            }
-        )
+        self.summary: dict[str, pulumi.Input[str] | None] = {
+            "functionName": self.function.name,
+            "functionArn": self.function.arn,
+            "roleArn": self.role.arn,
+            "deadLetterQueueUrl": self.dead_letter_queue.url,
+            "securityGroupId": self.security_group.id if self.security_group is not None else None,
+        }
+        """The outputs that matter, for the component built on this one to register as its own."""
+        self.register_outputs(self.summary)
 
     def child(self, **kwargs: Any) -> pulumi.ResourceOptions:
         """Options for a child, aliased to the URN it had as a child of ``moved_from``."""

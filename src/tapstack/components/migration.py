@@ -13,7 +13,7 @@ import pulumi_aws as aws
 from ..handler.settings import ENV_ASG_NAME, ENV_FLEET_GRACE_SECONDS
 from ..lib import iam
 from .base import RegionalComponent
-from .function import FunctionAlarms, FunctionVpc, LambdaFunction, LambdaFunctionArgs
+from .function import FunctionAlarms, FunctionSite, FunctionVpc, LambdaFunction, LambdaFunctionArgs
 from .lambda_package import function_archive
 from .monitoring import ALARMS
 
@@ -47,31 +47,22 @@ def handler_archive() -> pulumi.FileArchive:
 
 @dataclass
 class MigrationFunctionArgs:
-    region: str
+    site: FunctionSite
+    """Its names (alarms: lambda-errors, lambda-throttles, failed-replies, dead-letters), key and topic."""
     is_primary: bool
-    function_name: str
-    role_name: str
-    log_retention_days: int
     bucket_name: pulumi.Input[str]
     bucket_arn: pulumi.Input[str]
     parameter_name: pulumi.Input[str]
     parameter_arn: pulumi.Input[str]
     secret_arn: pulumi.Input[str]
     deployment_topic_arn: pulumi.Input[str]
-    alarm_topic_arn: pulumi.Input[str]
     kms_key_arn: pulumi.Input[str] | None
     replica_bucket_names: Sequence[pulumi.Input[str]]
-    alarm_names: dict[str, str]
-    """Physical alarm names by kind: lambda-errors, lambda-throttles, failed-replies, dead-letters."""
     metric_namespace: str
-    account_id: pulumi.Input[str]
     asg_name: str
     """The region's Auto Scaling group (the fleet the ``fleet`` check reads); empty when compute is off."""
     fleet_grace_seconds: int
     """How long a new instance may go without a healthy heartbeat before the fleet check counts it."""
-    region_key_arn: pulumi.Input[str]
-    """The region key, whatever ``kms`` says: it encrypts the logs, the environment and the dead-letter queue."""
-    dead_letter_queue_name: str
     reserved_concurrency: int
     """0: no reservation (the function draws on the account's unreserved pool)."""
     vpc: FunctionVpc | None = None
@@ -91,7 +82,7 @@ class MigrationFunction(RegionalComponent):
             log_group_arn: pulumi.Output[str], dead_letter: tuple[pulumi.Output[str], pulumi.Input[str]]
         ) -> list[iam.Statement]:
             return iam.lambda_statements(
-                region=args.region,
+                region=args.site.region,
                 bucket_arn=args.bucket_arn,
                 parameter_arn=args.parameter_arn,
                 secret_arn=args.secret_arn,
@@ -106,23 +97,15 @@ class MigrationFunction(RegionalComponent):
         self.lambda_function = LambdaFunction(
             name,
             LambdaFunctionArgs(
-                region=args.region,
+                site=args.site,
                 purpose="migration",
-                function_name=args.function_name,
-                role_name=args.role_name,
                 description="TapStack migration handler: validate / migrate / rollback / status",
                 handler=f"{HANDLER_PACKAGE}.app.handler",
                 code=handler_archive(),
                 policy=policy,
-                log_retention_days=args.log_retention_days,
-                key_arn=args.region_key_arn,
-                dead_letter_queue_name=args.dead_letter_queue_name,
-                alarm_topic_arn=args.alarm_topic_arn,
                 alarms=ALARM_KINDS,
-                alarm_names=args.alarm_names,
-                account_id=args.account_id,
                 environment={
-                    "TAPSTACK_REGION": args.region,
+                    "TAPSTACK_REGION": args.site.region,
                     "TAPSTACK_ROLE": "primary" if args.is_primary else "secondary",
                     "TAPSTACK_DEPLOYMENT_BUCKET": args.bucket_name,
                     "TAPSTACK_CONFIG_PARAMETER": args.parameter_name,
@@ -147,7 +130,7 @@ class MigrationFunction(RegionalComponent):
         self.errors_alarm, self.throttles_alarm, self.dead_letters_alarm = built.alarms
         self.failed_replies_filter = aws.cloudwatch.LogMetricFilter(
             f"{name}-failed-replies",
-            name=args.alarm_names["failed-replies"],
+            name=args.site.alarm_names["failed-replies"],
             log_group_name=self.log_group.name,
             pattern=FAILED_REPLIES_PATTERN,
             metric_transformation=aws.cloudwatch.LogMetricFilterMetricTransformationArgs(
@@ -157,17 +140,9 @@ class MigrationFunction(RegionalComponent):
         )
         self.failed_replies_alarm = ALARMS["failed-replies"].alarm(
             f"{name}-failed-replies-alarm",
-            args.alarm_names["failed-replies"],
-            args.alarm_topic_arn,
+            args.site.alarm_names["failed-replies"],
+            args.site.alarm_topic_arn,
             self.child(depends_on=[self.failed_replies_filter]),
             namespace=args.metric_namespace,
         )
-        self.register_outputs(
-            {
-                "functionName": self.function.name,
-                "functionArn": self.function.arn,
-                "roleArn": self.role.arn,
-                "deadLetterQueueUrl": self.dead_letter_queue.url,
-                "securityGroupId": self.security_group.id if self.security_group is not None else None,
-            }
-        )
+        self.register_outputs(built.summary)

@@ -12,7 +12,7 @@ import pulumi_aws as aws
 
 from ..lib import iam
 from .base import RegionalComponent
-from .function import FunctionAlarms, LambdaFunction, LambdaFunctionArgs
+from .function import FunctionAlarms, FunctionSite, LambdaFunction, LambdaFunctionArgs
 
 
 @dataclass
@@ -166,20 +166,11 @@ ALARM_KINDS = FunctionAlarms(
 
 @dataclass
 class TokenRotationArgs:
-    region: str
+    site: FunctionSite
+    """Its names (alarms: rotation-errors, rotation-throttles, rotation-dead-letters), key and topic."""
     secret: MigrationSecrets
-    function_name: str
-    role_name: str
-    log_retention_days: int
-    region_key_arn: pulumi.Input[str]
-    """The region key: it encrypts the function's logs, environment and dead-letter queue."""
     kms_key_arn: pulumi.Input[str] | None
     """The secret's key (None: the AWS-managed key), used through Secrets Manager only."""
-    dead_letter_queue_name: str
-    alarm_topic_arn: pulumi.Input[str]
-    alarm_names: dict[str, str]
-    """Physical alarm names by kind: rotation-errors, rotation-throttles, rotation-dead-letters."""
-    account_id: pulumi.Input[str]
     rotation_days: int
     runtime: str = "python3.12"
 
@@ -194,7 +185,7 @@ class TokenRotation(RegionalComponent):
             log_group_arn: pulumi.Output[str], dead_letter: tuple[pulumi.Output[str], pulumi.Input[str]]
         ) -> list[iam.Statement]:
             return iam.rotation_statements(
-                region=args.region,
+                region=args.site.region,
                 secret_arn=args.secret.secret_arn,
                 log_group_arn=log_group_arn,
                 key_arn=args.kms_key_arn,
@@ -204,21 +195,13 @@ class TokenRotation(RegionalComponent):
         self.lambda_function = LambdaFunction(
             name,
             LambdaFunctionArgs(
-                region=args.region,
+                site=args.site,
                 purpose="rotation",
-                function_name=args.function_name,
-                role_name=args.role_name,
                 description="TapStack migration token rotation (Secrets Manager four-step protocol)",
                 handler=f"{ROTATION_PACKAGE}.app.handler",
                 code=rotation_archive(),
                 policy=policy,
-                log_retention_days=args.log_retention_days,
-                key_arn=args.region_key_arn,
-                dead_letter_queue_name=args.dead_letter_queue_name,
-                alarm_topic_arn=args.alarm_topic_arn,
                 alarms=ALARM_KINDS,
-                alarm_names=args.alarm_names,
-                account_id=args.account_id,
                 runtime=args.runtime,
                 timeout_seconds=30,
                 memory_mb=128,
@@ -238,7 +221,7 @@ class TokenRotation(RegionalComponent):
             action="lambda:InvokeFunction",
             function=self.function.name,
             principal="secretsmanager.amazonaws.com",
-            source_account=args.account_id,
+            source_account=args.site.account_id,
             opts=self.child(),
         )
         self.schedule = aws.secretsmanager.SecretRotation(
