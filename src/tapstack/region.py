@@ -13,7 +13,8 @@ import pulumi
 
 from .components.base import RegionalComponent
 from .components.compute import Compute, ComputeArgs
-from .components.migration import FunctionVpc, MigrationFunction, MigrationFunctionArgs
+from .components.function import FunctionSite, FunctionVpc
+from .components.migration import MigrationFunction, MigrationFunctionArgs
 from .components.monitoring import ComputeAlarms, ComputeAlarmsArgs
 from .components.network import Network, NetworkArgs
 from .components.notifications import Notifications, NotificationsArgs
@@ -307,18 +308,33 @@ class MigrationPlatform(_RegionComponent):
             ),
             child,
         )
+
+        def site(
+            function: names.Name, role: names.Name, queue: names.Name, alarms: tuple[names.Name, ...]
+        ) -> FunctionSite:
+            return FunctionSite(
+                region=region,
+                function_name=cfg.name(function, region),
+                role_name=cfg.name(role, region),
+                dead_letter_queue_name=cfg.name(queue, region),
+                alarm_names={a.what: cfg.name(a, region) for a in alarms},
+                log_retention_days=cfg.log_retention_days,
+                key_arn=base.key.arn,
+                alarm_topic_arn=base.notifications.alarm_topic.arn,
+                account_id=account.account_id,
+            )
+
         self.rotation = TokenRotation(
             f"{code}-rotation",
             TokenRotationArgs(
-                region=region,
+                site=site(
+                    names.ROTATION_FUNCTION,
+                    names.ROTATION_ROLE,
+                    names.ROTATION_DEAD_LETTER_QUEUE,
+                    names.ROTATION_ALARMS,
+                ),
                 secret=self.secrets,
-                function_name=cfg.name(names.ROTATION_FUNCTION, region),
-                role_name=cfg.name(names.ROTATION_ROLE, region),
-                log_group_name=lambda_log_group_name(cfg.name(names.ROTATION_FUNCTION, region)),
-                log_retention_days=cfg.log_retention_days,
-                log_key_arn=base.key.arn,
                 kms_key_arn=base.data_key_arn,
-                account_id=account.account_id,
                 rotation_days=cfg.secret_rotation_days,
             ),
             child,
@@ -326,29 +342,23 @@ class MigrationPlatform(_RegionComponent):
         self.function = MigrationFunction(
             f"{code}-migration",
             MigrationFunctionArgs(
-                region=region,
+                site=site(
+                    names.MIGRATION_FUNCTION, names.MIGRATION_ROLE, names.DEAD_LETTER_QUEUE, names.FUNCTION_ALARMS
+                ),
                 is_primary=is_primary,
-                function_name=cfg.name(names.MIGRATION_FUNCTION, region),
-                role_name=cfg.name(names.MIGRATION_ROLE, region),
-                log_retention_days=cfg.log_retention_days,
                 bucket_name=self.deploy.name,
                 bucket_arn=self.deploy.arn,
                 parameter_name=self.secrets.parameter.name,
                 parameter_arn=self.secrets.parameter_arn,
                 secret_arn=self.secrets.secret_arn,
                 deployment_topic_arn=topic.arn,
-                alarm_topic_arn=base.notifications.alarm_topic.arn,
                 kms_key_arn=base.data_key_arn,
                 replica_bucket_names=(
                     [account.bucket_name(names.DEPLOY_BUCKET, r) for r in cfg.secondary_regions] if is_primary else []
                 ),
-                alarm_names={a.what: cfg.name(a, region) for a in names.FUNCTION_ALARMS},
                 metric_namespace=f"TapStack/{cfg.environment_suffix}",
-                account_id=account.account_id,
                 asg_name=cfg.name(names.AUTO_SCALING_GROUP, region) if cfg.features.compute else "",
                 fleet_grace_seconds=cfg.health_check_grace_period_seconds,
-                region_key_arn=base.key.arn,
-                dead_letter_queue_name=cfg.name(names.DEAD_LETTER_QUEUE, region),
                 reserved_concurrency=cfg.migration_reserved_concurrency,
                 vpc=_function_vpc(cfg, region, account, args.network),
             ),

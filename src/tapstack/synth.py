@@ -14,7 +14,16 @@ import pulumi
 
 from . import runner
 from .graph import Graph
-from .resource_types import ACCOUNT_ID, PARTITION, fake_state
+from .resource_types import (
+    ACCOUNT_ID,
+    GET_AVAILABILITY_ZONES,
+    GET_CALLER_IDENTITY,
+    GET_PARAMETER,
+    GET_PARTITION,
+    GET_REGION,
+    PARTITION,
+    fake_state,
+)
 
 
 def _region_of(mocks: RecordingMocks, provider: str | None) -> str:
@@ -42,21 +51,21 @@ class RecordingMocks(pulumi.runtime.Mocks):
 
 
 def fake_invoke(token: str, args: Mapping[str, Any], region: str) -> dict[str, Any]:
-    if token == "aws:index/getCallerIdentity:getCallerIdentity":
+    if token == GET_CALLER_IDENTITY:
         return {
             "accountId": ACCOUNT_ID,
             "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/synth",
             "userId": "SYNTH",
             "id": ACCOUNT_ID,
         }
-    if token == "aws:index/getPartition:getPartition":
+    if token == GET_PARTITION:
         return {"partition": PARTITION, "dnsSuffix": "amazonaws.com", "id": PARTITION}
-    if token == "aws:index/getRegion:getRegion":
+    if token == GET_REGION:
         return {"name": region, "region": region, "id": region}
-    if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
+    if token == GET_AVAILABILITY_ZONES:
         names = [f"{region}{c}" for c in "abcdef"]
         return {"names": names, "zoneIds": [f"{region[:2]}-az{i}" for i in range(6)], "id": region}
-    if token == "aws:ssm/getParameter:getParameter":
+    if token == GET_PARAMETER:
         return {"name": args.get("name"), "value": "ami-0abcdef1234567890", "type": "String", "id": args.get("name")}
     raise NotImplementedError(f"synth has no offline answer for invoke {token}")
 

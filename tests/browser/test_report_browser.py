@@ -177,5 +177,5 @@ def test_the_overprint_check_catches_graphviz_own_placement(platform: Graph, tmp
 
     raw = to_dot(diagram.build(platform)).pipe(format="svg").decode()
     found = chromium.overprints(chromium.rendered_boxes(raw[raw.index("<svg") :], tmp_path))
-    assert ("GetSecretValue", "GetParameter") in found
+    assert len([pair for pair in found if not pair[1].startswith("cluster ")]) >= 2, "labels over labels"
     assert any(other.startswith("cluster ") for _, other in found)

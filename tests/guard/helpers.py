@@ -12,14 +12,9 @@ import pytest
 from tapstack.graph import Graph, Resource
 from tapstack.guard.model import Context, Violation
 from tapstack.guard.rules import RULES_BY_ID
-from tapstack.guard.rules.s3 import (
-    BUCKET_POLICY,
-    ENCRYPTION_TYPES,
-    OWNERSHIP,
-    PUBLIC_ACCESS_BLOCK,
-    VERSIONING_TYPES,
-)
+from tapstack.guard.rules.s3 import ENCRYPTION_TYPES, VERSIONING_TYPES
 from tapstack.lib.regions import region_code
+from tapstack.resource_types import BUCKET_OWNERSHIP_CONTROLS, BUCKET_POLICY, BUCKET_PUBLIC_ACCESS_BLOCK
 from tapstack.synth import synthesize
 
 STACK = "dev"
@@ -115,8 +110,8 @@ class GraphBuilder:
         types = {
             "versioning": VERSIONING_TYPES[0],
             "encryption": ENCRYPTION_TYPES[0],
-            "pab": PUBLIC_ACCESS_BLOCK,
-            "ownership": OWNERSHIP,
+            "pab": BUCKET_PUBLIC_ACCESS_BLOCK,
+            "ownership": BUCKET_OWNERSHIP_CONTROLS,
             "policy": BUCKET_POLICY,
         }
         for part, props in parts.items():

@@ -146,6 +146,9 @@ def test_every_alarm_notifies_the_alarm_topic_on_alarm_and_on_ok(deployed: Deplo
             "tapstack-lambda-throttles",
             "tapstack-failed-replies",
             "tapstack-dead-letters",
+            "tapstack-rotation-errors",
+            "tapstack-rotation-throttles",
+            "tapstack-rotation-dead-letters",
             replication[region],
         ]
     )

@@ -11,11 +11,8 @@ import pulumi_aws as aws
 from ..lib import iam
 from ..lib.regions import region_code
 from .base import RegionalComponent
-from .monitoring import topic_alarm
+from .monitoring import ALARMS
 from .storage import HardenedBucket
-
-RTC_THRESHOLD_SECONDS = 900
-"""Replication Time Control's promise: 99.99 % of objects within 15 minutes. Later than that is an incident."""
 
 
 @dataclass
@@ -116,46 +113,28 @@ class Replication(RegionalComponent):
         """Per destination: any failed operation (primary), and the RTC threshold crossed (secondary)."""
         if args.alarm_topic_arn is None:
             raise ValueError("replication alarms need the primary's alarm_topic_arn")
-        dims = {
+        dims: dict[str, pulumi.Input[str]] = {
             "SourceBucket": args.source.name,
             "DestinationBucket": target.bucket.name,
             "RuleId": rule_id(target.region),
         }
         code = region_code(target.region)
-        failed = topic_alarm(
+        failed = ALARMS["replication-failed"].alarm(
             f"{name}-failed-{code}",
             where.failed_alarm_name,
             args.alarm_topic_arn,
             self.child(),
-            namespace="AWS/S3",
-            metric_name="OperationsFailedReplication",
-            dimensions=dims,
-            statistic="Sum",
-            period=60,
-            evaluation_periods=1,
-            threshold=0,
-            comparison_operator="GreaterThanThreshold",
-            treat_missing_data="notBreaching",
-            alarm_description=f"Objects under {REPLICATED_PREFIX} failed to replicate to {target.region}",
+            dims,
+            prefix=REPLICATED_PREFIX,
+            destination=target.region,
         )
-        latency = topic_alarm(
+        latency = ALARMS["replication-latency"].alarm(
             f"{code}-replication-latency",
             where.latency_alarm_name,
             where.topic_arn,
             pulumi.ResourceOptions(parent=self, provider=where.provider),
-            namespace="AWS/S3",
-            metric_name="ReplicationLatency",
-            dimensions=dims,
-            statistic="Maximum",
-            period=60,
-            evaluation_periods=1,
-            threshold=RTC_THRESHOLD_SECONDS,
-            comparison_operator="GreaterThanThreshold",
-            treat_missing_data="notBreaching",
-            alarm_description=(
-                f"Replication from {args.primary_region} is more than {RTC_THRESHOLD_SECONDS} s behind: "
-                "past the RTC promise"
-            ),
+            dims,
+            source=args.primary_region,
         )
         return [failed, latency]
 

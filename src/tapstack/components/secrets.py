@@ -12,6 +12,7 @@ import pulumi_aws as aws
 
 from ..lib import iam
 from .base import RegionalComponent
+from .function import FunctionAlarms, FunctionSite, LambdaFunction, LambdaFunctionArgs
 
 
 @dataclass
@@ -158,63 +159,69 @@ def rotation_archive() -> pulumi.AssetArchive:
     )
 
 
+ALARM_KINDS = FunctionAlarms(
+    errors="rotation-errors", throttles="rotation-throttles", dead_letters="rotation-dead-letters"
+)
+
+
 @dataclass
 class TokenRotationArgs:
-    region: str
+    site: FunctionSite
+    """Its names (alarms: rotation-errors, rotation-throttles, rotation-dead-letters), key and topic."""
     secret: MigrationSecrets
-    function_name: str
-    role_name: str
-    log_group_name: str
-    log_retention_days: int
-    log_key_arn: pulumi.Input[str]
     kms_key_arn: pulumi.Input[str] | None
     """The secret's key (None: the AWS-managed key), used through Secrets Manager only."""
-    account_id: pulumi.Input[str]
     rotation_days: int
     runtime: str = "python3.12"
 
 
 class TokenRotation(RegionalComponent):
-    """The token's rotation function (tapstack.rotation), its own role, and the schedule that calls it."""
+    """The token's rotation function (tapstack.rotation) as a ``LambdaFunction``, and the schedule that calls it."""
 
     def __init__(self, name: str, args: TokenRotationArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("tapstack:secrets:TokenRotation", name, opts)
-        self.log_group = self.add_log_group(
-            f"{name}-logs", args.log_group_name, args.log_retention_days, args.log_key_arn
-        )
-        self.role = self.add_service_role(f"{name}-role", args.role_name, "lambda.amazonaws.com", args.account_id)
-        self.role_policy = aws.iam.RolePolicy(
-            f"{name}-policy",
-            role=self.role.id,
-            policy=iam.to_json(
-                iam.rotation_statements(
-                    region=args.region,
-                    secret_arn=args.secret.secret_arn,
-                    log_group_arn=self.log_group.arn,
-                    key_arn=args.kms_key_arn,
-                )
+
+        def policy(
+            log_group_arn: pulumi.Output[str], dead_letter: tuple[pulumi.Output[str], pulumi.Input[str]]
+        ) -> list[iam.Statement]:
+            return iam.rotation_statements(
+                region=args.site.region,
+                secret_arn=args.secret.secret_arn,
+                log_group_arn=log_group_arn,
+                key_arn=args.kms_key_arn,
+                dead_letter=dead_letter,
+            )
+
+        self.lambda_function = LambdaFunction(
+            name,
+            LambdaFunctionArgs(
+                site=args.site,
+                purpose="rotation",
+                description="TapStack migration token rotation (Secrets Manager four-step protocol)",
+                handler=f"{ROTATION_PACKAGE}.app.handler",
+                code=rotation_archive(),
+                policy=policy,
+                alarms=ALARM_KINDS,
+                runtime=args.runtime,
+                timeout_seconds=30,
+                memory_mb=128,
             ),
-            opts=self.child(),
+            self.child(),
+            moved_from=self,
         )
-        self.function = aws.lambda_.Function(
-            f"{name}-function",
-            name=args.function_name,
-            description="TapStack migration token rotation (Secrets Manager four-step protocol)",
-            runtime=args.runtime,
-            handler=f"{ROTATION_PACKAGE}.app.handler",
-            code=rotation_archive(),
-            role=self.role.arn,
-            timeout=30,
-            memory_size=128,
-            architectures=["arm64"],
-            opts=self.child(depends_on=[self.log_group, self.role_policy]),
+        built = self.lambda_function
+        self.log_group, self.role, self.role_policy, self.function = (
+            built.log_group,
+            built.role,
+            built.role_policy,
+            built.function,
         )
         self.permission = aws.lambda_.Permission(
             f"{name}-invoke",
             action="lambda:InvokeFunction",
             function=self.function.name,
             principal="secretsmanager.amazonaws.com",
-            source_account=args.account_id,
+            source_account=args.site.account_id,
             opts=self.child(),
         )
         self.schedule = aws.secretsmanager.SecretRotation(

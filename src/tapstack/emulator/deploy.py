@@ -22,15 +22,16 @@ from typing import Any
 
 from .. import runner
 from ..graph import Graph
+from ..resource_types import ASG, BUCKET, FUNCTION, VPC
 from ..stackfile import StackSettings
 from . import lambda_invoke
 from .engine import Clients, Engine, Event
 from .server import Emulator
 
 PROJECT = "tapstack"
-FUNCTION_TYPE = "aws:lambda/function:Function"
-GROUP_TYPE = "aws:autoscaling/group:Group"
-BUCKET_TYPE = "aws:s3/bucket:Bucket"
+FUNCTION_TYPE = FUNCTION
+GROUP_TYPE = ASG
+BUCKET_TYPE = BUCKET
 PAB_FLAGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
 
 
@@ -233,7 +234,7 @@ def foundation_check(clients: Clients, graph: Graph, region: str) -> Check:
             ]
             probes += 1
             findings += filter(None, [_private_subnets_only(clients, region, group)])
-        for vpc in graph.of_type("aws:ec2/vpc:Vpc"):
+        for vpc in graph.of_type(VPC):
             if vpc.region == region:
                 probes += 2
                 vpc_id = str(vpc.outputs["id"])

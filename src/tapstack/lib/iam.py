@@ -397,17 +397,21 @@ def lambda_statements(
             )
         )
     if dead_letter is not None:
-        queue_arn, queue_key_arn = dead_letter
-        statements += [
-            statement("SendFailedEventsToQueue", ["sqs:SendMessage"], [queue_arn]),
-            statement(
-                "EncryptFailedEvents",
-                ["kms:Decrypt", "kms:GenerateDataKey"],
-                [queue_key_arn],
-                conditions=via_services(region, "sqs"),
-            ),
-        ]
+        statements += dead_letter_statements(region, *dead_letter)
     return statements
+
+
+def dead_letter_statements(region: str, queue_arn: Any, queue_key_arn: Any) -> list[Statement]:
+    """Lambda sends an asynchronous event that failed every attempt to the queue with the function's own role."""
+    return [
+        statement("SendFailedEventsToQueue", ["sqs:SendMessage"], [queue_arn]),
+        statement(
+            "EncryptFailedEvents",
+            ["kms:Decrypt", "kms:GenerateDataKey"],
+            [queue_key_arn],
+            conditions=via_services(region, "sqs"),
+        ),
+    ]
 
 
 FUNCTION_ENI_ACTIONS = (
@@ -464,13 +468,18 @@ ROTATION_ACTIONS = (
 ``GetRandomPassword``: the function draws the new token from the ``secrets`` module, so it needs no ``*``."""
 
 
-def rotation_statements(*, region: str, secret_arn: Any, log_group_arn: Any, key_arn: Any | None) -> list[Statement]:
-    """The rotation function: its one secret, its own logs, and the key through Secrets Manager only."""
+def rotation_statements(
+    *, region: str, secret_arn: Any, log_group_arn: Any, key_arn: Any | None, dead_letter: tuple[Any, Any]
+) -> list[Statement]:
+    """The rotation function: its one secret, its own logs and traces, the key through Secrets Manager only, and
+    its dead-letter queue (``(queue ARN, the queue's key ARN)``)."""
     statements = [
         statement("RotateMigrationToken", list(ROTATION_ACTIONS), [secret_arn]),
         statement(
             "WriteOwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [log_group_arn, log_streams(log_group_arn)]
         ),
+        statement("Tracing", ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], "*"),
+        *dead_letter_statements(region, *dead_letter),
     ]
     if key_arn is not None:
         statements.append(

@@ -49,11 +49,15 @@ INSTANCE_PROFILE = Name(NameKind.INSTANCE_PROFILE, "instance")
 MIGRATION_FUNCTION = Name(NameKind.LAMBDA, "migration")
 ROTATION_FUNCTION = Name(NameKind.LAMBDA, "rotation")
 DEAD_LETTER_QUEUE = Name(NameKind.SQS_QUEUE, "migration-dlq")
+ROTATION_DEAD_LETTER_QUEUE = Name(NameKind.SQS_QUEUE, "rotation-dlq")
 ALARM_TOPIC = Name(NameKind.SNS_TOPIC, "alarms")
 DEPLOYMENT_TOPIC = Name(NameKind.SNS_TOPIC, "deployments")
 COMPUTE_ALARMS = tuple(Name(NameKind.ALARM, w) for w in ("cpu-high", "cpu-low", "in-service-low"))
 FUNCTION_ALARMS = tuple(
     Name(NameKind.ALARM, w) for w in ("lambda-errors", "lambda-throttles", "failed-replies", "dead-letters")
+)
+ROTATION_ALARMS = tuple(
+    Name(NameKind.ALARM, w) for w in ("rotation-errors", "rotation-throttles", "rotation-dead-letters")
 )
 REPLICATION_LATENCY_ALARM = Name(NameKind.ALARM, "replication-latency")
 REPLICATION_FAILED_ALARM = Name(NameKind.ALARM, "replication-failed-{code}", Scope.PER_SECONDARY)
@@ -78,10 +82,12 @@ CATALOGUE: tuple[Name, ...] = (
     MIGRATION_FUNCTION,
     ROTATION_FUNCTION,
     DEAD_LETTER_QUEUE,
+    ROTATION_DEAD_LETTER_QUEUE,
     ALARM_TOPIC,
     DEPLOYMENT_TOPIC,
     *COMPUTE_ALARMS,
     *FUNCTION_ALARMS,
+    *ROTATION_ALARMS,
     REPLICATION_LATENCY_ALARM,
     REPLICATION_FAILED_ALARM,
     LAUNCH_TEMPLATE,

@@ -57,6 +57,7 @@ def test_every_component_has_a_specific_type_token(platform: Graph) -> None:
         "tapstack:secrets:RegionKey",
         "tapstack:secrets:MigrationSecrets",
         "tapstack:secrets:TokenRotation",
+        "tapstack:function:LambdaFunction",
         "tapstack:notifications:Notifications",
         "tapstack:monitoring:ComputeAlarms",
         "tapstack:migration:MigrationFunction",

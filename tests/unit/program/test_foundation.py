@@ -322,7 +322,7 @@ def test_every_alarm_notifies_the_alarm_topic_on_alarm_and_ok(platform: Graph) -
     alarms = platform.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
     # per region: cpu high/low, in-service; lambda errors/throttles, failed replies, dead letters;
     # per secondary: replication failed (in the primary) and replication latency (in the secondary)
-    assert len(alarms) == 3 * (3 + 4) + 2 * 2
+    assert len(alarms) == 3 * (3 + 4 + 3) + 2 * 2  # per region: compute, migration, rotation; replication
     topics = {t.outputs["arn"] for t in platform.of_type("aws:sns/topic:Topic") if "alarms" in t.inputs["name"]}
     for alarm in alarms:
         region_topic = f"arn:aws:sns:{alarm.region}:123456789012:tapstack-alarms-{alarm.name[:4]}-dev"

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
+import pulumi_aws
 import pytest
 
 from tapstack import resource_types as types
@@ -74,10 +78,22 @@ def test_fake_state_of_an_ec2_type_and_of_an_unregistered_type() -> None:
     assert fake_state("aws:ec2/instance:Instance", "web", {"ami": "x"}, "us-east-1") == ("web-id", {"ami": "x"})
 
 
+def _named_by(token: str) -> dict[str, str]:
+    """The input holding a type's physical name, when the registry says it is not ``name``."""
+    naming = TYPES[token].naming
+    return {naming.prop: "x"} if naming is not None else {}
+
+
 def test_the_naming_rule_judges_exactly_the_types_registered_with_a_name() -> None:
     """An unsuffixed name on every registered type: TAP008 flags those the registry names, and only those."""
     resources = [
-        Resource(urn=f"urn:{i}", type=token, name=f"r{i}", region="us-east-1", inputs={"name": "x", "bucket": "x"})
+        Resource(
+            urn=f"urn:{i}",
+            type=token,
+            name=f"r{i}",
+            region="us-east-1",
+            inputs={"name": "x", "bucket": "x", **_named_by(token)},
+        )
         for i, token in enumerate(sorted(TYPES))
     ]
     graph = Graph(stack="dev", resources=resources)
@@ -98,3 +114,37 @@ def test_policy_statements_from_text_or_parsed_and_nothing_from_garbage() -> Non
     assert policy_statements('{"Statement": [{"Effect": "Deny"}, 3]}') == [{"Effect": "Deny"}]
     assert policy_statements("not json") == []
     assert policy_statements(None) == []
+
+
+_TOKEN_LITERAL = re.compile(r"""["']aws:[a-z0-9]+/[A-Za-z0-9]+:[A-Za-z0-9]+["']""")
+JUSTIFIED_LITERALS: dict[str, int] = {}
+"""Files outside the registry allowed to spell a type token, with how many times (each justified where it stands).
+Empty: every module names types through ``resource_types`` constants, so a misspelt name fails at import."""
+
+
+def test_no_module_outside_the_registry_spells_a_type_token() -> None:
+    src = Path(types.__file__).parent
+    found = {
+        str(path.relative_to(src)): len(_TOKEN_LITERAL.findall(path.read_text()))
+        for path in sorted(src.rglob("*.py"))
+        if path.name != "resource_types.py" and _TOKEN_LITERAL.search(path.read_text())
+    }
+    assert found == JUSTIFIED_LITERALS, "import the constant from tapstack.resource_types (add it there if new)"
+
+
+def _token_constants() -> dict[str, str]:
+    return {k: v for k, v in vars(types).items() if k.isupper() and isinstance(v, str) and v.startswith("aws:")}
+
+
+def test_every_token_the_registry_names_is_one_the_installed_pulumi_aws_declares() -> None:
+    """A misspelt constant would make every comparison against it silently false: the SDK is the authority."""
+    sdk = Path(pulumi_aws.__file__).parent
+    constants = _token_constants()
+    assert len(constants) >= len(TYPES)
+    for name, token in constants.items():
+        _, module, _ = token.split(":")
+        package, member = module.split("/")
+        snake = re.sub(r"(?<!^)(?=[A-Z])", "_", member).lower()
+        folder = sdk if package == "index" else sdk / ("lambda_" if package == "lambda" else package)
+        source = (folder / snake).with_suffix(".py")
+        assert source.is_file() and f"'{token}'" in source.read_text().replace('"', "'"), (name, token)

@@ -9,9 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from tapstack import config, diagram, resource_types
+from tapstack import cli, config, diagram, resource_types
+from tapstack.components.monitoring import ALARMS
 from tapstack.graph import Graph
 from tapstack.handler.events import ACTIONS
+from tapstack.lib import names
+from tapstack.lib.naming import NameKind
 from tests.helpers import ROOT
 
 DOCS = ROOT / "docs"
@@ -113,18 +116,9 @@ def test_runbook_explains_every_alarm_the_program_creates(platform: Graph) -> No
     kinds = {
         suffix.sub("", str(a.inputs["name"])).removeprefix("tapstack-") for a in platform.of_type(resource_types.ALARM)
     }
-    assert kinds == {
-        "cpu-high",
-        "cpu-low",
-        "in-service-low",
-        "lambda-errors",
-        "lambda-throttles",
-        "failed-replies",
-        "replication-failed",
-        "replication-latency",
-        "dead-letters",
-    }
-    for kind in sorted(kinds):
+    catalogued = {n.what.removesuffix("-{code}") for n in names.CATALOGUE if n.kind is NameKind.ALARM}
+    assert kinds == catalogued == set(ALARMS)
+    for kind in sorted(ALARMS):
         assert f"### `{kind}`" in runbook, f"the runbook has no section for alarm {kind}"
 
 
@@ -176,3 +170,8 @@ def test_architecture_doc_gives_the_resource_and_box_counts_the_program_makes(pl
     drawn = f"{min(boxes)} to {max(boxes)}" if len(boxes) > 1 else str(boxes.pop())
     assert f"a region holds {resources} AWS resources" in doc
     assert f"so a region is {drawn} boxes" in doc
+
+
+def test_readme_shows_every_command() -> None:
+    readme = (DOCS.parent / "README.md").read_text()
+    assert [name for name in cli.COMMANDS if f"tapstack {name} " not in readme] == []

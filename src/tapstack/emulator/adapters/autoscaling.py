@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...resource_types import ASG
 from ..instance_refresh import remember
 from .base import AdapterError, Request, Result, compact, resource
 
@@ -33,7 +34,7 @@ def _mixed(policy: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 @resource(
-    "aws:autoscaling/group:Group",
+    ASG,
     "name minSize maxSize desiredCapacity vpcZoneIdentifiers availabilityZones healthCheckType "
     "healthCheckGracePeriod launchTemplate defaultCooldown terminationPolicies tags enabledMetrics "
     "metricsGranularity capacityRebalance mixedInstancesPolicy instanceRefresh",

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from ...resource_types import ALARM, LOG_GROUP, LOG_METRIC_FILTER
 from .base import Request, Result, compact, resource, tag_list
 
 
 @resource(
-    "aws:cloudwatch/logGroup:LogGroup",
+    LOG_GROUP,
     "name retentionInDays kmsKeyId logGroupClass tags",
     {"skipDestroy": "acts only when the group is deleted"},
 )
@@ -28,7 +29,7 @@ def log_group(req: Request) -> Result:
 
 
 @resource(
-    "aws:cloudwatch/logMetricFilter:LogMetricFilter",
+    LOG_METRIC_FILTER,
     "name logGroupName pattern metricTransformation",
 )
 def log_metric_filter(req: Request) -> Result:
@@ -53,7 +54,7 @@ def log_metric_filter(req: Request) -> Result:
 
 
 @resource(
-    "aws:cloudwatch/metricAlarm:MetricAlarm",
+    ALARM,
     "name alarmDescription comparisonOperator evaluationPeriods datapointsToAlarm metricName namespace "
     "period statistic extendedStatistic threshold unit dimensions actionsEnabled alarmActions okActions "
     "insufficientDataActions treatMissingData evaluateLowSampleCountPercentiles tags",

@@ -5,6 +5,24 @@ from __future__ import annotations
 import zlib
 from typing import Any
 
+from ...resource_types import (
+    DEFAULT_NETWORK_ACL,
+    DEFAULT_SECURITY_GROUP,
+    EIP,
+    FLOW_LOG,
+    INTERNET_GATEWAY,
+    LAUNCH_TEMPLATE,
+    NAT_GATEWAY,
+    NETWORK_ACL,
+    NETWORK_ACL_RULE,
+    ROUTE,
+    ROUTE_TABLE,
+    ROUTE_TABLE_ASSOCIATION,
+    SECURITY_GROUP,
+    SUBNET,
+    VPC,
+    VPC_ENDPOINT,
+)
 from .base import AdapterError, Request, Result, as_bool, compact, ec2_tag_spec, pascal, resource
 
 PROTOCOLS = {"all": "-1", "-1": "-1", "tcp": "6", "udp": "17", "icmp": "1", "icmpv6": "58"}
@@ -27,7 +45,7 @@ def _one(items: list[dict[str, Any]], what: str) -> dict[str, Any]:
 
 
 @resource(
-    "aws:ec2/vpc:Vpc",
+    VPC,
     "cidrBlock enableDnsSupport enableDnsHostnames instanceTenancy assignGeneratedIpv6CidrBlock tags",
 )
 def vpc(req: Request) -> Result:
@@ -77,7 +95,7 @@ def vpc(req: Request) -> Result:
 
 
 @resource(
-    "aws:ec2/subnet:Subnet",
+    SUBNET,
     "vpcId cidrBlock availabilityZone availabilityZoneId mapPublicIpOnLaunch tags",
 )
 def subnet(req: Request) -> Result:
@@ -105,7 +123,7 @@ def subnet(req: Request) -> Result:
     }
 
 
-@resource("aws:ec2/internetGateway:InternetGateway", "vpcId tags")
+@resource(INTERNET_GATEWAY, "vpcId tags")
 def internet_gateway(req: Request) -> Result:
     ec2 = req.client("ec2")
     igw = ec2.create_internet_gateway(**compact(TagSpecifications=ec2_tag_spec("internet-gateway", req.tags)))
@@ -115,7 +133,7 @@ def internet_gateway(req: Request) -> Result:
     return gid, {"arn": _arn(req, "internet-gateway", gid), "ownerId": req.account_id, "tagsAll": req.tags}
 
 
-@resource("aws:ec2/eip:Eip", "domain tags")
+@resource(EIP, "domain tags")
 def eip(req: Request) -> Result:
     created = req.client("ec2").allocate_address(
         **compact(Domain=req.get("domain", "vpc"), TagSpecifications=ec2_tag_spec("elastic-ip", req.tags))
@@ -130,7 +148,7 @@ def eip(req: Request) -> Result:
     }
 
 
-@resource("aws:ec2/natGateway:NatGateway", "subnetId allocationId connectivityType privateIp tags")
+@resource(NAT_GATEWAY, "subnetId allocationId connectivityType privateIp tags")
 def nat_gateway(req: Request) -> Result:
     nat = req.client("ec2").create_nat_gateway(
         **compact(
@@ -178,7 +196,7 @@ def _create_route(req: Request, table_id: str, route: dict[str, Any]) -> str:
     return f"r-{table_id}{zlib.crc32(str(args[destinations[0]]).encode())}"
 
 
-@resource("aws:ec2/routeTable:RouteTable", "vpcId routes tags")
+@resource(ROUTE_TABLE, "vpcId routes tags")
 def route_table(req: Request) -> Result:
     table = req.client("ec2").create_route_table(
         **compact(VpcId=req.get("vpcId"), TagSpecifications=ec2_tag_spec("route-table", req.tags))
@@ -196,13 +214,13 @@ def route_table(req: Request) -> Result:
     }
 
 
-@resource("aws:ec2/route:Route", " ".join(["routeTableId", *ROUTE_TARGETS, *ROUTE_DESTINATIONS]))
+@resource(ROUTE, " ".join(["routeTableId", *ROUTE_TARGETS, *ROUTE_DESTINATIONS]))
 def route(req: Request) -> Result:
     rid = _create_route(req, req.get("routeTableId"), req.inputs)
     return rid, {"origin": "CreateRoute", "state": "active"}
 
 
-@resource("aws:ec2/routeTableAssociation:RouteTableAssociation", "routeTableId subnetId gatewayId")
+@resource(ROUTE_TABLE_ASSOCIATION, "routeTableId subnetId gatewayId")
 def route_table_association(req: Request) -> Result:
     created = req.client("ec2").associate_route_table(
         **compact(RouteTableId=req.get("routeTableId"), SubnetId=req.get("subnetId"), GatewayId=req.get("gatewayId"))
@@ -211,7 +229,7 @@ def route_table_association(req: Request) -> Result:
 
 
 @resource(
-    "aws:ec2/flowLog:FlowLog",
+    FLOW_LOG,
     "vpcId subnetId eniId trafficType logDestinationType logDestination logGroupName iamRoleArn logFormat "
     "maxAggregationInterval destinationOptions tags",
 )
@@ -260,7 +278,7 @@ def _acl_entry(req: Request, acl_id: str, rule: dict[str, Any], egress: bool) ->
     req.client("ec2").create_network_acl_entry(**args)
 
 
-@resource("aws:ec2/networkAcl:NetworkAcl", "vpcId subnetIds ingress egress tags")
+@resource(NETWORK_ACL, "vpcId subnetIds ingress egress tags")
 def network_acl(req: Request) -> Result:
     ec2 = req.client("ec2")
     acl = ec2.create_network_acl(
@@ -288,7 +306,7 @@ def network_acl(req: Request) -> Result:
     }
 
 
-@resource("aws:ec2/defaultNetworkAcl:DefaultNetworkAcl", "defaultNetworkAclId ingress egress tags")
+@resource(DEFAULT_NETWORK_ACL, "defaultNetworkAclId ingress egress tags")
 def default_network_acl(req: Request) -> Result:
     """Adopts the VPC's default network ACL and leaves it with exactly the declared entries (none: deny all).
 
@@ -317,7 +335,7 @@ def default_network_acl(req: Request) -> Result:
 
 
 @resource(
-    "aws:ec2/networkAclRule:NetworkAclRule",
+    NETWORK_ACL_RULE,
     "networkAclId ruleNumber egress protocol ruleAction cidrBlock ipv6CidrBlock fromPort toPort icmpType icmpCode",
 )
 def network_acl_rule(req: Request) -> Result:
@@ -368,7 +386,7 @@ def _authorize(req: Request, group_id: str) -> None:
 
 
 @resource(
-    "aws:ec2/securityGroup:SecurityGroup",
+    SECURITY_GROUP,
     "name description vpcId ingress egress tags",
     {"revokeRulesOnDelete": "acts only when the group is deleted"},
 )
@@ -396,7 +414,7 @@ def security_group(req: Request) -> Result:
     }
 
 
-@resource("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup", "vpcId ingress egress tags")
+@resource(DEFAULT_SECURITY_GROUP, "vpcId ingress egress tags")
 def default_security_group(req: Request) -> Result:
     """Adopts the VPC's default group and leaves it with exactly the declared rules (none: emptied)."""
     ec2 = req.client("ec2")
@@ -425,7 +443,7 @@ def default_security_group(req: Request) -> Result:
 
 
 @resource(
-    "aws:ec2/vpcEndpoint:VpcEndpoint",
+    VPC_ENDPOINT,
     "vpcId serviceName vpcEndpointType routeTableIds subnetIds securityGroupIds policy privateDnsEnabled tags",
 )
 def vpc_endpoint(req: Request) -> Result:
@@ -475,7 +493,7 @@ def _lt_bools(value: Any) -> Any:
 
 
 @resource(
-    "aws:ec2/launchTemplate:LaunchTemplate",
+    LAUNCH_TEMPLATE,
     "name description imageId instanceType iamInstanceProfile metadataOptions monitoring blockDeviceMappings "
     "networkInterfaces vpcSecurityGroupIds userData tagSpecifications ebsOptimized keyName tags",
     {

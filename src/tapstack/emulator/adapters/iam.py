@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ...resource_types import INSTANCE_PROFILE, ROLE, ROLE_POLICY, ROLE_POLICY_ATTACHMENT
 from .base import Request, Result, compact, resource, tag_list
 
 
@@ -13,7 +14,7 @@ def _document(value: Any) -> str:
 
 
 @resource(
-    "aws:iam/role:Role",
+    ROLE,
     "name path description assumeRolePolicy maxSessionDuration permissionsBoundary inlinePolicies "
     "managedPolicyArns tags",
     {"forceDetachPolicies": "acts only when the role is deleted"},
@@ -47,7 +48,7 @@ def role(req: Request) -> Result:
     }
 
 
-@resource("aws:iam/rolePolicy:RolePolicy", "name role policy")
+@resource(ROLE_POLICY, "name role policy")
 def role_policy(req: Request) -> Result:
     name = req.physical_name()
     role_name = req.get("role")
@@ -55,14 +56,14 @@ def role_policy(req: Request) -> Result:
     return f"{role_name}:{name}", {"name": name}
 
 
-@resource("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "role policyArn")
+@resource(ROLE_POLICY_ATTACHMENT, "role policyArn")
 def role_policy_attachment(req: Request) -> Result:
     role_name, arn = req.get("role"), req.get("policyArn")
     req.client("iam").attach_role_policy(RoleName=role_name, PolicyArn=arn)
     return f"{role_name}/{arn}", {}
 
 
-@resource("aws:iam/instanceProfile:InstanceProfile", "name path role tags")
+@resource(INSTANCE_PROFILE, "name path role tags")
 def instance_profile(req: Request) -> Result:
     iam = req.client("iam")
     name = req.physical_name()

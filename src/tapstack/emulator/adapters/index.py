@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...resource_types import GET_AVAILABILITY_ZONES, GET_CALLER_IDENTITY, GET_PARTITION, GET_REGION
 from .base import Request, invoke
 
 DNS_SUFFIXES = {"aws": "amazonaws.com", "aws-cn": "amazonaws.com.cn", "aws-us-gov": "amazonaws.com"}
 
 
-@invoke("aws:index/getCallerIdentity:getCallerIdentity")
+@invoke(GET_CALLER_IDENTITY)
 def caller_identity(req: Request) -> dict[str, Any]:
     found = req.client("sts").get_caller_identity()
     return {
@@ -20,7 +21,7 @@ def caller_identity(req: Request) -> dict[str, Any]:
     }
 
 
-@invoke("aws:index/getPartition:getPartition")
+@invoke(GET_PARTITION)
 def partition(req: Request) -> dict[str, Any]:
     """The partition of the caller's own ARN (there is no API call for it)."""
     return {
@@ -31,7 +32,7 @@ def partition(req: Request) -> dict[str, Any]:
     }
 
 
-@invoke("aws:index/getRegion:getRegion")
+@invoke(GET_REGION)
 def region(req: Request) -> dict[str, Any]:
     name = req.get("region") or req.get("name") or req.region
     found = req.client("ec2").describe_regions(RegionNames=[name])["Regions"][0]
@@ -44,7 +45,7 @@ def region(req: Request) -> dict[str, Any]:
     }
 
 
-@invoke("aws:index/getAvailabilityZones:getAvailabilityZones")
+@invoke(GET_AVAILABILITY_ZONES)
 def availability_zones(req: Request) -> dict[str, Any]:
     filters = [{"Name": f["name"], "Values": f["values"]} for f in req.get("filters", [])]
     if req.get("state"):

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from ...resource_types import KMS_ALIAS, KMS_KEY, KMS_KEY_POLICY
 from .base import Request, Result, compact, resource, tag_list
 
 
 @resource(
-    "aws:kms/key:Key",
+    KMS_KEY,
     "description keyUsage customerMasterKeySpec policy multiRegion enableKeyRotation rotationPeriodInDays "
     "bypassPolicyLockoutSafetyCheck isEnabled tags",
     {"deletionWindowInDays": "acts only when the key is scheduled for deletion"},
@@ -39,7 +40,7 @@ def key(req: Request) -> Result:
     }
 
 
-@resource("aws:kms/alias:Alias", "name targetKeyId")
+@resource(KMS_ALIAS, "name targetKeyId")
 def alias(req: Request) -> Result:
     kms = req.client("kms")
     name = req.physical_name()
@@ -48,7 +49,7 @@ def alias(req: Request) -> Result:
     return name, {"arn": req.arn("kms", name), "name": name, "targetKeyArn": target["Arn"]}
 
 
-@resource("aws:kms/keyPolicy:KeyPolicy", "keyId policy bypassPolicyLockoutSafetyCheck")
+@resource(KMS_KEY_POLICY, "keyId policy bypassPolicyLockoutSafetyCheck")
 def key_policy(req: Request) -> Result:
     """PutKeyPolicy on the key's one policy (``default``), as the provider writes it."""
     key_id = req.get("keyId")

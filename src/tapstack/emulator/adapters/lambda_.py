@@ -11,6 +11,7 @@ from typing import Any
 
 import pulumi
 
+from ...resource_types import FUNCTION, LAMBDA_PERMISSION
 from .base import AdapterError, Request, Result, compact, pascal, resource
 
 # A fixed timestamp: the same sources give the same zip, hence the same code hash, on every deploy.
@@ -55,7 +56,7 @@ def zip_code(code: Any) -> bytes:
 
 
 @resource(
-    "aws:lambda/function:Function",
+    FUNCTION,
     "name code handler runtime role description timeout memorySize environment tracingConfig architectures "
     "layers kmsKeyArn vpcConfig deadLetterConfig reservedConcurrentExecutions publish packageType "
     "ephemeralStorage loggingConfig tags",
@@ -111,7 +112,7 @@ def function(req: Request) -> Result:
 
 
 @resource(
-    "aws:lambda/permission:Permission",
+    LAMBDA_PERMISSION,
     "action function principal sourceAccount sourceArn statementId qualifier",
 )
 def permission(req: Request) -> Result:

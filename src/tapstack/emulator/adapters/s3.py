@@ -4,6 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...resource_types import (
+    BUCKET,
+    BUCKET_ENCRYPTION,
+    BUCKET_LIFECYCLE,
+    BUCKET_LOGGING,
+    BUCKET_NOTIFICATION,
+    BUCKET_OBJECT_LOCK,
+    BUCKET_OWNERSHIP_CONTROLS,
+    BUCKET_POLICY,
+    BUCKET_PUBLIC_ACCESS_BLOCK,
+    BUCKET_REPLICATION,
+    BUCKET_VERSIONING,
+)
 from .base import AdapterError, Request, Result, compact, pascal, resource, tag_list
 
 # AWS spells a few S3 members differently from a plain PascalCase of the provider's names.
@@ -28,7 +41,7 @@ def _configured(req: Request, extra: dict[str, Any] | None = None) -> Result:
 
 
 @resource(
-    "aws:s3/bucket:Bucket",
+    BUCKET,
     "bucket objectLockEnabled tags",
     {"forceDestroy": "acts only when the bucket is deleted (empties it first)"},
 )
@@ -55,7 +68,7 @@ def bucket(req: Request) -> Result:
     }
 
 
-@resource("aws:s3/bucketVersioning:BucketVersioning", "bucket versioningConfiguration expectedBucketOwner mfa")
+@resource(BUCKET_VERSIONING, "bucket versioningConfiguration expectedBucketOwner mfa")
 def versioning(req: Request) -> Result:
     config = req.get("versioningConfiguration", {})
     req.client("s3").put_bucket_versioning(
@@ -70,7 +83,7 @@ def versioning(req: Request) -> Result:
 
 
 @resource(
-    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+    BUCKET_ENCRYPTION,
     "bucket rules expectedBucketOwner",
 )
 def encryption(req: Request) -> Result:
@@ -85,7 +98,7 @@ def encryption(req: Request) -> Result:
 
 
 @resource(
-    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+    BUCKET_PUBLIC_ACCESS_BLOCK,
     "bucket blockPublicAcls blockPublicPolicy ignorePublicAcls restrictPublicBuckets",
     {"skipDestroy": "acts only when the resource is deleted"},
 )
@@ -100,7 +113,7 @@ def public_access_block(req: Request) -> Result:
     return _configured(req)
 
 
-@resource("aws:s3/bucketOwnershipControls:BucketOwnershipControls", "bucket rule")
+@resource(BUCKET_OWNERSHIP_CONTROLS, "bucket rule")
 def ownership_controls(req: Request) -> Result:
     rule = req.get("rule", {})
     req.client("s3").put_bucket_ownership_controls(
@@ -110,7 +123,7 @@ def ownership_controls(req: Request) -> Result:
     return _configured(req)
 
 
-@resource("aws:s3/bucketPolicy:BucketPolicy", "bucket policy")
+@resource(BUCKET_POLICY, "bucket policy")
 def policy(req: Request) -> Result:
     req.client("s3").put_bucket_policy(Bucket=_bucket_name(req), Policy=req.get("policy"))
     return _configured(req)
@@ -125,7 +138,7 @@ def _lifecycle_rule(rule: dict[str, Any]) -> dict[str, Any]:
 
 
 @resource(
-    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+    BUCKET_LIFECYCLE,
     "bucket rules expectedBucketOwner transitionDefaultMinimumObjectSize",
 )
 def lifecycle(req: Request) -> Result:
@@ -140,7 +153,7 @@ def lifecycle(req: Request) -> Result:
     return _configured(req)
 
 
-@resource("aws:s3/bucketLogging:BucketLogging", "bucket targetBucket targetPrefix expectedBucketOwner")
+@resource(BUCKET_LOGGING, "bucket targetBucket targetPrefix expectedBucketOwner")
 def logging(req: Request) -> Result:
     req.client("s3").put_bucket_logging(
         **compact(
@@ -157,7 +170,7 @@ def logging(req: Request) -> Result:
     return _configured(req)
 
 
-@resource("aws:s3/bucketReplicationConfig:BucketReplicationConfig", "bucket role rules token")
+@resource(BUCKET_REPLICATION, "bucket role rules token")
 def replication(req: Request) -> Result:
     req.client("s3").put_bucket_replication(
         **compact(
@@ -172,7 +185,7 @@ def replication(req: Request) -> Result:
     return _configured(req)
 
 
-@resource("aws:s3/bucketNotification:BucketNotification", "bucket eventbridge")
+@resource(BUCKET_NOTIFICATION, "bucket eventbridge")
 def notification(req: Request) -> Result:
     """Only EventBridge delivery: TapStack routes object events with EventBridge rules, not per-bucket targets."""
     configuration: dict[str, Any] = {"EventBridgeConfiguration": {}} if req.get("eventbridge") else {}
@@ -183,7 +196,7 @@ def notification(req: Request) -> Result:
 
 
 @resource(
-    "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration",
+    BUCKET_OBJECT_LOCK,
     "bucket objectLockEnabled rule expectedBucketOwner",
 )
 def object_lock(req: Request) -> Result:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from ...resource_types import SECRET, SECRET_POLICY, SECRET_ROTATION, SECRET_VERSION
 from .base import Request, Result, compact, resource, tag_list
 
 
 @resource(
-    "aws:secretsmanager/secret:Secret",
+    SECRET,
     "name description kmsKeyId policy tags",
     {
         "recoveryWindowInDays": "acts only when the secret is deleted",
@@ -29,7 +30,7 @@ def secret(req: Request) -> Result:
     return arn, {"arn": arn, "name": name, "tagsAll": req.tags}
 
 
-@resource("aws:secretsmanager/secretVersion:SecretVersion", "secretId secretString secretBinary versionStages")
+@resource(SECRET_VERSION, "secretId secretString secretBinary versionStages")
 def secret_version(req: Request) -> Result:
     created = req.client("secretsmanager").put_secret_value(
         **compact(
@@ -46,7 +47,7 @@ def secret_version(req: Request) -> Result:
     }
 
 
-@resource("aws:secretsmanager/secretPolicy:SecretPolicy", "secretArn policy blockPublicPolicy")
+@resource(SECRET_POLICY, "secretArn policy blockPublicPolicy")
 def secret_policy(req: Request) -> Result:
     arn = req.get("secretArn")
     req.client("secretsmanager").put_resource_policy(
@@ -56,7 +57,7 @@ def secret_policy(req: Request) -> Result:
 
 
 @resource(
-    "aws:secretsmanager/secretRotation:SecretRotation",
+    SECRET_ROTATION,
     "secretId rotationLambdaArn rotationRules rotateImmediately",
 )
 def secret_rotation(req: Request) -> Result:

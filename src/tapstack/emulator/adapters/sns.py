@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ...resource_types import TOPIC, TOPIC_POLICY, TOPIC_SUBSCRIPTION
 from .base import Request, Result, compact, resource, tag_list
 
 # Topic inputs that are SNS topic attributes, under their attribute names.
@@ -35,7 +36,7 @@ def _attributes(req: Request, names: dict[str, str]) -> dict[str, str]:
     return out
 
 
-@resource("aws:sns/topic:Topic", " ".join(["name", "tags", *TOPIC_ATTRIBUTES]))
+@resource(TOPIC, " ".join(["name", "tags", *TOPIC_ATTRIBUTES]))
 def topic(req: Request) -> Result:
     name = req.physical_name()
     arn = req.client("sns").create_topic(
@@ -44,7 +45,7 @@ def topic(req: Request) -> Result:
     return arn, {"arn": arn, "name": name, "owner": req.account_id, "tagsAll": req.tags}
 
 
-@resource("aws:sns/topicPolicy:TopicPolicy", "arn policy")
+@resource(TOPIC_POLICY, "arn policy")
 def topic_policy(req: Request) -> Result:
     arn = req.get("arn")
     req.client("sns").set_topic_attributes(TopicArn=arn, AttributeName="Policy", AttributeValue=req.get("policy"))
@@ -52,7 +53,7 @@ def topic_policy(req: Request) -> Result:
 
 
 @resource(
-    "aws:sns/topicSubscription:TopicSubscription",
+    TOPIC_SUBSCRIPTION,
     " ".join(["topic", "protocol", "endpoint", *SUBSCRIPTION_ATTRIBUTES]),
     {
         "confirmationTimeoutInMinutes": "the provider's wait for an HTTP(S) confirmation",

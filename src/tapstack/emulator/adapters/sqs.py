@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ...resource_types import QUEUE
 from .base import Request, Result, compact, resource
 
 # Queue attributes AWS takes as strings, by the provider's input name.
@@ -19,7 +20,7 @@ ATTRIBUTES = {
 }
 
 
-@resource("aws:sqs/queue:Queue", " ".join([*ATTRIBUTES, "name", "tags"]))
+@resource(QUEUE, " ".join([*ATTRIBUTES, "name", "tags"]))
 def queue(req: Request) -> Result:
     sqs = req.client("sqs")
     name = req.physical_name()

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...resource_types import GET_PARAMETER, PARAMETER
 from .base import Request, Result, compact, invoke, resource, tag_list
 
 
 @resource(
-    "aws:ssm/parameter:Parameter",
+    PARAMETER,
     "name type value insecureValue description keyId tier allowedPattern dataType tags",
     {"overwrite": "decides whether the provider may take over an existing parameter; a new one is created"},
 )
@@ -38,7 +39,7 @@ def parameter(req: Request) -> Result:
     }
 
 
-@invoke("aws:ssm/getParameter:getParameter")
+@invoke(GET_PARAMETER)
 def get_parameter(req: Request) -> dict[str, Any]:
     found = req.client("ssm").get_parameter(Name=req.get("name"), WithDecryption=req.get("withDecryption", True))[
         "Parameter"

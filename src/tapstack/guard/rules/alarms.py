@@ -6,10 +6,11 @@ import re
 from collections.abc import Iterator
 
 from ...graph import Graph
+from ...resource_types import ALARM, COMPOSITE_ALARM
 from ..facts import Index, flag, is_unknown, items
 from ..model import Context, Finding, Scope, Severity, rule
 
-ALARM_TYPES = ("aws:cloudwatch/metricAlarm:MetricAlarm", "aws:cloudwatch/compositeAlarm:CompositeAlarm")
+ALARM_TYPES = (ALARM, COMPOSITE_ALARM)
 _SNS_ARN = re.compile(r"^arn:aws[a-z-]*:sns:([a-z0-9-]+):\d{12}:[A-Za-z0-9_.-]+$")
 
 
@@ -20,7 +21,7 @@ _SNS_ARN = re.compile(r"^arn:aws[a-z-]*:sns:([a-z0-9-]+):\d{12}:[A-Za-z0-9_.-]+$
     scope=Scope.RESOURCE,
     seed="seed 000 #6: alarms created with alarm_actions=[] and ok_actions=[] and no SNS topic at all",
     remediation=(
-        "set alarm_actions and ok_actions to the region's alarm topic ARN (components/monitoring.topic_alarm)"
+        "set alarm_actions and ok_actions to the region's alarm topic ARN (components/monitoring.AlarmSpec.alarm)"
     ),
     controls=("CloudWatch.15",),
 )

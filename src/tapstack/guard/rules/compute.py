@@ -7,15 +7,19 @@ from typing import Any
 
 from ...graph import Graph, Resource
 from ...lib.instance_types import Architecture, UnknownInstanceFamily, architecture, parameter_architecture
+from ...resource_types import (
+    ASG,
+    INSTANCE,
+    INTERNET_GATEWAY,
+    LAUNCH_TEMPLATE,
+    ROUTE,
+    ROUTE_TABLE,
+    ROUTE_TABLE_ASSOCIATION,
+    SUBNET,
+)
 from ..facts import Index, dig, flag, is_unknown, items, number, strings
 from ..model import Context, Finding, Scope, Severity, rule
 
-ASG = "aws:autoscaling/group:Group"
-LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
-INSTANCE = "aws:ec2/instance:Instance"
-SUBNET = "aws:ec2/subnet:Subnet"
-ROUTE_TABLE = "aws:ec2/routeTable:RouteTable"
-INTERNET_GATEWAY = "aws:ec2/internetGateway:InternetGateway"
 _ANYWHERE = ("0.0.0.0/0", "::/0")
 _RESOLVE_SSM = "resolve:ssm:"
 AMI_PARAMETER_TAG = "AmiParameter"
@@ -43,7 +47,7 @@ def _internet_tables(index: Index) -> set[str]:
     for table in index.of_type(ROUTE_TABLE):
         if any(isinstance(r, dict) and _to_internet(index, r, table) for r in items(table.prop("routes"))):
             tables.add(table.urn)
-    for route in index.of_type("aws:ec2/route:Route"):
+    for route in index.of_type(ROUTE):
         owner = index.resolve(route.prop("routeTableId"), (ROUTE_TABLE,), route)
         if owner is not None and _to_internet(index, route, route):
             tables.add(owner.urn)
@@ -57,7 +61,7 @@ def public_subnets(index: Index) -> dict[str, str]:
         if flag(candidate.prop("mapPublicIpOnLaunch")):
             public[candidate.urn] = "assigns public IPs on launch"
     internet = _internet_tables(index)
-    for assoc in index.of_type("aws:ec2/routeTableAssociation:RouteTableAssociation"):
+    for assoc in index.of_type(ROUTE_TABLE_ASSOCIATION):
         subnet = index.resolve(assoc.prop("subnetId"), (SUBNET,), assoc)
         table = index.resolve(assoc.prop("routeTableId"), (ROUTE_TABLE,), assoc)
         if subnet is not None and table is not None and table.urn in internet:

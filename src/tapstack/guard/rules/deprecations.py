@@ -19,13 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from ...graph import Graph
+from ...resource_types import LAUNCH_CONFIGURATION
 from ..model import Context, Finding, Scope, Severity, rule
 
 TABLE = Path(__file__).with_name("deprecations.json")
 REGENERATE = "python -m tapstack.guard.rules.deprecations_table"
 
 RETIRED_BY_AWS: dict[str, str] = {
-    "aws:ec2/launchConfiguration:LaunchConfiguration": (
+    LAUNCH_CONFIGURATION: (
         "AWS stopped offering launch configurations to new accounts and gives them no new instance types; "
         "use aws.ec2.LaunchTemplate"
     ),

@@ -24,6 +24,21 @@ from typing import Any
 
 from ...graph import Graph, Resource
 from ...lib.aws_iam_facts import UNSCOPED_ACTIONS
+from ...resource_types import (
+    GROUP_POLICY,
+    GROUP_POLICY_ATTACHMENT,
+    IAM_POLICY,
+    KMS_KEY,
+    KMS_KEY_POLICY,
+    KMS_REPLICA_KEY,
+    POLICY_ATTACHMENT,
+    ROLE,
+    ROLE_POLICY,
+    ROLE_POLICY_ATTACHMENT,
+    USER_POLICY,
+    USER_POLICY_ATTACHMENT,
+    VPC_ENDPOINT,
+)
 from ...serialization import FIX, OUTPUT_STRING_MARKERS
 from ..facts import dig, is_unknown, items
 from ..model import Context, Finding, Scope, Severity, rule
@@ -34,25 +49,22 @@ _MANAGED_ADMIN = re.compile(
     r"^arn:aws[a-z-]*:iam::aws:policy/(.*/)?(AdministratorAccess|PowerUserAccess|\w+FullAccess)$"
 )
 
-KEY_POLICY_TYPES = frozenset({"aws:kms/key:Key", "aws:kms/keyPolicy:KeyPolicy", "aws:kms/replicaKey:ReplicaKey"})
+KEY_POLICY_TYPES = frozenset({KMS_KEY, KMS_KEY_POLICY, KMS_REPLICA_KEY})
 IDENTITY_POLICY_TYPES = frozenset(
     {
-        "aws:iam/role:Role",
-        "aws:iam/rolePolicy:RolePolicy",
-        "aws:iam/policy:Policy",
-        "aws:iam/userPolicy:UserPolicy",
-        "aws:iam/groupPolicy:GroupPolicy",
+        ROLE,
+        ROLE_POLICY,
+        IAM_POLICY,
+        USER_POLICY,
+        GROUP_POLICY,
     }
 )
-VPC_ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
-"""Its policy's Principal '*' is whoever sends traffic through the endpoint, i.e. from inside its VPC, not the
-internet: it bounds what the VPC can reach (TAP006 judges it), it exposes nothing."""
 ATTACHMENT_TYPES = frozenset(
     {
-        "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
-        "aws:iam/userPolicyAttachment:UserPolicyAttachment",
-        "aws:iam/groupPolicyAttachment:GroupPolicyAttachment",
-        "aws:iam/policyAttachment:PolicyAttachment",
+        ROLE_POLICY_ATTACHMENT,
+        USER_POLICY_ATTACHMENT,
+        GROUP_POLICY_ATTACHMENT,
+        POLICY_ATTACHMENT,
     }
 )
 
@@ -254,6 +266,8 @@ def statement_findings(doc: Document, statements: list[Any]) -> Iterator[Finding
                     )
         if statement.get("Effect") != "Allow":
             continue  # a Deny with wildcards (the TLS-only bucket policy) only ever takes access away
+        # A VPC endpoint policy's Principal '*' is whoever sends traffic through the endpoint, i.e. from inside
+        # its VPC, not the internet: it bounds what the VPC can reach (TAP006 judges it), it exposes nothing.
         if _is_public(statement) and doc.resource.type != VPC_ENDPOINT:
             yield Finding(
                 doc.resource,
@@ -315,5 +329,5 @@ def least_privilege(graph: Graph, ctx: Context) -> Iterator[Finding]:
     for resource in graph.aws_resources():
         for doc in documents(resource):
             yield from document_findings(doc)
-        if resource.type in ATTACHMENT_TYPES or resource.type == "aws:iam/role:Role":
+        if resource.type in ATTACHMENT_TYPES or resource.type == ROLE:
             yield from _attachment_findings(resource)

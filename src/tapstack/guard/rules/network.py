@@ -9,25 +9,30 @@ from collections.abc import Iterator
 from typing import Any
 
 from ...graph import Graph, Resource
+from ...resource_types import (
+    DEFAULT_NETWORK_ACL,
+    DEFAULT_SECURITY_GROUP,
+    FLOW_LOG,
+    NETWORK_ACL,
+    NETWORK_ACL_ASSOCIATION,
+    NETWORK_ACL_RULE,
+    SECURITY_GROUP_EGRESS_RULE,
+    SECURITY_GROUP_INGRESS_RULE,
+    SECURITY_GROUP_RULE,
+    SUBNET,
+    VPC,
+    VPC_ENDPOINT,
+    VPC_ENDPOINT_POLICY,
+)
 from ..facts import Index, dig, is_unknown, items, known, strings
 from ..model import Context, Finding, Scope, Severity, rule
 
-VPC = "aws:ec2/vpc:Vpc"
-SUBNET = "aws:ec2/subnet:Subnet"
-FLOW_LOG = "aws:ec2/flowLog:FlowLog"
-NACL = "aws:ec2/networkAcl:NetworkAcl"
-NACL_ASSOCIATION = "aws:ec2/networkAclAssociation:NetworkAclAssociation"
-DEFAULT_SG = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
-DEFAULT_NACL = "aws:ec2/defaultNetworkAcl:DefaultNetworkAcl"
-NACL_RULE = "aws:ec2/networkAclRule:NetworkAclRule"
-VPC_ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
-VPC_ENDPOINT_POLICY = "aws:ec2/vpcEndpointPolicy:VpcEndpointPolicy"
 _S3_SERVICE = re.compile(r"^com\.amazonaws\.[a-z0-9-]+\.s3$")
 _EVERY_BUCKET = frozenset({"*", "arn:*:s3:::*", "arn:*:s3:::*/*"})
 SG_RULES = (
-    "aws:ec2/securityGroupRule:SecurityGroupRule",
-    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
-    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
+    SECURITY_GROUP_RULE,
+    SECURITY_GROUP_INGRESS_RULE,
+    SECURITY_GROUP_EGRESS_RULE,
 )
 
 
@@ -46,7 +51,7 @@ def _flow_log_findings(index: Index, vpc: Resource) -> Iterator[Finding]:
 def _covered_subnets(index: Index) -> set[str]:
     """URNs of subnets associated with a NACL other than the VPC's default one."""
     covered: set[str] = set()
-    for acl in index.of_type(NACL):
+    for acl in index.of_type(NETWORK_ACL):
         raw = acl.prop("subnetIds")
         if is_unknown(raw) or (isinstance(raw, list) and any(is_unknown(v) for v in raw)):
             # during preview the ids are not known yet: the subnets the NACL depends on are the ones it names
@@ -56,15 +61,15 @@ def _covered_subnets(index: Index) -> set[str]:
             subnet = index.resolve(subnet_id, (SUBNET,), acl)
             if subnet is not None:
                 covered.add(subnet.urn)
-    for assoc in index.of_type(NACL_ASSOCIATION):
+    for assoc in index.of_type(NETWORK_ACL_ASSOCIATION):
         associated = index.resolve(assoc.prop("subnetId"), (SUBNET,), assoc)
-        if associated is not None and index.resolve(assoc.prop("networkAclId"), (NACL,), assoc) is not None:
+        if associated is not None and index.resolve(assoc.prop("networkAclId"), (NETWORK_ACL,), assoc) is not None:
             covered.add(associated.urn)
     return covered
 
 
 def _default_sg_findings(index: Index, vpc: Resource) -> Iterator[Finding]:
-    managed = index.pointing_at(vpc, "vpcId", DEFAULT_SG)
+    managed = index.pointing_at(vpc, "vpcId", DEFAULT_SECURITY_GROUP)
     if not managed:
         yield Finding(
             vpc,
@@ -88,7 +93,7 @@ def _adopted(index: Index, vpc: Resource) -> list[Resource]:
     """The aws.ec2.DefaultNetworkAcl resources that adopt this VPC's default network ACL."""
     default_id = vpc.prop("defaultNetworkAclId")
     adopted = []
-    for acl in index.of_type(DEFAULT_NACL):
+    for acl in index.of_type(DEFAULT_NETWORK_ACL):
         ref = acl.prop("defaultNetworkAclId")
         if (isinstance(default_id, str) and known(default_id) and ref == default_id) or (
             is_unknown(ref) and vpc.urn in acl.dependencies
@@ -114,7 +119,7 @@ def _default_nacl_findings(index: Index, vpc: Resource) -> Iterator[Finding]:
     default_id = vpc.prop("defaultNetworkAclId")
     if not isinstance(default_id, str) or not known(default_id):
         return
-    for entry in index.of_type(NACL_RULE):
+    for entry in index.of_type(NETWORK_ACL_RULE):
         if entry.prop("networkAclId") == default_id and entry.prop("ruleAction") == "allow":
             yield Finding(entry, f"rule {entry.name!r} opens the default network ACL of VPC {vpc.name!r}")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ...graph import Graph
+from ...resource_types import KMS_KEY, LOG_GROUP, TOPIC
 from ..facts import Index, flag, is_unknown, number
 from ..model import Context, Finding, Scope, Severity, rule
 
@@ -28,7 +29,7 @@ SYMMETRIC = "SYMMETRIC_DEFAULT"
 def retention_and_encryption(graph: Graph, ctx: Context) -> Iterator[Finding]:
     """Log groups have a retention period and a KMS key; SNS topics are KMS-encrypted; symmetric KMS keys rotate."""
     index = Index(graph)
-    for group in index.of_type("aws:cloudwatch/logGroup:LogGroup"):
+    for group in index.of_type(LOG_GROUP):
         days = group.prop("retentionInDays")
         if not is_unknown(days) and not number(days):
             yield Finding(
@@ -47,7 +48,7 @@ def retention_and_encryption(graph: Graph, ctx: Context) -> Iterator[Finding]:
                     "this group's ARN (lib/iam.logs_key_statement)"
                 ),
             )
-    for topic in index.of_type("aws:sns/topic:Topic"):
+    for topic in index.of_type(TOPIC):
         key = topic.prop("kmsMasterKeyId")
         if not is_unknown(key) and not key:
             yield Finding(
@@ -55,7 +56,7 @@ def retention_and_encryption(graph: Graph, ctx: Context) -> Iterator[Finding]:
                 f"SNS topic {topic.name!r} is not encrypted at rest",
                 remediation=("set kms_master_key_id to the region's key (CloudWatch alarms need a customer key)"),
             )
-    for key in index.of_type("aws:kms/key:Key"):
+    for key in index.of_type(KMS_KEY):
         spec = key.prop("customerMasterKeySpec") or key.prop("keySpec") or SYMMETRIC
         if (
             spec == SYMMETRIC

@@ -15,22 +15,30 @@ from collections.abc import Iterator
 from typing import Any
 
 from ...graph import Graph, Resource
+from ...resource_types import (
+    BUCKET,
+    BUCKET_ENCRYPTION,
+    BUCKET_ENCRYPTION_V2,
+    BUCKET_OWNERSHIP_CONTROLS,
+    BUCKET_POLICY,
+    BUCKET_PUBLIC_ACCESS_BLOCK,
+    BUCKET_REPLICATION,
+    BUCKET_V2,
+    BUCKET_VERSIONING,
+    BUCKET_VERSIONING_V2,
+)
 from ..facts import Index, dig, flag, is_unknown, items, number, region_code_of
 from ..model import Context, Finding, Scope, Severity, rule
 
-BUCKET_TYPES = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
+BUCKET_TYPES = (BUCKET, BUCKET_V2)
 VERSIONING_TYPES = (
-    "aws:s3/bucketVersioning:BucketVersioning",
-    "aws:s3/bucketVersioningV2:BucketVersioningV2",
+    BUCKET_VERSIONING,
+    BUCKET_VERSIONING_V2,
 )
 ENCRYPTION_TYPES = (
-    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
-    "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
+    BUCKET_ENCRYPTION,
+    BUCKET_ENCRYPTION_V2,
 )
-PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
-BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
-OWNERSHIP = "aws:s3/bucketOwnershipControls:BucketOwnershipControls"
-REPLICATION = "aws:s3/bucketReplicationConfig:BucketReplicationConfig"
 
 PAB_FLAGS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
 SSE_ALGORITHMS = ("AES256", "aws:kms", "aws:kms:dsse")
@@ -85,7 +93,7 @@ def _encryption_findings(index: Index, bucket: Resource) -> Iterator[Finding]:
 
 
 def _public_access_findings(index: Index, bucket: Resource) -> Iterator[Finding]:
-    blocks = index.pointing_at(bucket, "bucket", PUBLIC_ACCESS_BLOCK)
+    blocks = index.pointing_at(bucket, "bucket", BUCKET_PUBLIC_ACCESS_BLOCK)
     if not blocks:
         yield Finding(bucket, f"bucket {bucket.name!r} has no public access block")
         return
@@ -126,7 +134,9 @@ def _tls_findings(index: Index, bucket: Resource) -> Iterator[Finding]:
 
 
 def _ownership_findings(index: Index, bucket: Resource) -> Iterator[Finding]:
-    settings = [dig(o.prop("rule"), "objectOwnership") for o in index.pointing_at(bucket, "bucket", OWNERSHIP)]
+    settings = [
+        dig(o.prop("rule"), "objectOwnership") for o in index.pointing_at(bucket, "bucket", BUCKET_OWNERSHIP_CONTROLS)
+    ]
     if any(s == "BucketOwnerEnforced" or is_unknown(s) for s in settings):
         return
     yield Finding(
@@ -235,7 +245,7 @@ def replicated_deployments(graph: Graph, ctx: Context) -> Iterator[Finding]:
     for family, members in families.items():
         if len(members) < 2:
             continue
-        configs = [(r, c) for r, b in members.items() for c in index.pointing_at(b, "bucket", REPLICATION)]
+        configs = [(r, c) for r, b in members.items() for c in index.pointing_at(b, "bucket", BUCKET_REPLICATION)]
         if not configs:
             if DEPLOYMENT_WORDS & set(family):
                 yield _unreplicated(members, index.primary_region())

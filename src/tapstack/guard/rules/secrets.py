@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ...graph import SECRET_PLACEHOLDER, Graph, Resource
+from ...resource_types import FUNCTION, PARAMETER, SECRET_VERSION
 from ..facts import Index, dig, is_unknown
 from ..model import Context, Finding, Scope, Severity, rule
 
@@ -25,9 +26,6 @@ _CREDENTIAL_VALUE = re.compile(
     r"|^eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\."  # JWT
     r"|^(ghp|gho|ghs|github_pat|xox[abpors]|sk_live)_?[A-Za-z0-9_-]{10,}"
 )
-LAMBDA = "aws:lambda/function:Function"
-PARAMETER = "aws:ssm/parameter:Parameter"
-SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
 
 
 def secret_looking(key: str, value: Any) -> str | None:
@@ -117,7 +115,7 @@ def secrets_stay_secret(graph: Graph, ctx: Context) -> Iterator[Finding]:
     """No secret-looking values in Lambda environment variables, plain parameters or plain stack outputs;
     secret values enter the state as Pulumi secrets."""
     index = Index(graph)
-    for function in index.of_type(LAMBDA):
+    for function in index.of_type(FUNCTION):
         yield from _lambda_findings(function)
     for parameter in index.of_type(PARAMETER):
         yield from _parameter_findings(parameter, ctx)
