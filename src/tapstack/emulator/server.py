@@ -370,7 +370,6 @@ def _import_moto_ec2_regions() -> None:
 
 
 def _prepare() -> None:
-    patches.verify()  # before any patch: a moved target refuses here, in one line, not as AccessDenied later
     from moto.core.config import default_user_config
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
@@ -474,7 +473,10 @@ class Emulator:
         """
         # One access-log line per request would bury the progress display.
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        dispatcher = _dispatcher()  # checks every patch target first
+        # Every start, before any patch is applied or any request served: a moved target refuses here, in one line,
+        # not as an AccessDenied three layers later (a few milliseconds).
+        patches.verify()
+        dispatcher = _dispatcher()
         from .keepalive import KeepAliveServer
 
         workdir = cert = context = server = None

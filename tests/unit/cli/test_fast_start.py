@@ -384,15 +384,8 @@ def test_with_the_off_switch_the_console_script_loads_the_sdk_its_own_way() -> N
     assert _entry("synth", switch="0")[-1] == "ec2.ami loaded: True"
 
 
-@pytest.mark.parametrize(
-    "argv",
-    [
-        ["synth", "--json", "--config", "examples/platform/Pulumi.dev.yaml"],
-        ["check", "--json", "--config", "examples/two-region/Pulumi.dev.yaml"],
-    ],
-    ids=["synth", "check"],
-)
-def test_the_console_script_answers_the_same_with_and_without_the_tricks(argv: list[str]) -> None:
+def test_the_console_script_synthesizes_the_same_with_and_without_the_tricks() -> None:
+    argv = ["synth", "--json", "--config", "examples/two-region/Pulumi.dev.yaml"]
     script = Path(sys.executable).parent / "tapstack"
     answers = [
         subprocess.run(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.metadata
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -78,51 +77,37 @@ def test_without_moto_the_emulator_says_how_to_install_its_extra(monkeypatch: py
         patches.verify()
 
 
-def _up_local_with(prelude: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    script = (
-        f"{prelude}\n"
-        "import sys\nfrom tapstack.cli import main\n"
-        "sys.exit(main(['up', '--local', '--config', 'examples/foundation/Pulumi.dev.yaml', '--outputs', "
-        f"{str(tmp_path / 'outputs.json')!r}]))\n"
+def _up_local(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, list[str]]:
+    from tapstack.cli import main
+
+    outputs = tmp_path / "outputs.json"
+    code = main(
+        ["up", "--local", "--config", str(ROOT / "examples/foundation/Pulumi.dev.yaml"), "--outputs", str(outputs)]
     )
-    return subprocess.run(
-        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
-    )
+    assert not outputs.exists()
+    return code, capsys.readouterr().err.strip().splitlines()
 
 
-@pytest.mark.integration
-def test_up_local_refuses_in_one_line_when_a_patch_target_moved(tmp_path: Path) -> None:
-    result = _up_local_with("import moto.s3.models as m\ndel m.FakeBucket.get_permission", tmp_path)
-    assert result.returncode == 2, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
+def test_up_local_refuses_in_one_line_when_a_patch_target_moved(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from moto.s3.models import FakeBucket
+
+    monkeypatch.delattr(FakeBucket, "get_permission")
+    code, lines = _up_local(tmp_path, capsys)
+    assert code == 2
+    assert len(lines) == 1, lines
     assert "emulator patch moto_fidelity (TLS-only bucket policy): moto" in lines[0]
     assert "FakeBucket.get_permission is gone" in lines[0]
-    assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.integration
-def test_up_local_without_moto_says_how_to_add_the_emulator_extra(tmp_path: Path) -> None:
-    result = _up_local_with("import sys\nsys.modules['moto'] = None", tmp_path)
-    assert result.returncode == 2, result.stderr
-    assert result.stderr.strip().splitlines() == [
+def test_up_local_without_moto_says_how_to_add_the_emulator_extra(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "moto", None)
+    code, lines = _up_local(tmp_path, capsys)
+    assert code == 2
+    assert lines == [
         "error: the embedded emulator needs moto, which this environment lacks: "
         "pip install -c requirements.lock -e '.[emulator]' (a development install, '.[dev]', has it)"
     ]
-
-
-def test_a_patch_applied_twice_still_names_what_it_replaced_first() -> None:
-    """A second install in one process must not make the replacement its own original (a wrapper loop that
-    ``verify`` then reports as 'has no signature to check')."""
-    import inspect
-
-    from tapstack.emulator.patches import mark
-
-    def original(self: object, protocol: str) -> None: ...
-
-    def replacement(self: object, protocol: str) -> None: ...
-
-    mark(replacement, original)
-    mark(replacement, replacement)
-    assert replacement.__wrapped__ is original  # type: ignore[attr-defined]
-    assert tuple(inspect.signature(replacement).parameters) == ("self", "protocol")

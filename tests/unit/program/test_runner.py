@@ -14,6 +14,8 @@ import pytest
 from tests.helpers import ROOT
 
 SCRIPT = """
+from tapstack.cli import fast_start
+fast_start.install()  # the SDK as the CLI loads it: only the modules used
 import pulumi, pulumi_aws as aws, pytest
 from tapstack import runner
 from tapstack.emulator.engine import DeployError, Engine
@@ -28,11 +30,10 @@ def orphans():
 def bucket():
     aws.s3.Bucket("ok", opts=pulumi.ResourceOptions(provider=aws.Provider("p", region="us-east-1")))
 
-for _ in range(2):
-    with Emulator.start() as emulator:
+with Emulator.start() as emulator:
+    for _ in range(2):
         with pytest.raises(DeployError, match="InvalidVpcID.NotFound"):
             runner.run(orphans, Engine(emulator), project="unit", stack="fail", config={})
-with Emulator.start() as emulator:
     runner.run(bucket, Engine(emulator), project="unit", stack="next", config={})
 print("raised twice")
 """
