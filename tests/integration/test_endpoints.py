@@ -15,7 +15,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from tapstack.emulator import server
+from tapstack.emulator import sessions
 from tapstack.emulator.deploy import invoke_handler
 from tapstack.emulator.engine import Clients
 from tapstack.emulator.server import Emulator
@@ -77,7 +77,7 @@ def trap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Trap]:
 def test_the_emulators_clients_ignore_every_endpoint_profile_and_proxy_setting(
     trap: Trap, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(server, "_session", None)  # a session built now, under the trap's environment
+    monkeypatch.setattr(sessions, "_session", None)  # a session built now, under the trap's environment
     with Emulator.start() as emulator:
         clients = Clients(emulator)
         assert clients("sts", "us-east-1").get_caller_identity()["Account"] == emulator.account_id

@@ -14,7 +14,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from tapstack.emulator.server import Emulator
-from tapstack.emulator.server import client as emulator_client
+from tapstack.emulator.sessions import client as emulator_client
 from tapstack.lib import iam
 
 REGION = "us-east-1"

@@ -42,7 +42,8 @@ def local_results(args: argparse.Namespace) -> LocalResults:
     from .. import report
     from ..emulator.deploy import deploy, post_deploy_checks
     from ..emulator.engine import DeployError
-    from ..emulator.server import Emulator, EmulatorError
+    from ..emulator.loopback import EmulatorError
+    from ..emulator.server import Emulator
     from .common import settings_from_args
 
     settings = settings_from_args(args)

@@ -160,7 +160,7 @@ def run(args: argparse.Namespace) -> int:
         )
     from ..emulator.deploy import deploy, post_deploy_checks, write_outputs
     from ..emulator.engine import DeployError
-    from ..emulator.server import terminate_as_interrupt
+    from ..emulator.signals import terminate_as_interrupt
 
     settings = settings_from_args(args)
     # Synthesize first: a bad config fails before the emulator starts, and the progress bar gets its total.

@@ -37,7 +37,9 @@ from ..agent.heartbeat import HEALTHY, UNHEALTHY, Heartbeat, HeartbeatUndelivere
 from ..agent.service import ProcessService
 from ..lib.regions import region_code
 from .engine import Clients
-from .server import Emulator, EmulatorError, client
+from .loopback import EmulatorError
+from .server import Emulator
+from .sessions import client
 
 ACTIVE_STATES = frozenset({"Pending", "Pending:Wait", "Pending:Proceed", "InService"})
 """Lifecycle states in which an instance is booted and its agent's timer runs."""

@@ -20,7 +20,10 @@ from botocore.exceptions import ClientError
 from werkzeug.routing import Rule
 
 from tapstack.emulator.engine import Clients
-from tapstack.emulator.server import SERVICES, Emulator, EmulatorError, check_loopback, terminate_as_interrupt
+from tapstack.emulator.loopback import EmulatorError, check_loopback
+from tapstack.emulator.preparation import SERVICES
+from tapstack.emulator.server import Emulator
+from tapstack.emulator.signals import terminate_as_interrupt
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -107,7 +110,8 @@ def test_iam_enforcement_refuses_unknown_credentials_until_switched_off() -> Non
 
 SIGTERM_CHILD = """
 import sys, time
-from tapstack.emulator.server import Emulator, Terminated, terminate_as_interrupt
+from tapstack.emulator.server import Emulator
+from tapstack.emulator.signals import Terminated, terminate_as_interrupt
 
 try:
     with terminate_as_interrupt(), Emulator.start() as emulator:
@@ -253,8 +257,8 @@ def counting(self, *args, **kwargs):
     made.append(1)
     real_init(self, *args, **kwargs)
 boto3.session.Session.__init__ = counting
-from tapstack.emulator import server
-server._import_moto_ec2_regions()
+from tapstack.emulator import preparation
+preparation._import_moto_ec2_regions()
 import moto.ec2.models.availability_zones_and_regions as table
 regions = [r.name for r in table.RegionsAndZonesBackend.regions]
 print(json.dumps({"sessions": len(made), "restored": table.Session is boto3.Session, "regions": regions}))
@@ -271,7 +275,7 @@ def test_moto_builds_its_ec2_region_table_from_one_boto3_session_and_keeps_the_r
 def test_a_client_made_with_sts_credentials_signs_as_that_session_and_talks_only_to_the_emulator(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from tapstack.emulator.server import client
+    from tapstack.emulator.sessions import client
 
     monkeypatch.setenv("AWS_ENDPOINT_URL_S3", "https://elsewhere.example")
     credentials = {"AccessKeyId": "ASIAEXAMPLE", "SecretAccessKey": "secret", "SessionToken": "token"}
