@@ -32,3 +32,17 @@ def add_config_args(parser: argparse.ArgumentParser, graph: bool = False) -> Non
     if graph:
         parser.add_argument("--graph", type=path, help="read a graph.json written by `tapstack synth --out`")
     parser.add_argument("--json", action="store_true", help="machine-readable output on stdout")
+
+
+def add_target_args(parser: argparse.ArgumentParser) -> None:
+    """Where a command that acts on a deployed stack finds it: its outputs, and a kept emulator or real AWS."""
+    parser.add_argument(
+        "--outputs",
+        type=path,
+        default=DEFAULT_OUTPUTS,
+        help=f"stack outputs: `pulumi stack output --json` or the emulator's (default {DEFAULT_OUTPUTS})",
+    )
+    parser.add_argument(
+        "--endpoint", help="a kept emulator, as printed by `tapstack up --local --keep` (default: real AWS)"
+    )
+    parser.add_argument("--profile", help="AWS profile for real AWS (default: the usual credential chain)")

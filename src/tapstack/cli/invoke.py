@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from .args import DEFAULT_OUTPUTS, path
+from .args import add_target_args
 
 TYPE_CHECKING = False  # see args.py: typing stays unloaded when the CLI starts
 if TYPE_CHECKING:
@@ -21,18 +21,9 @@ ACTIONS = ("validate", "migrate", "rollback", "status")
 
 def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("action", choices=ACTIONS)
-    parser.add_argument(
-        "--endpoint", help="a kept emulator, as printed by `tapstack up --local --keep` (default: real AWS)"
-    )
+    add_target_args(parser)
     parser.add_argument("--region", help="region of the function (default: primary_region from --outputs)")
     parser.add_argument("--payload", default="{}", help='extra event fields as JSON, e.g. \'{"migration_id": "m-1"}\'')
-    parser.add_argument(
-        "--outputs",
-        type=path,
-        default=DEFAULT_OUTPUTS,
-        help=f"stack outputs: `pulumi stack output --json` or the emulator's (default {DEFAULT_OUTPUTS})",
-    )
-    parser.add_argument("--profile", help="AWS profile for the real-AWS call (default: the usual credential chain)")
 
 
 def _payload(text: str) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from .args import DEFAULT_OUTPUTS, path
+from .args import add_target_args, path
 
 TYPE_CHECKING = False  # see args.py: typing stays unloaded when the CLI starts
 if TYPE_CHECKING:
@@ -31,14 +31,7 @@ STATE_STYLE = {
 def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("directory", type=path, metavar="DIR", help="the app directory (with tapstack-app.toml)")
     parser.add_argument("--version", required=True, help="the release id, e.g. 1.0.0 (A-Z a-z 0-9 . _ -)")
-    parser.add_argument(
-        "--outputs",
-        type=path,
-        default=DEFAULT_OUTPUTS,
-        help=f"stack outputs: `pulumi stack output --json` or the emulator's (default {DEFAULT_OUTPUTS})",
-    )
-    parser.add_argument("--endpoint", help="a kept emulator (`tapstack up --local --keep`) instead of AWS")
-    parser.add_argument("--profile", help="AWS profile for the real-AWS target (default: the usual credential chain)")
+    add_target_args(parser)
     parser.add_argument("--canary", metavar="REGION", help="the region to release first (default: the primary)")
     parser.add_argument("--parallel", type=int, default=1, metavar="N", help="regions per wave after the canary")
     parser.add_argument(
