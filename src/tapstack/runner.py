@@ -237,8 +237,7 @@ def _without_source_positions() -> Iterator[None]:
 
     The SDK records where each resource was declared (``traceback.extract_stack``, which also reads the source
     line of every frame) for the engine to show; under mocks there is no engine and the graph does not keep it.
-    About a fifth of a warm three-region synth (0.42 s -> 0.33 s, medians of 4 in one process; the whole
-    process of `tapstack synth` of the platform example 1.12 s -> 1.03 s, medians of 9).
+    That capture is about a fifth of a warm three-region synth in one process, 8% of a whole-process one.
     ``pulumi up`` never comes here: the real program keeps its source positions.
     """
     from pulumi.runtime import resource as sdk_resource

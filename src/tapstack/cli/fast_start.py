@@ -5,17 +5,17 @@ restores what each changed when the command ends, so tests that run commands in-
 Only :func:`tapstack.cli.entry` applies them: tests, ``pulumi up`` and any other importer of TapStack keep the
 SDK's own loading and the interpreter's own collector.
 
-1. **The cyclic garbage collector is off while the command runs** (whole-process synth of the three-region
-   example: 1.50 -> 0.99 CPU-s, -34%). A synth allocates hundreds of thousands of short-lived objects that
+1. **The cyclic garbage collector is off while the command runs** (34% of the CPU of a whole-process synth of the
+   three-region example). A synth allocates hundreds of thousands of short-lived objects that
    reference counting frees; the collector only re-walks them. Commands that keep serving (``up --keep``) turn
    it back on. The entry point then leaves with ``os._exit``: tearing the interpreter down frees for nothing.
-2. **pulumi_aws loads only the modules a command uses** (1.13 -> 1.05 CPU-s, -7%). Each service package's
+2. **pulumi_aws loads only the modules a command uses** (7%). Each service package's
    ``__init__`` star-imports every module of the service before the first class can be used (``aws.ec2.Vpc``
    executes all 180 ec2 modules). The service packages' loader runs the same ``__init__`` without the
    star-imports of resource modules and resolves each public name on first access from the module that exports
    it, so the program gets the very same class objects. A package whose ``__init__`` has any other statement
    loads exactly as the SDK's own loader would.
-3. **The SDK's modules are compiled with postponed annotations** (PEP 563; 1.12 -> 1.04 CPU-s, -7%): evaluating
+3. **The SDK's modules are compiled with postponed annotations** (PEP 563; 7%): evaluating
    the signatures' ``pulumi.Input[Optional[...]]`` generics is most of what importing them costs. The SDK reads
    those annotations only through ``typing.get_type_hints``, which evaluates the strings to the same types; no
    generated class outside the ``TypedDict``s declares class-level annotations (tests/unit/cli/test_fast_start.py
