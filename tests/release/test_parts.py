@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from tapstack.contract import Heartbeat
 from tapstack.release import Options, package_dir, release
-from tapstack.release.convergence import FleetView, Heartbeat, assess
+from tapstack.release.convergence import FleetView, assess
 from tapstack.release.errors import ReleaseError, ReleaseLocked
 from tapstack.release.lease import LEASE_KEY, ReleaseLease
 from tapstack.release.outputs import StackOutputs
@@ -20,7 +21,7 @@ SINCE = NOW - timedelta(seconds=60)
 
 
 def _beat(instance: str, release: str | None, health: str = "healthy", age: float = 5, reason: str = "") -> Heartbeat:
-    return Heartbeat(instance, release, health, reason, NOW - timedelta(seconds=age))
+    return Heartbeat(instance, release, health, reason, None, (NOW - timedelta(seconds=age)).isoformat())
 
 
 def _view(*beats: Heartbeat, instances: tuple[str, ...] = ("i-1", "i-2")) -> FleetView:

@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ..agent.heartbeat import HEALTHY, Heartbeat
+from ..contract import Health, Heartbeat
 
 
 class _Member(Protocol):
@@ -88,7 +88,9 @@ def preferences_of(account_id: str, region: str, group: str) -> Preferences:
 def serving(fleet: Fleet, region: str) -> int:
     """Instances of the region's group now running whose last agent pass reported a healthy release."""
     return sum(
-        1 for m in fleet.sync(region) if m.last is not None and m.last.health == HEALTHY and m.last.release is not None
+        1
+        for m in fleet.sync(region)
+        if m.last is not None and m.last.health == Health.HEALTHY and m.last.release is not None
     )
 
 

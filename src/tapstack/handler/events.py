@@ -7,8 +7,10 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from tapstack.contract import ARTIFACTS_PREFIX, is_control_key
+
 from .outcomes import BadRequest
-from .records import CONTROL_KEYS, RELEASE_PREFIX, is_control_key
+from .records import CONTROL_KEYS
 from .settings import MAX_EVENT_BYTES, MAX_KEY_BYTES
 
 ACTIONS = ("validate", "migrate", "rollback", "status")
@@ -85,9 +87,9 @@ def check_key(value: object, field: str) -> str:
             "point it at your release files",
             field=field,
         )
-    if not value.startswith(RELEASE_PREFIX):
+    if not value.startswith(ARTIFACTS_PREFIX):
         raise BadRequest(
-            f"{field} {shown(value)} is outside {RELEASE_PREFIX}: releases live there, the one prefix that "
+            f"{field} {shown(value)} is outside {ARTIFACTS_PREFIX}: releases live there, the one prefix that "
             "replicates to every region and that the function and the instances may read",
             field=field,
         )

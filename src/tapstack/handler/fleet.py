@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from tapstack.contract import HEARTBEAT_PREFIX, TooLarge, heartbeat_instance
+
 from .clock import iso, now, parse_iso
-from .records import HEARTBEAT_PREFIX, heartbeat_instance
 from .services import Services
 from .settings import ARTIFACT_WORKERS, ENV_ASG_NAME, HEARTBEAT_FRESH_SECONDS, MAX_HEARTBEAT_BYTES
-from .store import Bucket, TooLarge
+from .store import Bucket
 
 _DESCRIBE_BATCH = 100
 _LISTED = 5

@@ -11,15 +11,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from tapstack.contract import POINTER_KEY, Reply, pointer_document, record_key, rollback_key
+
 from . import reconcile
 from .clock import iso, now
 from .events import Migrate
 from .lock import ReleaseLock
 from .manifest import Manifest, Pinned, load_manifest, verify_artifacts
-from .notify import summary
-from .outcomes import Conflict, Reply
-from .pointer import Progress, announce, complete
-from .records import POINTER_KEY, record_key, release_of, rollback_key
+from .outcomes import Conflict
+from .pointer import Progress, announce, complete, opening
+from .records import release_of
 from .services import Services
 from .store import PreconditionLost
 
@@ -103,12 +104,7 @@ def _promote(svc: Services, request: Migrate, manifest: Manifest, pinned: tuple[
         "artifact_count": len(pinned),
         "artifacts": artifacts,
         "previous": previous,
-        "region": svc.settings.region,
-        "state": "in_progress",
-        "started_at": started,
-        "updated_at": started,
-        "finished_at": None,
-        "error": None,
+        **opening(svc.settings.region, started),
     }
     try:
         record_etag = bucket.write_json(record_key(mid), record, create=True)
@@ -123,35 +119,22 @@ def _promote(svc: Services, request: Migrate, manifest: Manifest, pinned: tuple[
             ) from None
         return replay(svc, found, request)
     progress = Progress("migration", record_key(mid), record, record_etag)
-    notices = {"start": announce(svc, progress)}
-    target = {
-        "release": manifest.release,
-        "manifest_key": manifest.key,
-        "manifest_version_id": manifest.version_id,
-        "migration_id": mid,
-        "promoted_at": started,
-        "artifacts": artifacts,
-    }
-    outcome = complete(
+    target = pointer_document(
+        release=manifest.release,
+        manifest_key=manifest.key,
+        manifest_version_id=manifest.version_id,
+        migration_id=mid,
+        promoted_at=started,
+        artifacts=artifacts,
+    )
+    return complete(
         svc,
         progress,
         target,
         pointer_etag,
+        announce(svc, progress),
         moved=f"release {manifest.release} is current",
         unmoved=f"release {release_of(previous)} is still current",
-    )
-    notices["finish"] = outcome.notification
-    result = {"record": record, "notification": summary(notices)}
-    if outcome.error is None:
-        return Reply(
-            200,
-            "success",
-            f"{outcome.situation} in {svc.settings.region} (previous: {release_of(previous)})",
-            result,
-        )
-    return Reply(
-        outcome.status,
-        "conflict" if outcome.status == 409 else "failure",
-        f"migration {mid} failed: {outcome.error}; {outcome.situation}",
-        result,
+        done=f" in {svc.settings.region} (previous: {release_of(previous)})",
+        failed=f"migration {mid} failed",
     )

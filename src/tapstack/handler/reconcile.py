@@ -15,11 +15,13 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from tapstack.contract import record_key, rollback_key
+
 from .clients import describe
 from .clock import iso, now
 from .logs import log
 from .pointer import Progress, announce
-from .records import record_key, restoring_rollback, rollback_key
+from .records import restoring_rollback
 from .services import Services
 from .store import PreconditionLost
 

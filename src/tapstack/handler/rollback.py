@@ -12,14 +12,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from tapstack.contract import POINTER_KEY, Reply, record_key, rollback_key
+
 from . import reconcile
 from .clock import iso, now
 from .events import Rollback
 from .lock import ReleaseLock
-from .notify import summary
-from .outcomes import Conflict, NotFound, Reply
-from .pointer import Progress, announce, complete
-from .records import POINTER_KEY, record_key, release_of, restored_by, rollback_key
+from .outcomes import Conflict, NotFound
+from .pointer import Progress, announce, complete, opening
+from .records import release_of, restored_by
 from .services import Services
 from .store import Bucket, PreconditionLost
 
@@ -107,12 +108,7 @@ def _restore(
         "migration_id": mid,
         "rolled_back": replaced,
         "restored": restored,
-        "region": svc.settings.region,
-        "state": "in_progress",
-        "started_at": started,
-        "updated_at": started,
-        "finished_at": None,
-        "error": None,
+        **opening(svc.settings.region, started),
     }
     try:
         doc_etag = bucket.write_json(
@@ -125,24 +121,15 @@ def _restore(
             field="migration_id",
         ) from None
     progress = Progress("rollback", rollback_key(mid), doc, doc_etag)
-    notices = {"start": announce(svc, progress)}
-    outcome = complete(
+    return complete(
         svc,
         progress,
         restored,
         pointer_etag,
+        announce(svc, progress),
         moved=f"release {release_of(restored)} is current again",
         unmoved=f"release {release_of(replaced)} is still current",
-    )
-    notices["finish"] = outcome.notification
-    result = {"rollback": doc, "notification": summary(notices)}
-    if outcome.error is None:
-        return Reply(
-            200, "success", f"{outcome.situation} (rolled back release {release_of(replaced)} of {mid})", result
-        )
-    return Reply(
-        outcome.status,
-        "conflict" if outcome.status == 409 else "failure",
-        f"rollback of migration {mid} failed: {outcome.error}; {outcome.situation}; the rollback can be retried",
-        result,
+        done=f" (rolled back release {release_of(replaced)} of {mid})",
+        failed=f"rollback of migration {mid} failed",
+        retry="; the rollback can be retried",
     )

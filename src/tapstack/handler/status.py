@@ -10,12 +10,14 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from tapstack.contract import MIGRATIONS_PREFIX, POINTER_KEY, RECORD_NAME, Reply, record_key, rollback_key
+
 from . import reconcile
 from .clients import describe
 from .events import Status
 from .fleet import Unavailable, survey
-from .outcomes import NotFound, Reply
-from .records import MIGRATIONS_PREFIX, POINTER_KEY, RECORD_NAME, record_key, release_of, rollback_key
+from .outcomes import NotFound
+from .records import release_of
 from .services import Services
 from .store import Listed
 

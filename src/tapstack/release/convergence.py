@@ -15,20 +15,11 @@ from typing import Any, Literal
 
 from botocore.exceptions import ClientError
 
+from ..contract import HEARTBEAT_PREFIX, Health, Heartbeat
 from .outputs import RegionOutputs
 
-HEARTBEAT_PREFIX = "fleet/heartbeats/"
 FRESH = timedelta(seconds=120)
 _SHOWN = 3
-
-
-@dataclass(frozen=True)
-class Heartbeat:
-    instance_id: str
-    release: str | None
-    health: str
-    reason: str
-    timestamp: datetime | None
 
 
 @dataclass(frozen=True)
@@ -49,23 +40,6 @@ class Assessment:
         return f"{self.ready}/{self.total} on release" if self.total else "no instances"
 
 
-def _heartbeat(doc: Any) -> Heartbeat | None:
-    if not isinstance(doc, dict) or not isinstance(doc.get("instance_id"), str):
-        return None
-    try:
-        stamp = datetime.fromisoformat(str(doc.get("timestamp")))
-    except ValueError:
-        stamp = None
-    release = doc.get("release")
-    return Heartbeat(
-        instance_id=doc["instance_id"],
-        release=release if isinstance(release, str) else None,
-        health=str(doc.get("health")),
-        reason=str(doc.get("reason") or ""),
-        timestamp=stamp if stamp is None or stamp.tzinfo else None,
-    )
-
-
 def read_fleet(s3: Any, autoscaling: Any, region: RegionOutputs) -> FleetView | None:
     """The fleet as it is now, or None for a region without compute (nothing there runs a release)."""
     if region.asg_name is None:
@@ -79,13 +53,13 @@ def read_fleet(s3: Any, autoscaling: Any, region: RegionOutputs) -> FleetView | 
         for item in page.get("Contents", []):
             try:
                 body = s3.get_object(Bucket=region.bucket, Key=item["Key"])["Body"].read()
-                beat = _heartbeat(json.loads(body))
+                beat = Heartbeat.from_json(json.loads(body))
             except (ClientError, ValueError):
                 continue  # deleted between list and get, or half-written junk: the next poll reads it again
             if beat is None:
                 continue
-            seen = beats.get(beat.instance_id)
-            if seen is None or (beat.timestamp and (seen.timestamp is None or beat.timestamp > seen.timestamp)):
+            seen, at = beats.get(beat.instance_id), beat.seen_at
+            if seen is None or (at and (seen.seen_at is None or at > seen.seen_at)):
                 beats[beat.instance_id] = beat
     return FleetView(in_service, beats)
 
@@ -106,13 +80,14 @@ def assess(view: FleetView | None, release: str, since: datetime, now: datetime,
         if beat is None:
             behind.append(f"{instance}: no heartbeat yet")
             continue
-        recent = beat.timestamp is not None and beat.timestamp >= since
-        if beat.health == "unhealthy" and recent:
+        at = beat.seen_at
+        recent = at is not None and at >= since
+        if beat.health == Health.UNHEALTHY and recent:
             unhealthy.append(f"{instance} unhealthy on {beat.release or 'no release'}: {beat.reason or 'no reason'}")
-        elif beat.timestamp is None or now - beat.timestamp > FRESH:
-            last = beat.timestamp.isoformat() if beat.timestamp else "unreadable"
+        elif at is None or now - at > FRESH:
+            last = at.isoformat() if at else "unreadable"
             behind.append(f"{instance}: last heartbeat {last}")
-        elif beat.release != release or beat.health != "healthy":
+        elif beat.release != release or beat.health != Health.HEALTHY:
             behind.append(f"{instance}: on {beat.release or 'no release'} ({beat.health})")
     total = len(view.in_service)
     ready = total - len(behind) - len(unhealthy)

@@ -21,6 +21,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ..contract import POINTER_KEY
 from .alarms import firing, stack_alarms
 from .clock import Clock, SystemClock
 from .convergence import Assessment, assess, read_fleet
@@ -34,7 +35,6 @@ from .replication import ReplicationProgress, wait_for_replication
 from .target import Target
 from .upload import existing_manifest, upload
 
-POINTER_KEY = "releases/current.json"
 OK_OUTCOMES = ("released", "noop", "dry_run")
 READ_ATTEMPTS = 3
 """A pointer read or a rollback that meets a throttle or a 5xx is tried this often before it counts as failed."""
