@@ -192,6 +192,69 @@ def pointer_document(
     }
 
 
+# Cohorts: a migration may promote a release to part of a region's fleet. The pointer's top-level fields stay
+# the release everyone else serves (an agent that does not know cohorts follows only those: it moves at the
+# full promotion), and ``rollout`` holds the staged release with ``bound``: an instance is in the cohort when
+# its score for that release is below the bound. No list of instances: a new instance decides by itself.
+ROLLOUT = "rollout"
+COHORT_SPACE = 1 << 32
+"""Scores run over [0, 2**32): ``bound`` = COHORT_SPACE is everyone, 0 is no one."""
+
+
+class Stage(_Name):
+    """How far a staged release has gone in a region."""
+
+    ONE_BOX = "one_box"
+    BATCH = "batch"
+    ALL = "all"
+
+
+def cohort_score(instance_id: str, release: str) -> int:
+    """Where an instance falls for a release: uniform over the cohort space, the same every time it is asked,
+    unrelated between releases (so the first box of one release is not always the first box of the next)."""
+    digest = hashlib.sha256(f"{release}\n{instance_id}".encode()).digest()
+    return int.from_bytes(digest[:4], "big")
+
+
+def percent_bound(percent: float) -> int:
+    """The bound that admits ``percent`` % of the cohort space (about that share of any large fleet)."""
+    return max(0, min(COHORT_SPACE, int(percent * COHORT_SPACE / 100 + 0.5)))
+
+
+def in_cohort(instance_id: str, release: str, bound: int) -> bool:
+    return cohort_score(instance_id, release) < bound
+
+
+def followed(pointer: dict[str, Any], instance_id: str | None) -> dict[str, Any]:
+    """The release document this instance should serve: the rollout's if it is in its cohort, else the pointer's
+    own (top-level) release. An instance that does not know its id is never in a cohort."""
+    rollout = pointer.get(ROLLOUT)
+    stable = {k: v for k, v in pointer.items() if k != ROLLOUT}
+    if not isinstance(rollout, dict) or not instance_id:
+        return stable
+    release, bound = rollout.get("release"), rollout.get("bound")
+    if not isinstance(release, str) or not isinstance(bound, int) or isinstance(bound, bool):
+        return stable
+    return rollout if in_cohort(instance_id, release, bound) else stable
+
+
+def moved_by(pointer: dict[str, Any] | None) -> str | None:
+    """The migration whose write the pointer is: the rollout's during a staged rollout, else its own."""
+    if not pointer:
+        return None
+    rollout = pointer.get(ROLLOUT)
+    mid = rollout.get("migration_id") if isinstance(rollout, dict) else pointer.get("migration_id")
+    return mid if isinstance(mid, str) else None
+
+
+def stage_of(pointer: dict[str, Any] | None) -> dict[str, Any] | None:
+    """``{"release", "stage", "percent"}`` of a staged rollout in progress, None when the region is on one release."""
+    rollout = pointer.get(ROLLOUT) if pointer else None
+    if not isinstance(rollout, dict):
+        return None
+    return {"release": rollout.get("release"), "stage": rollout.get("stage"), "percent": rollout.get("percent")}
+
+
 def fingerprint(raw: bytes) -> str:
     """A pointer's identity as the agents see it: a new promotion (or a rollback) is a new fingerprint."""
     return hashlib.sha256(raw).hexdigest()

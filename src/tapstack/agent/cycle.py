@@ -39,7 +39,7 @@ def run_once(config: AgentConfig, s3: Any, sts: Any, service: Service) -> Heartb
     except (ClientError, BotoCoreError) as exc:
         user_id, unknown = None, f"sts:GetCallerIdentity failed: {describe(exc)}"
     try:
-        status, reason = _converge(config, s3, state, service)
+        status, reason = _converge(config, s3, state, service, user_id.rsplit(":", 1)[-1] if user_id else None)
     except Exception as exc:  # a bug, or an input no check foresaw: the pass must still end with a heartbeat
         log.exception("unexpected error in the agent pass")
         status, reason = _recover(config, state, service, f"unexpected error in this pass ({_describe(exc)})")
@@ -86,9 +86,9 @@ def _join(first: str, second: str) -> str:
     return f"{first}; {second}" if first else second
 
 
-def _converge(config: AgentConfig, s3: Any, state: State, service: Service) -> Outcome:
+def _converge(config: AgentConfig, s3: Any, state: State, service: Service, instance_id: str | None) -> Outcome:
     try:
-        pointer = read_pointer(s3, config.bucket)
+        pointer = read_pointer(s3, config.bucket, instance_id)
     except Refused as exc:
         return _serve(config, state, service, failure=f"cannot follow the release pointer: {exc.reason}")
     if pointer is None:

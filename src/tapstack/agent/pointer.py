@@ -14,7 +14,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from tapstack.contract import POINTER_KEY, TooLarge, fetch, fingerprint
+from tapstack.contract import POINTER_KEY, ROLLOUT, TooLarge, fetch, fingerprint, followed
 
 from .errors import Refused
 from .s3util import describe
@@ -123,10 +123,13 @@ class Pointer:
     """sha256 of the document: a new promotion (or a rollback) is a new fingerprint."""
 
 
-def read_pointer(s3: Any, bucket: str) -> Pointer | None:
-    """The pointer, None before the first promotion; Refused when it cannot be read or names no release.
+def read_pointer(s3: Any, bucket: str, instance_id: str | None = None) -> Pointer | None:
+    """The release this instance follows, None before the first promotion; Refused when the pointer cannot be
+    read or names no release.
 
-    Read alone first: on a converged instance an unchanged fingerprint ends the question, one GET per pass.
+    During a staged rollout that is the rollout's release if this instance is in its cohort, else the release
+    the rest of the region serves (``tapstack.contract.followed``). Read alone first: on a converged instance
+    an unchanged fingerprint ends the question, one GET per pass.
     """
     found = _read_json(s3, bucket, POINTER_KEY, None, "the release pointer")
     if found is None:
@@ -134,7 +137,12 @@ def read_pointer(s3: Any, bucket: str) -> Pointer | None:
     doc, raw = found
     if not isinstance(doc, dict) or not isinstance(doc.get("release"), str) or not doc["release"]:
         raise Refused(f"the release pointer s3://{bucket}/{POINTER_KEY} names no release")
-    return Pointer(doc, doc["release"], fingerprint(raw))
+    if ROLLOUT not in doc:
+        return Pointer(doc, doc["release"], fingerprint(raw))
+    chosen = followed(doc, instance_id)
+    if not isinstance(chosen.get("release"), str) or not chosen["release"]:
+        raise Refused(f"the rollout in s3://{bucket}/{POINTER_KEY} names no release")
+    return Pointer(chosen, chosen["release"], fingerprint(json.dumps(chosen, sort_keys=True).encode()))
 
 
 def resolve(s3: Any, bucket: str, pointer: Pointer) -> Plan:

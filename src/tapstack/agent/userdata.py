@@ -27,6 +27,7 @@ import ast
 import base64
 import contextlib
 import functools
+import gzip
 import hashlib
 import io
 import json
@@ -173,7 +174,7 @@ def build_bundle() -> bytes:
 
 
 def render_user_data(*, region: str, bucket: str) -> str:
-    """The cloud-config for one region's instances; ValueError if it would exceed AWS's 16 KB."""
+    """The cloud-config for one region's instances (``packed_user_data`` is what the launch template holds)."""
     config = json.dumps({"region": region, "bucket": bucket, "root": "/opt/tapstack"})
     files = [
         {"path": CONFIG, "permissions": "0644", "content": config + "\n"},
@@ -189,8 +190,17 @@ def render_user_data(*, region: str, bucket: str) -> str:
         ["systemctl", "enable", "tapstack-app.service"],
         ["systemctl", "enable", "--now", "tapstack-agent.timer"],
     ]
-    text = "#cloud-config\n" + json.dumps({"write_files": files, "runcmd": commands}, separators=(",", ":")) + "\n"
-    size = len(text.encode())
-    if size > USER_DATA_LIMIT:
-        raise ValueError(f"user data is {size} bytes; AWS accepts at most {USER_DATA_LIMIT}")
-    return text
+    return "#cloud-config\n" + json.dumps({"write_files": files, "runcmd": commands}, separators=(",", ":")) + "\n"
+
+
+def packed_user_data(*, region: str, bucket: str) -> bytes:
+    """The user data as the launch template carries it: the cloud-config, gzip-compressed.
+
+    cloud-init's documented user-data formats include gzip-compressed content, which it decompresses and then
+    handles as if it were not compressed (cloud-init docs, "User-data formats", "Gzip compressed content").
+    AWS's 16 KB limit applies to these bytes (before base64); ValueError if they would exceed it.
+    """
+    data = gzip.compress(render_user_data(region=region, bucket=bucket).encode(), compresslevel=9, mtime=0)
+    if len(data) > USER_DATA_LIMIT:
+        raise ValueError(f"user data is {len(data)} bytes; AWS accepts at most {USER_DATA_LIMIT}")
+    return data

@@ -11,11 +11,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from tapstack.contract import POINTER_KEY, Reply, pointer_document, record_key, rollback_key
+from tapstack.contract import (
+    COHORT_SPACE,
+    POINTER_KEY,
+    ROLLOUT,
+    Reply,
+    Stage,
+    pointer_document,
+    record_key,
+    rollback_key,
+)
 
 from . import reconcile
 from .clock import iso, now
-from .events import Migrate
+from .events import Cohort, Migrate
 from .lock import ReleaseLock
 from .manifest import Manifest, Pinned, load_manifest, verify_artifacts
 from .outcomes import Conflict
@@ -91,8 +100,12 @@ def replay(svc: Services, found: tuple[dict[str, Any], str], request: Migrate) -
 def _promote(svc: Services, request: Migrate, manifest: Manifest, pinned: tuple[Pinned, ...]) -> Reply:
     bucket, mid = svc.bucket, request.migration_id
     current = bucket.read_json(POINTER_KEY)
-    previous, pointer_etag = current if current is not None else (None, None)
-    reconcile.pointer(svc, previous)
+    serving, pointer_etag = current if current is not None else (None, None)
+    reconcile.pointer(svc, serving)
+    # What every instance outside a cohort serves, and what a rollback of this migration returns them all to.
+    previous = {k: v for k, v in serving.items() if k != ROLLOUT} if serving is not None else None
+    cohort = request.cohort if previous is not None else None  # the first release: nothing else to serve
+    stage = _stage(cohort)
     started = iso(now())
     artifacts = [p.as_json() for p in pinned]
     record: dict[str, Any] = {
@@ -104,6 +117,7 @@ def _promote(svc: Services, request: Migrate, manifest: Manifest, pinned: tuple[
         "artifact_count": len(pinned),
         "artifacts": artifacts,
         "previous": previous,
+        "stage": stage,
         **opening(svc.settings.region, started),
     }
     try:
@@ -127,14 +141,28 @@ def _promote(svc: Services, request: Migrate, manifest: Manifest, pinned: tuple[
         promoted_at=started,
         artifacts=artifacts,
     )
+    if previous is not None and stage["name"] != Stage.ALL:
+        target = {**previous, ROLLOUT: {**target, "stage": stage["name"], **_bounds(cohort)}}
     return complete(
         svc,
         progress,
         target,
         pointer_etag,
         announce(svc, progress),
-        moved=f"release {manifest.release} is current",
+        moved=f"release {manifest.release} is current"
+        + ("" if stage["name"] == Stage.ALL else f" for its {stage['name']} cohort ({stage['percent']:g}%)"),
         unmoved=f"release {release_of(previous)} is still current",
         done=f" in {svc.settings.region} (previous: {release_of(previous)})",
         failed=f"migration {mid} failed",
     )
+
+
+def _stage(cohort: Cohort | None) -> dict[str, Any]:
+    """The record's ``stage``: how much of the region this migration promotes the release to."""
+    if cohort is None or cohort.bound >= COHORT_SPACE:
+        return {"name": Stage.ALL, "percent": 100}
+    return {"name": cohort.stage, "percent": cohort.percent}
+
+
+def _bounds(cohort: Cohort | None) -> dict[str, Any]:
+    return {"percent": cohort.percent, "bound": cohort.bound} if cohort is not None else {}

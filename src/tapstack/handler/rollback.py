@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tapstack.contract import POINTER_KEY, Reply, record_key, rollback_key
+from tapstack.contract import POINTER_KEY, Reply, moved_by, record_key, rollback_key, stage_of
 
 from . import reconcile
 from .clock import iso, now
@@ -66,7 +66,7 @@ def _check_current(record: dict[str, Any], current: Found) -> tuple[dict[str, An
     mid, release = record.get("migration_id"), record.get("release")
     now_current = current[0] if current is not None else None
     result = {"record": record, "current": now_current}
-    if current is not None and current[0].get("migration_id") == mid:
+    if current is not None and moved_by(current[0]) == mid:
         if not isinstance(record.get("previous"), dict):
             raise Conflict(
                 f"migration {mid} promoted the first release ({release}); there is no earlier release to restore",
@@ -88,7 +88,7 @@ def _check_current(record: dict[str, Any], current: Found) -> tuple[dict[str, An
             field="migration_id",
             result=result,
         )
-    holder = now_current.get("migration_id")
+    holder = moved_by(now_current)
     raise Conflict(
         f"release {release_of(now_current)} (migration {holder}) is current, not release {release} of "
         f"migration {mid}; rolling {mid} back would discard {holder}'s release: roll back {holder} first",
@@ -129,7 +129,11 @@ def _restore(
         announce(svc, progress),
         moved=f"release {release_of(restored)} is current again",
         unmoved=f"release {release_of(replaced)} is still current",
-        done=f" (rolled back release {release_of(replaced)} of {mid})",
+        done=f" (rolled back release {record.get('release')} of {mid}{_cohorts(replaced)})",
         failed=f"rollback of migration {mid} failed",
         retry="; the rollback can be retried",
     )
+
+
+def _cohorts(replaced: dict[str, Any]) -> str:
+    return " from every cohort" if stage_of(replaced) else ""
