@@ -48,6 +48,16 @@ def register(parser: argparse.ArgumentParser) -> None:
         "--converge-timeout", type=float, default=300.0, metavar="SECONDS", help="fleet convergence bound (300)"
     )
     parser.add_argument("--poll", type=float, default=5.0, metavar="SECONDS", help="seconds between checks (5)")
+    parser.add_argument(
+        "--batches",
+        default="AllAtOnce",
+        metavar="P,P,..|PRESET",
+        help="stages per region: cumulative percentages of its instances (0 = one box), e.g. 0,25,100, or "
+        "AllAtOnce (default), HalfAtATime, OneBoxThenAll, OneAtATime",
+    )
+    parser.add_argument(
+        "--min-healthy", default="0", metavar="N|P%", help="instances that keep serving while a stage moves (0)"
+    )
     parser.add_argument("--force", action="store_true", help="start even if a stack alarm is already in ALARM")
     parser.add_argument("--no-rollback", action="store_true", help="on failure or Ctrl-C leave migrated regions")
     parser.add_argument("--dry-run", action="store_true", help="print the plan; upload and change nothing")
@@ -59,14 +69,20 @@ def _table(report: ReleaseReport) -> object:
     from rich.table import Table
 
     table = Table(title=f"release {escape(report.version)} ({escape(report.target)})")
-    for column in ("region", "wave", "state", "serving", "fleet", "seconds", "detail"):
+    staged = any(len(r.stages) > 1 or (r.stages and r.stages[0]["name"] != "all") for r in report.regions)
+    columns = ("region", "wave", "state", "serving", *(("stages",) if staged else ()), "fleet", "seconds", "detail")
+    for column in columns:
         table.add_column(column, overflow="fold")
     for r in report.regions:
         style = STATE_STYLE.get(r.state, "")
         wave = "canary" if r.wave == 0 else str(r.wave)
         spent = f"{sum(r.seconds.values()):.1f}" if r.seconds else "-"
         serving = escape(r.serving) if r.serving else "-"
-        table.add_row(r.region, wave, f"[{style}]{r.state}[/]", serving, r.fleet, spent, escape(r.detail))
+        stages = "\n".join(
+            f"{st['name']} {st['percent']:g}% ({len(st['instances'])}): {st['outcome']}" for st in r.stages
+        )
+        shown = (stages or "-",) if staged else ()
+        table.add_row(r.region, wave, f"[{style}]{r.state}[/]", serving, *shown, r.fleet, spent, escape(r.detail))
     return table
 
 
@@ -136,6 +152,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ..release import AwsTarget, EmulatorTarget, Options, StackOutputs, Target, package_dir, release
     from ..release.interrupts import shielded, signals_as_interrupts
+    from ..release.plan import parse_batches
     from .common import emulator_at, print_json
 
     options = Options(
@@ -148,6 +165,8 @@ def run(args: argparse.Namespace) -> int:
         force=args.force,
         rollback=not args.no_rollback,
         dry_run=args.dry_run,
+        batches=parse_batches(args.batches),
+        min_healthy=args.min_healthy,
     )
     started = time.perf_counter()
     package = package_dir(args.directory, args.version)

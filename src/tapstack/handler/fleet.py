@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from tapstack.contract import HEARTBEAT_PREFIX, TooLarge, heartbeat_instance
+from tapstack.contract import HEARTBEAT_PREFIX, TooLarge, followed, heartbeat_instance
 
 from .clock import iso, now, parse_iso
 from .services import Services
@@ -64,7 +64,14 @@ def survey(svc: Services, current: dict[str, Any] | None) -> Fleet:
     launched = _launch_times(svc, in_service)
     heartbeats, others = _heartbeats(svc.bucket, set(in_service))
     moment = now()
-    instances = [_instance(m, launched, heartbeats, release, settings.fleet_grace_seconds, moment) for m in members]
+    # During a staged rollout each instance serves the rollout's release or the region's, by its cohort.
+    expected = {
+        m["InstanceId"]: followed(current, m["InstanceId"]).get("release") if current else None for m in members
+    }
+    instances = [
+        _instance(m, launched, heartbeats, expected[m["InstanceId"]], settings.fleet_grace_seconds, moment)
+        for m in members
+    ]
     counts = {
         state: sum(1 for i in instances if i["state"] == state) for state in ("serving", "within_grace", "failing")
     }

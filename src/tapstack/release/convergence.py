@@ -9,6 +9,7 @@ job); that is a failed stage at once, not something to wait out.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -40,13 +41,20 @@ class Assessment:
         return f"{self.ready}/{self.total} on release" if self.total else "no instances"
 
 
+def in_service(autoscaling: Any, region: RegionOutputs) -> tuple[str, ...]:
+    """The group's InService instance ids, sorted; none for a region without compute."""
+    if region.asg_name is None:
+        return ()
+    groups = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[region.asg_name])["AutoScalingGroups"]
+    instances = [i for g in groups for i in g.get("Instances", [])]
+    return tuple(sorted(i["InstanceId"] for i in instances if i.get("LifecycleState") == "InService"))
+
+
 def read_fleet(s3: Any, autoscaling: Any, region: RegionOutputs) -> FleetView | None:
     """The fleet as it is now, or None for a region without compute (nothing there runs a release)."""
     if region.asg_name is None:
         return None
-    groups = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[region.asg_name])["AutoScalingGroups"]
-    instances = [i for g in groups for i in g.get("Instances", [])]
-    in_service = tuple(sorted(i["InstanceId"] for i in instances if i.get("LifecycleState") == "InService"))
+    serving = in_service(autoscaling, region)
     beats: dict[str, Heartbeat] = {}
     pages = s3.get_paginator("list_objects_v2").paginate(Bucket=region.bucket, Prefix=HEARTBEAT_PREFIX)
     for page in pages:
@@ -61,16 +69,24 @@ def read_fleet(s3: Any, autoscaling: Any, region: RegionOutputs) -> FleetView | 
             seen, at = beats.get(beat.instance_id), beat.seen_at
             if seen is None or (at and (seen.seen_at is None or at > seen.seen_at)):
                 beats[beat.instance_id] = beat
-    return FleetView(in_service, beats)
+    return FleetView(serving, beats)
 
 
 def _listed(items: list[str]) -> str:
     return "; ".join(items[:_SHOWN]) + (f"; and {len(items) - _SHOWN} more" if len(items) > _SHOWN else "")
 
 
-def assess(view: FleetView | None, release: str, since: datetime, now: datetime, fail_fast: bool) -> Assessment:
+def assess(
+    view: FleetView | None,
+    release: str,
+    since: datetime,
+    now: datetime,
+    fail_fast: bool,
+    expect: Callable[[str], str] | None = None,
+) -> Assessment:
     """``fail_fast``: an unhealthy report newer than ``since`` fails at once (going forward); when going back
-    it is not, since the instance may still be finishing a cycle that started before the rollback."""
+    it is not, since the instance may still be finishing a cycle that started before the rollback.
+    ``expect``: the release each instance should serve during a staged rollout (default: ``release`` for all)."""
     if view is None:
         return Assessment("converged", "no compute in this region", 0, 0)
     behind: list[str] = []
@@ -87,7 +103,7 @@ def assess(view: FleetView | None, release: str, since: datetime, now: datetime,
         elif at is None or now - at > FRESH:
             last = at.isoformat() if at else "unreadable"
             behind.append(f"{instance}: last heartbeat {last}")
-        elif beat.release != release or beat.health != Health.HEALTHY:
+        elif beat.release != (expect(instance) if expect else release) or beat.health != Health.HEALTHY:
             behind.append(f"{instance}: on {beat.release or 'no release'} ({beat.health})")
     total = len(view.in_service)
     ready = total - len(behind) - len(unhealthy)
@@ -95,4 +111,5 @@ def assess(view: FleetView | None, release: str, since: datetime, now: datetime,
         return Assessment("unhealthy", _listed(unhealthy), ready, total)
     if behind or unhealthy:
         return Assessment("waiting", _listed(unhealthy + behind), ready, total)
-    return Assessment("converged", f"{total}/{total} healthy on {release}", total, total)
+    on = f"{release} or the release outside its cohort" if expect else release
+    return Assessment("converged", f"{total}/{total} healthy on {on}", total, total)
