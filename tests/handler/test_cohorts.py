@@ -28,6 +28,8 @@ def test_a_staged_migration_keeps_the_old_release_at_the_top_for_agents_that_kno
     }
     assert reply["result"]["record"]["stage"] == {"name": "one_box", "percent": 1.0}
     assert "one_box cohort" in str(reply["message"])
+    status = body(aws.invoke({"action": "status"}))
+    assert "release r1 is current (release r2 staged to its one_box cohort, 1.0%)" in status["message"]
 
 
 def test_the_full_stage_makes_the_release_everyones_and_status_shows_each_stage(aws: Region) -> None:

@@ -104,6 +104,11 @@ def _print(report: ReleaseReport) -> None:
             f"  bake {plan['bake_seconds']:g}s per wave, converge within {plan['converge_timeout']:g}s, "
             f"replication within {plan['replication_timeout']:g}s, rollback {'on' if plan['rollback'] else 'off'}"
         )
+        batches = plan.get("batches", [100])
+        shown = batches if isinstance(batches, str) else ",".join(f"{b:g}" for b in batches)
+        console.print(
+            f"  stages per region: {shown} (% of its instances, 0 = one box), min healthy {plan['min_healthy']}"
+        )
     else:
         console.print(_table(report))
     colour = "green" if report.ok else "red"

@@ -539,6 +539,9 @@ class _Run:
                 )
         except (ClientError, BotoCoreError) as err:
             raise ReleaseError(f"cannot read the stack's deployment buckets: {err}") from None
+        if self.options.batches != (100.0,) or self.options.min_healthy != "0":
+            for region in self.plan.order:  # stages that --min-healthy forbids are refused before anything moves
+                stage_sizes(self.options, len(self.in_service(region)))
         self.lease = ReleaseLease(
             self.target,
             [self.outputs.region(r) for r in self.plan.order],
