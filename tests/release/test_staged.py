@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 
 from tapstack.contract import ROLLOUT, in_cohort
+from tapstack.emulator import instance_refresh
 from tapstack.release import Options, ReleaseReport, release
 from tapstack.release.package import Package
-from tests.release.helpers import PRIMARY, REGIONS, World, make_world
+from tests.release.helpers import ACCOUNT, PRIMARY, REGIONS, World, make_world
 from tests.release.test_orchestrate import FAST, _package, _states, _when
 
 INSTANCES = 4
@@ -112,3 +113,16 @@ def test_an_instance_launched_mid_rollout_joins_the_cohort_its_id_places_it_in(f
     assert serving == ("2.0.0" if inside else "1.0.0")
     assert len(report.regions[0].stages[-1]["instances"]) == INSTANCES + 1, "the last stage counted it"
     assert _served(fleet4) == {"2.0.0"}
+
+
+def test_no_release_starts_while_a_group_is_refreshing_and_the_preflight_says_so(
+    fleet4: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _on_first_release(fleet4, tmp_path)
+    group = fleet4.out("us-west-2", "asg_name")
+    under_way = {"InstanceRefreshId": "refresh-1", "AutoScalingGroupName": group, "Status": "InProgress"}
+    monkeypatch.setitem(instance_refresh._refreshes, (ACCOUNT, "us-west-2", group), [under_way])
+    report = _release(fleet4, _package(tmp_path, "2.0.0"), batches=(0.0, 100.0))
+    assert report.outcome == "refused"
+    assert f"us-west-2: instance refresh refresh-1 of {group} is InProgress" in report.message
+    assert all(fleet4.release_of(r) == "1.0.0" for r in REGIONS) and not any(r.stages for r in report.regions)

@@ -40,6 +40,8 @@ OK_OUTCOMES = ("released", "noop", "dry_run")
 READ_ATTEMPTS = 3
 """A pointer read or a rollback that meets a throttle or a 5xx is tried this often before it counts as failed."""
 UNREADABLE = "(unreadable)"
+REFRESHING = frozenset({"Pending", "InProgress", "Cancelling", "RollbackInProgress", "Baking"})
+"""Instance refresh states in which the group is still replacing (or about to replace) instances."""
 
 
 @dataclass(frozen=True)
@@ -487,6 +489,22 @@ class _Run:
                 found += [f"{region}: {a.name}" for a in alarms]
         return found
 
+    def refreshing(self) -> dict[str, str]:
+        """Regions whose group has an instance refresh under way: a release never runs beside one, so that
+        what replaces instances and what moves releases are never the same stage."""
+        found: dict[str, str] = {}
+        for region in self.plan.order:
+            group = self.outputs.region(region).asg_name
+            if group is None:
+                continue
+            listed = self.target.client("autoscaling", region).describe_instance_refreshes(AutoScalingGroupName=group)
+            active = [r for r in listed.get("InstanceRefreshes", []) if r.get("Status") in REFRESHING]
+            if active:
+                found[region] = (
+                    f"instance refresh {active[0].get('InstanceRefreshId')} of {group} is {active[0]['Status']}"
+                )
+        return found
+
     def is_this_release(self, pointer: dict[str, Any] | None) -> bool:
         return (
             pointer is not None
@@ -602,7 +620,7 @@ class _Run:
                 self.results[region].detail = text
             self.settle()
             return self.report("failed", failure.message, **extra)
-        self.emit(Event("preflight", "looking for stack alarms already in ALARM"))
+        self.emit(Event("preflight", "looking for stack alarms already in ALARM and instance refreshes under way"))
         with self.phase("preflight"):
             firing_now = self.preflight()
         if firing_now and not self.options.force:
@@ -614,6 +632,17 @@ class _Run:
                 "refused",
                 f"refused: alarms already in ALARM ({'; '.join(firing_now)}); fix them or pass --force; "
                 "no region was migrated",
+                **extra,
+            )
+        refreshing = self.refreshing()
+        if refreshing:
+            for region, text in refreshing.items():
+                self.results[region].detail = text
+            self.settle()
+            return self.report(
+                "refused",
+                f"refused: {'; '.join(f'{r}: {t}' for r, t in refreshing.items())}; a release waits for the "
+                "refresh to end (new instances boot onto the current release); no region was migrated",
                 **extra,
             )
         if firing_now:
