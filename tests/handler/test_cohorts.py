@@ -59,7 +59,14 @@ def test_rolling_back_a_staged_migration_returns_every_cohort_to_the_previous_re
 def test_a_cohort_outside_its_range_is_refused_and_nothing_is_written(aws: Region) -> None:
     _migrate(aws, "m-1", "r1")
     key = aws.release("r2")
-    for cohort in ({"stage": "half", "percent": 50}, {"stage": "batch", "percent": 0}, {"stage": "batch"}):
+    refused = (
+        {"stage": "half", "percent": 50},
+        {"stage": "batch", "percent": 0},
+        {"stage": "batch"},
+        {"stage": "all", "percent": 50},
+        {"stage": "batch", "percent": 25, "bound": -1},
+    )
+    for cohort in refused:
         response = aws.invoke({"action": "migrate", "migration_id": "m-2", "manifest_key": key, "cohort": cohort})
         assert response["statusCode"] == 400 and body(response)["field"] == "cohort", cohort
     assert aws.read("migrations/m-2/metadata.json") is None

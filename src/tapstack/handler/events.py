@@ -169,6 +169,8 @@ def _cohort(value: object) -> Cohort:
         raise BadRequest(f"cohort.stage {shown(stage)} is unknown: use one of {stages}", field="cohort")
     if not isinstance(percent, int | float) or isinstance(percent, bool) or not 0 < percent <= 100:
         raise BadRequest(f"cohort.percent must be a number in (0, 100], got {shown(percent)}", field="cohort")
+    if stage == Stage.ALL and percent != 100:
+        raise BadRequest(f"cohort.stage all is everyone: its percent must be 100, got {shown(percent)}", field="cohort")
     if bound is None:
         bound = percent_bound(float(percent))
     if not isinstance(bound, int) or isinstance(bound, bool) or not 0 < bound <= COHORT_SPACE:
