@@ -1,4 +1,5 @@
-"""Benchmark: from migrate to a converged simulated fleet of 1, 3 and 10 instances, and the agent's CPU per pass.
+"""Benchmark: from migrate to a converged simulated fleet of 1, 3 and 10 instances (and, for 10, a staged release:
+one box, then everyone), and the agent's CPU per pass.
 
 One emulator (moto over TLS on loopback, in this process) holds one versioned deployment bucket, the migration
 function's configuration, and per fleet size an Auto Scaling group launched from a launch template whose
@@ -32,6 +33,7 @@ sys.path.insert(0, str(ROOT / "src"))
 from tapstack.agent.config import AgentConfig  # noqa: E402  (after the path, so a checkout runs it uninstalled)
 from tapstack.agent.cycle import run_once  # noqa: E402
 from tapstack.agent.service import ProcessService  # noqa: E402
+from tapstack.contract import cohort_score  # noqa: E402
 from tapstack.emulator.deploy import DeployedFunction, invoke_handler  # noqa: E402
 from tapstack.emulator.fleet import Fleet, free_port  # noqa: E402
 from tapstack.emulator.server import Emulator  # noqa: E402
@@ -101,13 +103,20 @@ def group(emulator: Emulator, size: int) -> str:
     return name
 
 
-def migrate(emulator: Emulator, function: DeployedFunction, version: str) -> float:
-    """Upload the packaged app, promote it; the seconds the migrate took."""
+def migrate(
+    emulator: Emulator, function: DeployedFunction, version: str, cohort: dict[str, Any] | None = None, mid: str = ""
+) -> float:
+    """Upload the packaged app, promote it (to ``cohort`` if given); the seconds the migrate took."""
     package = package_dir(APP, version)
     s3 = emulator.client("s3", REGION)
     for obj in package.objects:
         s3.put_object(Bucket=BUCKET, Key=obj.key, Body=obj.body)
-    event = {"action": "migrate", "migration_id": version.replace(".", "_"), "manifest_key": package.manifest.key}
+    event: dict[str, Any] = {
+        "action": "migrate",
+        "migration_id": mid or version.replace(".", "_"),
+        "manifest_key": package.manifest.key,
+        **({"cohort": cohort} if cohort else {}),
+    }
     started = time.perf_counter()
     reply = invoke_handler(emulator, function, event).response
     if reply["statusCode"] != 200:
@@ -158,6 +167,24 @@ def agent_cpu(fleet: Fleet, emulator: Emulator, function: DeployedFunction) -> d
     return cpu
 
 
+def staged(fleet: Fleet, emulator: Emulator, function: DeployedFunction, size: int) -> dict[str, Any]:
+    """One box, then everyone, of a new release on a fleet of ``size``: migrate to converged, both stages."""
+    version = f"staged-{size}"
+    ids = list(fleet.instances[REGION])
+    first = min(ids, key=lambda i: cohort_score(i, version))
+    cohort = {"stage": "one_box", "percent": round(100 / size, 2), "bound": cohort_score(first, version) + 1}
+    started = time.perf_counter()
+    migrate(emulator, function, version, cohort, mid=f"staged_{size}_s1")
+    beats = fleet.converge(REGION)
+    on = sorted(b.instance_id for b in beats if b.release == version and b.health == "healthy")
+    if on != [first]:
+        raise SystemExit(f"one box of {size}: {on} serve {version}, expected [{first}]")
+    one_box = time.perf_counter() - started
+    migrate(emulator, function, version, None, mid=f"staged_{size}_s2")
+    converged(fleet, version, size)
+    return {"instances": size, "one_box_seconds": round(one_box, 3), "staged_seconds": time.perf_counter() - started}
+
+
 def main() -> None:
     results: dict[str, Any] = {"what": "migrate -> converged simulated fleet (examples/app)", "repeats": REPEATS}
     floor = statistics.median(floor_seconds() for _ in range(REPEATS))
@@ -187,6 +214,10 @@ def main() -> None:
                 }
                 if size == SIZES[0]:
                     results["agent_cpu"] = agent_cpu(fleet, emulator, function)
+                if size == SIZES[-1]:
+                    row["staged"] = staged(fleet, emulator, function, size)
+                    row["staged"]["staged_to_floor_ratio"] = round(row["staged"]["staged_seconds"] / floor, 2)
+                    row["staged"]["staged_seconds"] = round(row["staged"]["staged_seconds"], 3)
                 runs.append(row)
             emulator.client("autoscaling", REGION).delete_auto_scaling_group(
                 AutoScalingGroupName=name, ForceDelete=True

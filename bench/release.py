@@ -36,6 +36,9 @@ CONFIG = ROOT / "examples" / "platform" / "Pulumi.dev.yaml"
 APP = ROOT / "examples" / "app"
 CASES = (10, 100)
 DATA_BYTES = 64 * 1024
+STAGED_INSTANCES = 20
+STAGED_BATCHES = (0.0, 25.0, 100.0)
+"""The staged case: every region's group scaled to 20 instances, examples/app released one box, 25 %, then all."""
 
 
 def _package(version: str, count: int) -> tuple[Any, float]:
@@ -64,6 +67,38 @@ def _floor(target: EmulatorTarget, package: Any) -> dict[str, float]:
     return {"upload_seconds": round(upload, 3), "invoke_seconds": round(invoke, 3)}
 
 
+def _staged(emulator: Emulator, fleet: Fleet, target: EmulatorTarget, floor: dict[str, float]) -> dict[str, Any]:
+    """A staged release of examples/app to 3 regions x STAGED_INSTANCES instances, bake 0 (the work, not the watch)."""
+    for region in target.outputs.names:
+        name = target.outputs.region(region).asg_name
+        emulator.client("autoscaling", region).update_auto_scaling_group(
+            AutoScalingGroupName=name, MaxSize=STAGED_INSTANCES, DesiredCapacity=STAGED_INSTANCES
+        )
+        fleet.converge(region)  # the new instances boot onto the current release first, as on AWS
+    base, _ = _package("bench-base", 1)  # the release the rest of each region keeps serving during the stages
+    if release(target, base, Options(bake=0, poll=0.2, converge_timeout=300)).outcome not in ("released", "noop"):
+        raise SystemExit("the base release for the staged case failed")
+    package, packaged = _package("bench-staged", 1)
+    started = time.perf_counter()
+    options = Options(bake=0, poll=0.2, converge_timeout=300, batches=STAGED_BATCHES)
+    report = release(target, package, options)
+    wall = time.perf_counter() - started + packaged
+    if report.outcome != "released":
+        raise SystemExit(f"staged release: {report.outcome}: {report.message}")
+    calls = sum(2 * len(r.stages) for r in report.regions)  # one migrate and one validate per stage
+    return {
+        "instances_per_region": STAGED_INSTANCES,
+        "batches": list(STAGED_BATCHES),
+        "wall_seconds": round(wall, 3),
+        "stages": {
+            r.region: [[s["name"], s["percent"], len(s["instances"])] for s in r.stages] for r in report.regions
+        },
+        "regions": {r.region: {k: round(v, 3) for k, v in r.seconds.items()} for r in report.regions},
+        "floor_invoke_seconds_x_calls": round(floor["invoke_seconds"] * calls, 3),
+        "wall_ratio_to_invoke_floor": round(wall / (floor["invoke_seconds"] * calls), 2),
+    }
+
+
 def main() -> None:
     with Emulator.start() as emulator, tempfile.TemporaryDirectory() as tmp:
         outputs = Path(tmp) / "flat-outputs.json"
@@ -78,7 +113,8 @@ def main() -> None:
         results: list[dict[str, Any]] = []
         with Fleet.start(emulator, doc, enforce_iam=True) as fleet:
             target = EmulatorTarget(emulator, StackOutputs.parse(doc, str(outputs)), fleet)
-            for count in CASES:
+            cases = () if "--staged-only" in sys.argv else CASES
+            for count in cases:
                 package, packaged = _package(f"bench-{count}", count)
                 floor = _floor(target, package)
                 started = time.perf_counter()
@@ -109,7 +145,13 @@ def main() -> None:
                         "migrate_ratio_to_floor": round(migrate_mean / floor["invoke_seconds"], 3),
                     }
                 )
-    print(json.dumps({"config": str(CONFIG.relative_to(ROOT)), "regions": 3, "cases": results}, indent=2))
+            staged_floor = _floor(target, _package("bench-floor", 1)[0])
+            staged = _staged(emulator, fleet, target, staged_floor)
+    print(
+        json.dumps(
+            {"config": str(CONFIG.relative_to(ROOT)), "regions": 3, "cases": results, "staged": staged}, indent=2
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -26,12 +26,13 @@ from tapstack.agent.config import AgentConfig
 from tapstack.agent.cycle import run_once
 from tapstack.agent.heartbeat import Heartbeat
 from tapstack.agent.service import ProcessService
+from tapstack.contract import POINTER_KEY
 from tests.helpers import EXAMPLES, aws_session, mocked_aws
 
 REGION = "eu-west-1"
 BUCKET = "tapstack-deploy-test-euw1"
 INSTANCE_ID = "i-0123456789abcdef0"
-POINTER = "releases/current.json"
+POINTER = POINTER_KEY
 APP, BROKEN = EXAMPLES / "app", EXAMPLES / "app-broken"
 TRUST = {
     "Version": "2012-10-17",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import base64
+import gzip
 import io
 import json
 import re
@@ -16,8 +17,9 @@ from typing import Any
 
 import pytest
 
+import tapstack
 from tapstack.agent import userdata
-from tapstack.agent.userdata import USER_DATA_LIMIT, render_user_data
+from tapstack.agent.userdata import USER_DATA_LIMIT, packed_user_data, render_user_data
 
 LONGEST_BUCKET = "b" * 63
 
@@ -39,8 +41,9 @@ def _bundle_members(text: str) -> dict[str, str]:
 
 
 def test_user_data_stays_under_the_16_kb_aws_accepts_even_for_the_longest_names() -> None:
-    text = render_user_data(region="ap-southeast-2", bucket=LONGEST_BUCKET)
-    assert len(text.encode()) < USER_DATA_LIMIT == 16 * 1024
+    packed = packed_user_data(region="ap-southeast-2", bucket=LONGEST_BUCKET)
+    assert len(packed) < USER_DATA_LIMIT == 16 * 1024
+    assert gzip.decompress(packed).decode() == render_user_data(region="ap-southeast-2", bucket=LONGEST_BUCKET)
 
 
 def test_the_agent_is_told_its_region_and_bucket_and_nothing_secret() -> None:
@@ -50,7 +53,10 @@ def test_the_agent_is_told_its_region_and_bucket_and_nothing_secret() -> None:
         "bucket": "tapstack-deploy-dev-euw1",
         "root": "/opt/tapstack",
     }
-    assert not re.search(r"A(KIA|SIA)[0-9A-Z]{16}|aws_secret_access_key|SecretAccessKey|password", text, re.I)
+    secret = re.compile(r"A(KIA|SIA)[0-9A-Z]{16}|aws_secret_access_key|SecretAccessKey|password", re.I)
+    bundle = _files(text)[userdata.BUNDLE]["content"]  # base64 of xz: any 20 letters may occur; read it unpacked
+    assert not secret.search(text.replace(bundle, ""))
+    assert not any(secret.search(member) for member in _bundle_members(text).values())
 
 
 def test_boto3_comes_from_the_al2023_repository_and_the_units_are_enabled() -> None:
@@ -71,12 +77,12 @@ def test_the_timer_runs_the_agent_at_boot_and_30_seconds_after_each_pass() -> No
     assert "EnvironmentFile=-/etc/tapstack/app.env" in app and "DynamicUser=yes" in app
 
 
-def test_the_bundle_holds_every_agent_module_and_not_the_renderer() -> None:
+def test_the_bundle_holds_every_agent_module_and_the_contract_and_not_the_renderer() -> None:
     members = _bundle_members(render_user_data(region="us-east-1", bucket="b"))
     expected = {f"tapstack_agent/{p.name}" for p in Path(userdata.__file__).parent.glob("*.py")} - {
         "tapstack_agent/userdata.py"
     }
-    assert set(members) == expected
+    assert set(members) == expected | {"tapstack/__init__.py", "tapstack/contract.py"}
     assert "cycle.py" in {Path(m).name for m in members} and "__main__.py" in {Path(m).name for m in members}
 
 
@@ -101,16 +107,19 @@ def test_a_kept_bundle_is_read_back_until_a_source_changes(tmp_path: Path, monke
     assert fresh() != first and len(built) == 2
 
 
-@pytest.mark.parametrize("name", sorted(p.name for p in userdata.agent_sources()))
+@pytest.mark.parametrize("name", sorted(userdata.shipped_files()))
 def test_every_shipped_module_parses_with_python_3_9_grammar(name: str) -> None:
-    shipped = userdata.shipped_sources()[name]
+    shipped = userdata.shipped_files()[name]
     ast.parse(shipped, feature_version=(3, 9))
-    ast.parse((Path(userdata.__file__).parent / name).read_text(), feature_version=(3, 9))
+    source = Path(tapstack.__file__).parent / name.partition("/")[2]
+    if name.startswith("tapstack_agent/"):
+        source = Path(userdata.__file__).parent / name.partition("/")[2]
+    ast.parse(source.read_text(), feature_version=(3, 9))
     docstring_only = shipped == "pass\n"
     assert docstring_only or shipped.startswith("from __future__ import annotations"), "annotations stay unevaluated"
 
 
-def test_the_unpacked_bundle_runs_a_pass_without_the_tapstack_package(tmp_path: Path) -> None:
+def test_the_unpacked_bundle_runs_a_pass_with_its_own_contract_not_the_installed_tapstack(tmp_path: Path) -> None:
     members = _bundle_members(render_user_data(region="eu-west-1", bucket="b"))
     for name, text in members.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
@@ -131,11 +140,16 @@ with mock_aws():
                     boto3.client("s3", region_name="eu-west-1"), boto3.client("sts", region_name="eu-west-1"),
                     ProcessService(Path({str(tmp_path / "app.log")!r})))
     print(beat.health, sorted(m for m in sys.modules if m == "tapstack" or m.startswith("tapstack.")))
+    print(sys.modules["tapstack.contract"].__file__)
 """
     env = {"PATH": "/usr/bin:/bin", "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["none", "[]"]
+    first, contract = done.stdout.splitlines()
+    health, modules = first.split(" ", 1)
+    assert health == "none"
+    assert modules == "['tapstack', 'tapstack.contract']", "nothing else of tapstack is imported"
+    assert contract == str(tmp_path / "tapstack" / "contract.py"), "the bundle's own copy of the contract"
 
 
 def test_the_agent_entry_point_reports_a_missing_configuration_and_exits_2(tmp_path: Path) -> None:

@@ -14,42 +14,52 @@ import boto3
 import botocore
 import pytest
 
+from tapstack.components.migration import handler_files
 from tapstack.handler import clients
 
 from .helpers import Region, body
 
 PACKAGE = Path(__file__).resolve().parents[2] / "src" / "tapstack" / "handler"
-ALLOWED = set(sys.stdlib_module_names) | {"boto3", "botocore"}
+ALLOWED = set(sys.stdlib_module_names) | {"boto3", "botocore", "tapstack.contract"}
+"""``tapstack.contract`` is shipped in the archive beside the handler (see the archive test below)."""
 
 
 @pytest.mark.parametrize("module", sorted(p.name for p in PACKAGE.glob("*.py")))
-def test_a_module_imports_only_relatively_or_from_stdlib_and_boto3(module: str) -> None:
+def test_a_module_imports_only_relatively_or_from_stdlib_boto3_and_the_contract(module: str) -> None:
     tree = ast.parse((PACKAGE / module).read_text())
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             roots = {alias.name.split(".")[0] for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.level == 0:
-            roots = {(node.module or "").split(".")[0]}
+            module_name = node.module or ""
+            roots = {module_name if module_name in ALLOWED else module_name.split(".")[0]}
         else:
             continue
         assert roots <= ALLOWED, f"{module}:{node.lineno} imports {sorted(roots - ALLOWED)}"
 
 
-def test_the_archive_imports_as_the_top_level_handler_package(tmp_path: Path) -> None:
+def test_the_archive_answers_with_the_contract_it_carries_not_the_installed_tapstack(tmp_path: Path) -> None:
     archive = tmp_path / "function.zip"
     with zipfile.ZipFile(archive, "w") as zf:
-        for file in PACKAGE.glob("*.py"):
-            zf.write(file, f"handler/{file.name}")
+        for name, file in handler_files().items():
+            zf.write(file, name)
     probe = (
         "import sys; sys.path.insert(0, sys.argv[1]); import handler.app as app; "
         "assert app.handler.__module__ == 'handler.app'; "
-        "print(sorted({m.split('.')[0] for m in sys.modules} & {'tapstack', 'pulumi', 'pulumi_aws'}))"
+        "reply = app.handler({'action': 'deploy'}, None); "
+        "print(reply['statusCode'], reply['body']['outcome']); "
+        "print(sys.modules['tapstack.contract'].__file__); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in {'tapstack', 'pulumi', 'pulumi_aws'}))"
     )
+    env = {"PATH": "/usr/bin:/bin", "AWS_DEFAULT_REGION": "eu-west-1"}
     run = subprocess.run(
-        [sys.executable, "-c", probe, str(archive)], cwd=tmp_path, capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", probe, str(archive)], cwd=tmp_path, capture_output=True, text=True, timeout=60, env=env
     )
     assert run.returncode == 0, run.stderr
-    assert run.stdout.strip() == "[]"
+    status, contract, modules = run.stdout.splitlines()[-3:]
+    assert status == "400 invalid"
+    assert contract == str(archive / "tapstack" / "contract.py"), "imported from the archive"
+    assert modules == "['tapstack', 'tapstack.contract']"
 
 
 def _session_without_conditional_writes() -> boto3.session.Session:

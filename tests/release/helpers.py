@@ -31,6 +31,7 @@ import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
 
+from tapstack.contract import followed
 from tapstack.emulator import moto_fidelity, replication
 from tapstack.handler.app import handler
 from tapstack.release.interrupts import shielded
@@ -111,6 +112,8 @@ class World:
     """Called with the event while the function runs (a test sends a signal there: the call is in flight)."""
     agents_after_invoke: bool = False
     """Agents act right after each function call (a fleet that follows at once: fewer polls per release)."""
+    tried: dict[str, set[str]] = field(default_factory=dict)
+    """release -> every instance that ever installed (or tried to install) it."""
 
     def out(self, region: str, key: str) -> Any:
         return self.outputs[f"{CODES[region]}_{key}"]
@@ -145,7 +148,7 @@ class World:
 
     def run_agents(self) -> None:
         for region in self.outputs["regions"]:
-            release = self.release_of(region)
+            pointer = self.pointer(region)
             bucket = self.out(region, "deployment_bucket")
             group = self.client("autoscaling", region).describe_auto_scaling_groups(
                 AutoScalingGroupNames=[self.out(region, "asg_name")]
@@ -153,7 +156,9 @@ class World:
             for instance in [i["InstanceId"] for i in group["Instances"] if i["LifecycleState"] == "InService"]:
                 serving = self.running.get(instance)
                 health, reason = "healthy", ""
+                release = followed(pointer, instance).get("release") if pointer else None  # the agent's own rule
                 if release != serving and release is not None:
+                    self.tried.setdefault(release, set()).add(instance)
                     if release in self.broken:
                         health, reason = "unhealthy", f"release {release}: GET /healthz answered 500; reverted"
                     else:

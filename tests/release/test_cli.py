@@ -186,3 +186,28 @@ def test_a_dry_run_says_dry_run_once(
     assert code == 0
     last = out.rstrip("\n").splitlines()[-1]
     assert last.startswith("dry run: would upload") and "dry_run" not in out
+
+
+def test_release_batches_report_each_regions_stages_with_their_instances_in_json(
+    world: World, cli: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    app = write_app(tmp_path / "app")
+    assert _run(capsys, str(app), "--version", "1.0.0", "--outputs", str(cli), "--bake", "10", "--json")[0] == 0
+    app = write_app(tmp_path / "app2", "print('two')\n")
+    args = ("--version", "2.0.0", "--outputs", str(cli), "--bake", "10", "--batches", "OneBoxThenAll", "--json")
+    code, out, _ = _run(capsys, str(app), *args)
+    report: dict[str, Any] = json.loads(out)
+    assert code == 0, report["message"]
+    for region in report["regions"]:
+        stages = [(s["name"], s["percent"], len(s["instances"]), s["outcome"]) for s in region["stages"]]
+        assert stages == [("one_box", 50.0, 1, "passed"), ("all", 100, 2, "passed")], region["region"]
+
+
+def test_a_batch_that_breaks_min_healthy_is_one_line_and_exit_two(
+    world: World, cli: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    app = write_app(tmp_path / "app")
+    assert _run(capsys, str(app), "--version", "1.0.0", "--outputs", str(cli), "--bake", "10")[0] == 0
+    args = ("--version", "2.0.0", "--outputs", str(cli), "--batches", "HalfAtATime", "--min-healthy", "2")
+    code, _, err = _run(capsys, str(write_app(tmp_path / "app2", "print('two')\n")), *args)
+    assert code == 2 and "--min-healthy 2: a stage of 1 of 2 instances would leave 1 serving" in err

@@ -4,6 +4,7 @@ simulated fleet serving examples/app, the emulator's own S3 replication, the han
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -217,3 +218,29 @@ def test_invoke_against_an_emulator_that_refuses_the_lookup_is_one_line(
     err = capsys.readouterr().err
     assert code == 2
     assert "cannot read the function in us-east-1" in err and "Traceback" not in err and err.count("\n") == 1
+
+
+def test_examples_app_goes_one_box_then_the_rest_on_four_real_agents_per_region(platform: Platform) -> None:
+    assert platform.release("app", "1.0.0").outcome in ("released", "noop")
+    groups = {r: platform.outputs[f"{_code(r)}_asg_name"] for r in REGIONS}
+    sizes = {}
+    for region, group in groups.items():
+        autoscaling = platform.target().client("autoscaling", region)
+        found = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[group])["AutoScalingGroups"][0]
+        sizes[region] = (found["MaxSize"], found["DesiredCapacity"])
+        autoscaling.update_auto_scaling_group(AutoScalingGroupName=group, MaxSize=4, DesiredCapacity=4)
+        platform.fleet.converge(region)
+    try:
+        report = platform.release("app", "1.4.0", dataclasses.replace(FAST, bake=0.0, batches=(0.0, 100.0)))
+        assert report.outcome == "released", report.message
+        for region in report.regions:
+            stages = [(s["name"], len(s["instances"]), s["outcome"]) for s in region.stages]
+            assert stages == [("one_box", 1, "passed"), ("all", 4, "passed")], region.region
+        assert all(platform.served(r) == {"1.4.0"} for r in REGIONS)
+    finally:
+        for region, group in groups.items():
+            most, desired = sizes[region]
+            platform.target().client("autoscaling", region).update_auto_scaling_group(
+                AutoScalingGroupName=group, MinSize=min(1, desired), MaxSize=most, DesiredCapacity=desired
+            )
+            platform.fleet.converge(region)

@@ -70,10 +70,10 @@ def test_a_bug_while_the_second_region_converges_still_rolls_back_both_first(
 
     real = orchestrate.assess
 
-    def buggy(view, release, since, now, fail_fast):  # type: ignore[no-untyped-def]
+    def buggy(view, release, since, now, fail_fast, expect=None):  # type: ignore[no-untyped-def]
         if world.release_of("us-west-2") == "2.0.0" and fail_fast:
             raise ValueError("a bug in TapStack")
-        return real(view, release, since, now, fail_fast)
+        return real(view, release, since, now, fail_fast, expect)
 
     monkeypatch.setattr(orchestrate, "assess", buggy)
     report = _release(world, _package(tmp_path, "2.0.0", "v2\n"))

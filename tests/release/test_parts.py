@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from tapstack.contract import Heartbeat
 from tapstack.release import Options, package_dir, release
-from tapstack.release.convergence import FleetView, Heartbeat, assess
+from tapstack.release.convergence import FleetView, assess
 from tapstack.release.errors import ReleaseError, ReleaseLocked
 from tapstack.release.lease import LEASE_KEY, ReleaseLease
 from tapstack.release.outputs import StackOutputs
@@ -20,7 +21,7 @@ SINCE = NOW - timedelta(seconds=60)
 
 
 def _beat(instance: str, release: str | None, health: str = "healthy", age: float = 5, reason: str = "") -> Heartbeat:
-    return Heartbeat(instance, release, health, reason, NOW - timedelta(seconds=age))
+    return Heartbeat(instance, release, health, reason, None, (NOW - timedelta(seconds=age)).isoformat())
 
 
 def _view(*beats: Heartbeat, instances: tuple[str, ...] = ("i-1", "i-2")) -> FleetView:
@@ -124,3 +125,34 @@ def test_a_function_answering_something_else_than_the_reply_shape_fails_the_cana
     report = release(world.target(), package_dir(write_app(tmp_path / "app"), "1.0.0"), Options(bake=5), world.clock)
     assert report.outcome == "failed"
     assert 'unexpected reply from the function: {"hello": "world"}' in report.regions[0].detail
+
+
+def test_presets_and_percentages_become_stages_of_whole_instances_the_last_everyone() -> None:
+    from tapstack.release.plan import Options, parse_batches, stage_sizes
+
+    assert stage_sizes(Options(batches=parse_batches("OneBoxThenAll")), 4) == [1, 4]
+    assert stage_sizes(Options(batches=parse_batches("1,25,100")), 20) == [1, 5, 20]
+    assert stage_sizes(Options(batches=parse_batches("HalfAtATime")), 5) == [3, 5]
+    assert stage_sizes(Options(batches=parse_batches("OneAtATime")), 3) == [1, 2, 3]
+    assert stage_sizes(Options(batches=parse_batches("AllAtOnce")), 4) == [4]
+
+
+@pytest.mark.parametrize(
+    ("batches", "min_healthy", "instances", "message"),
+    [
+        ("AllAtOnce", "1", 4, "a stage of 4 of 4 instances would leave 0 serving"),
+        ("HalfAtATime", "75%", 4, "a stage of 2 of 4 instances would leave 2 serving"),
+        ("25,50", "0", 4, "the last one 100"),
+        ("50,25,100", "0", 4, "each stage must reach more"),
+        ("half", "0", 4, "use percentages such as 1,25,100 or one of AllAtOnce"),
+    ],
+)
+def test_stages_that_break_min_healthy_or_do_not_end_at_everyone_are_refused_naming_the_flag(
+    batches: str, min_healthy: str, instances: int, message: str
+) -> None:
+    from tapstack.release.errors import ReleaseError
+    from tapstack.release.plan import Options, parse_batches, stage_sizes
+
+    with pytest.raises(ReleaseError) as refused:
+        stage_sizes(Options(batches=parse_batches(batches), min_healthy=min_healthy), instances)
+    assert message in str(refused.value)

@@ -13,10 +13,12 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from tapstack.contract import Health, Heartbeat, utc_now
+
 from . import health
 from .config import AgentConfig
 from .errors import Refused
-from .heartbeat import HEALTHY, NONE, UNHEALTHY, Heartbeat, HeartbeatUndelivered, utc_now, write
+from .heartbeat import HeartbeatUndelivered, write
 from .install import current_link, prune, stage, switch, unlink_current
 from .pointer import Plan, read_pointer, resolve
 from .s3util import describe
@@ -37,14 +39,15 @@ def run_once(config: AgentConfig, s3: Any, sts: Any, service: Service) -> Heartb
     except (ClientError, BotoCoreError) as exc:
         user_id, unknown = None, f"sts:GetCallerIdentity failed: {describe(exc)}"
     try:
-        status, reason = _converge(config, s3, state, service)
+        status, reason = _converge(config, s3, state, service, user_id.rsplit(":", 1)[-1] if user_id else None)
     except Exception as exc:  # a bug, or an input no check foresaw: the pass must still end with a heartbeat
         log.exception("unexpected error in the agent pass")
         status, reason = _recover(config, state, service, f"unexpected error in this pass ({_describe(exc)})")
     try:
         state.save(config.root)
     except OSError as exc:
-        status, reason = UNHEALTHY, _join(reason, f"cannot save agent state in {config.root}: {exc.strerror or exc}")
+        failed = f"cannot save agent state in {config.root}: {exc.strerror or exc}"
+        status, reason = Health.UNHEALTHY, _join(reason, failed)
     heartbeat = Heartbeat(
         instance_id=user_id.rsplit(":", 1)[-1] if user_id else "unknown",
         release=state.current.release if state.current else None,
@@ -76,16 +79,16 @@ def _recover(config: AgentConfig, state: State, service: Service, failure: str) 
         return _serve(config, state, service, failure=f"{failure}; will retry")
     except Exception as exc:
         log.exception("cannot restore the serving release")
-        return UNHEALTHY, f"{failure}; will retry; restoring the serving release failed too ({_describe(exc)})"
+        return Health.UNHEALTHY, f"{failure}; will retry; restoring the serving release failed too ({_describe(exc)})"
 
 
 def _join(first: str, second: str) -> str:
     return f"{first}; {second}" if first else second
 
 
-def _converge(config: AgentConfig, s3: Any, state: State, service: Service) -> Outcome:
+def _converge(config: AgentConfig, s3: Any, state: State, service: Service, instance_id: str | None) -> Outcome:
     try:
-        pointer = read_pointer(s3, config.bucket)
+        pointer = read_pointer(s3, config.bucket, instance_id)
     except Refused as exc:
         return _serve(config, state, service, failure=f"cannot follow the release pointer: {exc.reason}")
     if pointer is None:
@@ -133,17 +136,17 @@ def _serve(config: AgentConfig, state: State, service: Service, failure: str = "
     """Keep the installed release serving (one restart if it is not) and say how it is."""
     current = state.current
     if current is None:
-        return (UNHEALTHY, _join(failure, "nothing is installed")) if failure else (NONE, "")
+        return (Health.UNHEALTHY, _join(failure, "nothing is installed")) if failure else (Health.NONE, "")
     result = _check(config, current, service)
     if not result.healthy:
         log.warning("release %s unhealthy (%s): restarting it", current.release, result.detail)
         result = _start_and_check(config, current, service)
     if failure:
         also = "" if result.healthy else f", which is unhealthy too: {result.detail}"
-        return UNHEALTHY, f"{failure}; serving {current.release}{also}"
+        return Health.UNHEALTHY, f"{failure}; serving {current.release}{also}"
     if result.healthy:
-        return HEALTHY, ""
-    return UNHEALTHY, f"release {current.release} is unhealthy: {result.detail}"
+        return Health.HEALTHY, ""
+    return Health.UNHEALTHY, f"release {current.release} is unhealthy: {result.detail}"
 
 
 def _install(config: AgentConfig, s3: Any, state: State, service: Service, plan: Plan) -> Outcome:
@@ -168,19 +171,19 @@ def _install(config: AgentConfig, s3: Any, state: State, service: Service, plan:
         state.previous, state.current = state.current, new
         state.converged, state.failed = plan.fingerprint, None
         prune(config.root, [Path(i.directory) for i in (state.current, state.previous) if i is not None])
-        return HEALTHY, ""
+        return Health.HEALTHY, ""
     reason = f"release {plan.release} failed its health check: {result.detail}"
     state.failed = Failed(plan.fingerprint, plan.release, reason)
     old = state.current
     if old is None:
         service.stop()
         unlink_current(config.root)
-        return UNHEALTHY, f"{reason}; no previous release to return to, the application is stopped"
+        return Health.UNHEALTHY, f"{reason}; no previous release to return to, the application is stopped"
     try:
         switch(config.root, Path(old.directory))
     except OSError as exc:
-        return UNHEALTHY, f"{reason}; cannot switch back to {old.release}: {exc}"
+        return Health.UNHEALTHY, f"{reason}; cannot switch back to {old.release}: {exc}"
     back = _start_and_check(config, old, service)
     if back.healthy:
-        return UNHEALTHY, f"{reason}; returned to {old.release}"
-    return UNHEALTHY, f"{reason}; returned to {old.release}, which is unhealthy too: {back.detail}"
+        return Health.UNHEALTHY, f"{reason}; returned to {old.release}"
+    return Health.UNHEALTHY, f"{reason}; returned to {old.release}, which is unhealthy too: {back.detail}"

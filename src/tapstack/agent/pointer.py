@@ -14,10 +14,11 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .errors import Refused
-from .s3util import describe, is_missing
+from tapstack.contract import POINTER_KEY, ROLLOUT, TooLarge, fetch, fingerprint, followed
 
-POINTER_KEY = "releases/current.json"
+from .errors import Refused
+from .s3util import describe
+
 MAX_DOCUMENT_BYTES = 1024 * 1024
 NO_VERSION_IDS = (
     "the pointer records no artifact version ids (an older handler promoted it): fetched the latest versions"
@@ -88,20 +89,16 @@ class Plan:
 
 def _read_json(s3: Any, bucket: str, key: str, version_id: str | None, what: str) -> tuple[Any, bytes] | None:
     """(document, raw bytes), or None when the object (version) does not exist; Refused when unreadable."""
-    args = {"Bucket": bucket, "Key": key, **({"VersionId": version_id} if version_id else {})}
     try:
-        reply = s3.get_object(**args)
-        raw = reply["Body"].read(MAX_DOCUMENT_BYTES + 1)
-    except ClientError as exc:
-        if is_missing(exc):
-            return None
+        found = fetch(s3, bucket, key, version_id=version_id, limit=MAX_DOCUMENT_BYTES)
+    except TooLarge:
+        raise Refused(f"{what} s3://{bucket}/{key} is larger than {MAX_DOCUMENT_BYTES} bytes") from None
+    except (ClientError, BotoCoreError) as exc:
         raise Refused(f"cannot read {what} s3://{bucket}/{key}: {describe(exc)}", permanent=False) from None
-    except BotoCoreError as exc:
-        raise Refused(f"cannot read {what} s3://{bucket}/{key}: {describe(exc)}", permanent=False) from None
-    if len(raw) > MAX_DOCUMENT_BYTES:
-        raise Refused(f"{what} s3://{bucket}/{key} is larger than {MAX_DOCUMENT_BYTES} bytes")
+    if found is None:
+        return None
     try:
-        return json.loads(raw.decode("utf-8-sig")), raw
+        return json.loads(found.body.decode("utf-8-sig")), found.body
     except (UnicodeDecodeError, ValueError):
         raise Refused(f"{what} s3://{bucket}/{key} is not UTF-8 JSON") from None
 
@@ -126,10 +123,13 @@ class Pointer:
     """sha256 of the document: a new promotion (or a rollback) is a new fingerprint."""
 
 
-def read_pointer(s3: Any, bucket: str) -> Pointer | None:
-    """The pointer, None before the first promotion; Refused when it cannot be read or names no release.
+def read_pointer(s3: Any, bucket: str, instance_id: str | None = None) -> Pointer | None:
+    """The release this instance follows, None before the first promotion; Refused when the pointer cannot be
+    read or names no release.
 
-    Read alone first: on a converged instance an unchanged fingerprint ends the question, one GET per pass.
+    During a staged rollout that is the rollout's release if this instance is in its cohort, else the release
+    the rest of the region serves (``tapstack.contract.followed``). Read alone first: on a converged instance
+    an unchanged fingerprint ends the question, one GET per pass.
     """
     found = _read_json(s3, bucket, POINTER_KEY, None, "the release pointer")
     if found is None:
@@ -137,7 +137,12 @@ def read_pointer(s3: Any, bucket: str) -> Pointer | None:
     doc, raw = found
     if not isinstance(doc, dict) or not isinstance(doc.get("release"), str) or not doc["release"]:
         raise Refused(f"the release pointer s3://{bucket}/{POINTER_KEY} names no release")
-    return Pointer(doc, doc["release"], hashlib.sha256(raw).hexdigest())
+    if ROLLOUT not in doc:
+        return Pointer(doc, doc["release"], fingerprint(raw))
+    chosen = followed(doc, instance_id)
+    if not isinstance(chosen.get("release"), str) or not chosen["release"]:
+        raise Refused(f"the rollout in s3://{bucket}/{POINTER_KEY} names no release")
+    return Pointer(chosen, chosen["release"], fingerprint(json.dumps(chosen, sort_keys=True).encode()))
 
 
 def resolve(s3: Any, bucket: str, pointer: Pointer) -> Plan:

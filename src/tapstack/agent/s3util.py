@@ -1,19 +1,12 @@
-"""The two questions the agent asks of every S3 error: is the object simply not there, and what happened."""
+"""The two questions the agent asks of every S3 error: is the object simply not there (``tapstack.contract``), and
+what happened."""
 
 from __future__ import annotations
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-MISSING = frozenset({"NoSuchKey", "NoSuchVersion", "404", "NotFound"})
-
-
-def code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", "Unknown"))
-
-
-def is_missing(exc: ClientError) -> bool:
-    """A missing key or version; S3 answers a bad version id with 400 InvalidArgument, which counts too."""
-    return code(exc) in MISSING or (code(exc) == "InvalidArgument" and "version" in describe(exc).lower())
+from tapstack.contract import error_code as code
+from tapstack.contract import is_missing as is_missing
 
 
 def describe(exc: ClientError | BotoCoreError) -> str:

@@ -9,8 +9,9 @@ region, so ``dnf install -y python3-boto3`` works from a private subnet through 
 even with no NAT gateway; nothing comes from PyPI and nothing is pinned here that the AMI's locked
 repository version does not already pin. The agent is therefore written for Python 3.9, stdlib + boto3.
 
-What is shipped: the agent's own modules (this package minus this file), as one deterministic tar.xz bundle
-embedded base64 (cloud-init ``write_files``) and unpacked to ``/opt/tapstack/agent/tapstack_agent/``. To fit
+What is shipped: the agent's own modules (this package minus this file) and the contract they import
+(``tapstack/contract.py``), as one deterministic tar.xz bundle embedded base64 (cloud-init ``write_files``) and
+unpacked to ``/opt/tapstack/agent/`` (``tapstack_agent/``, ``tapstack/``). To fit
 AWS's 16 KB, each module goes through an ``ast`` round trip that drops docstrings and comments (the code is
 the same code; tests run the unpacked bundle and parse it with Python 3.9's grammar); read them here. Three
 units: ``tapstack-agent.service`` (one pass, oneshot), ``tapstack-agent.timer`` (at boot, then 30 s after
@@ -26,23 +27,32 @@ import ast
 import base64
 import contextlib
 import functools
+import gzip
 import hashlib
 import io
 import json
+import lzma
+import re
 import sys
 import tarfile
 from pathlib import Path
 
 from ..lib.build_dirs import build_root, keep
+from ..lib.contract_files import contract_files
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 PACKAGE_NAME = "tapstack_agent"
 INSTALL_DIR = "/opt/tapstack/agent"
 BUNDLE = "/opt/tapstack/agent.tar.xz"
 CONFIG = "/etc/tapstack/agent.json"
+_INDENT = re.compile(r"^(?:    )+", re.MULTILINE)
+"""``ast.unparse`` indents by four spaces and writes no string literal across lines: one space per level is
+the same code, smaller."""
 USER_DATA_LIMIT = 16 * 1024
 """AWS's limit on user data, before base64 encoding."""
 
+# AWS_STS_REGIONAL_ENDPOINTS: the region's own STS endpoint (reached through the VPC's sts endpoint when there is
+# no NAT), not the global one. Comments stay here rather than in the units: user data is limited to 16 KB.
 AGENT_SERVICE = f"""[Unit]
 Description=TapStack release agent: one pass over releases/current.json
 Wants=network-online.target
@@ -51,7 +61,6 @@ After=network-online.target
 [Service]
 Type=oneshot
 Environment=PYTHONPATH={INSTALL_DIR}
-# The region's own STS endpoint (reached through the VPC's sts endpoint when there is no NAT), not the global one.
 Environment=AWS_STS_REGIONAL_ENDPOINTS=regional
 ExecStart=/usr/bin/python3 -m {PACKAGE_NAME} --config {CONFIG}
 TimeoutStartSec=900
@@ -100,19 +109,33 @@ def agent_sources() -> list[Path]:
 
 
 def _without_docstrings(source: str) -> str:
-    """The module's code with every string-literal statement (docstrings) and every comment removed."""
+    """The module's code without docstrings, comments, or the annotations of function parameters and returns.
+
+    Those annotations are never evaluated (every module has ``from __future__ import annotations``) and nothing
+    on the instance reads them; class-level annotations stay, since dataclasses make their fields from them.
+    """
     tree = ast.parse(source)
     for node in ast.walk(tree):
         body = getattr(node, "body", None)
         if isinstance(body, list):
             kept = [s for s in body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))]
             node.body = kept or [ast.Pass()]  # type: ignore[attr-defined]
-    return ast.unparse(tree) + "\n"
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            node.returns = None
+        elif isinstance(node, ast.arg):
+            node.annotation = None
+    return _INDENT.sub(lambda m: " " * (len(m.group(0)) // 4), ast.unparse(tree)) + "\n"
 
 
 def shipped_sources() -> dict[str, str]:
     """File name -> the text the instance runs."""
     return {p.name: _without_docstrings(p.read_text()) for p in agent_sources()}
+
+
+def shipped_files() -> dict[str, str]:
+    """Bundle path -> text: ``tapstack_agent/*.py`` and the contract they import, ``tapstack/contract.py``."""
+    contract = {path: _without_docstrings(file.read_text()) for path, file in contract_files().items()}
+    return {**{f"{PACKAGE_NAME}/{name}": text for name, text in shipped_sources().items()}, **contract}
 
 
 @functools.cache
@@ -125,7 +148,7 @@ def bundle() -> bytes:
     Python version whose ``ast.unparse`` wrote it)."""
     sources = agent_sources()
     digest = hashlib.sha256(f"{sys.version_info[:2]}".encode())
-    for path in [Path(__file__), *sources]:
+    for path in [Path(__file__), *sources, *contract_files().values()]:
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     kept = build_root("agent") / f"agent-{digest.hexdigest()[:16]}.tar.xz"
     with contextlib.suppress(OSError):
@@ -138,17 +161,20 @@ def bundle() -> bytes:
 def build_bundle() -> bytes:
     """The bundle, built from the sources now (``bundle`` keeps it)."""
     buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:xz", format=tarfile.USTAR_FORMAT, preset=9) as tar:
-        for name, text in shipped_sources().items():
+    with (
+        lzma.LZMAFile(buffer, "w", preset=9 | lzma.PRESET_EXTREME) as packed,
+        tarfile.TarFile(fileobj=packed, mode="w", format=tarfile.USTAR_FORMAT) as tar,
+    ):
+        for name, text in shipped_files().items():
             data = text.encode()
-            info = tarfile.TarInfo(f"{PACKAGE_NAME}/{name}")
+            info = tarfile.TarInfo(name)
             info.size, info.mode, info.mtime = len(data), 0o644, 0
             tar.addfile(info, io.BytesIO(data))
     return buffer.getvalue()
 
 
 def render_user_data(*, region: str, bucket: str) -> str:
-    """The cloud-config for one region's instances; ValueError if it would exceed AWS's 16 KB."""
+    """The cloud-config for one region's instances (``packed_user_data`` is what the launch template holds)."""
     config = json.dumps({"region": region, "bucket": bucket, "root": "/opt/tapstack"})
     files = [
         {"path": CONFIG, "permissions": "0644", "content": config + "\n"},
@@ -164,8 +190,17 @@ def render_user_data(*, region: str, bucket: str) -> str:
         ["systemctl", "enable", "tapstack-app.service"],
         ["systemctl", "enable", "--now", "tapstack-agent.timer"],
     ]
-    text = "#cloud-config\n" + json.dumps({"write_files": files, "runcmd": commands}, indent=1) + "\n"
-    size = len(text.encode())
-    if size > USER_DATA_LIMIT:
-        raise ValueError(f"user data is {size} bytes; AWS accepts at most {USER_DATA_LIMIT}")
-    return text
+    return "#cloud-config\n" + json.dumps({"write_files": files, "runcmd": commands}, separators=(",", ":")) + "\n"
+
+
+def packed_user_data(*, region: str, bucket: str) -> bytes:
+    """The user data as the launch template carries it: the cloud-config, gzip-compressed.
+
+    cloud-init's documented user-data formats include gzip-compressed content, which it decompresses and then
+    handles as if it were not compressed (cloud-init docs, "User-data formats", "Gzip compressed content").
+    AWS's 16 KB limit applies to these bytes (before base64); ValueError if they would exceed it.
+    """
+    data = gzip.compress(render_user_data(region=region, bucket=bucket).encode(), compresslevel=9, mtime=0)
+    if len(data) > USER_DATA_LIMIT:
+        raise ValueError(f"user data is {len(data)} bytes; AWS accepts at most {USER_DATA_LIMIT}")
+    return data

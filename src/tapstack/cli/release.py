@@ -46,6 +46,16 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--poll", type=float, metavar="SECONDS", help="seconds between checks (default: a tenth of --bake, 0.5 to 5)"
     )
+    parser.add_argument(
+        "--batches",
+        default="AllAtOnce",
+        metavar="P,P,..|PRESET",
+        help="stages per region: cumulative percentages of its instances (0 = one box), e.g. 0,25,100, or "
+        "AllAtOnce (default), HalfAtATime, OneBoxThenAll, OneAtATime",
+    )
+    parser.add_argument(
+        "--min-healthy", default="0", metavar="N|P%", help="instances that keep serving while a stage moves (0)"
+    )
     parser.add_argument("--force", action="store_true", help="start even if a stack alarm is already in ALARM")
     parser.add_argument("--no-rollback", action="store_true", help="on failure or Ctrl-C leave migrated regions")
     parser.add_argument("--dry-run", action="store_true", help="print the plan; upload and change nothing")
@@ -57,15 +67,21 @@ def _table(report: ReleaseReport) -> object:
     from rich.table import Table
 
     table = Table(title=f"release {escape(report.version)} ({escape(report.target)})")
-    for column in ("region", "wave", "state", "serving", "fleet", "seconds"):
-        table.add_column(column, no_wrap=True)  # names and versions whole; the detail column folds instead
+    staged = any(len(r.stages) > 1 or (r.stages and r.stages[0]["name"] != "all") for r in report.regions)
+    columns = ("region", "wave", "state", "serving", *(("stages",) if staged else ()), "fleet", "seconds")
+    for column in columns:
+        table.add_column(column, no_wrap=column != "stages")  # names and versions whole; detail and stages fold
     table.add_column("detail", overflow="fold")
     for r in report.regions:
         style = STATE_STYLE.get(r.state, "")
         wave = "canary" if r.wave == 0 else str(r.wave)
         spent = f"{sum(r.seconds.values()):.1f}" if r.seconds else "-"
         serving = escape(r.serving) if r.serving else "-"
-        table.add_row(r.region, wave, f"[{style}]{r.state}[/]", serving, r.fleet, spent, escape(r.detail))
+        stages = "\n".join(
+            f"{st['name']} {st['percent']:g}% ({len(st['instances'])}): {st['outcome']}" for st in r.stages
+        )
+        shown = (stages or "-",) if staged else ()
+        table.add_row(r.region, wave, f"[{style}]{r.state}[/]", serving, *shown, r.fleet, spent, escape(r.detail))
     return table
 
 
@@ -86,6 +102,11 @@ def _print(report: ReleaseReport) -> None:
         console.print(
             f"  bake {plan['bake_seconds']:g}s per wave, converge within {plan['converge_timeout']:g}s, "
             f"replication within {plan['replication_timeout']:g}s, rollback {'on' if plan['rollback'] else 'off'}"
+        )
+        batches = plan.get("batches", [100])
+        shown = batches if isinstance(batches, str) else ",".join(f"{b:g}" for b in batches)
+        console.print(
+            f"  stages per region: {shown} (% of its instances, 0 = one box), min healthy {plan['min_healthy']}"
         )
     else:
         console.print(_table(report))
@@ -140,7 +161,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ..release import AwsTarget, EmulatorTarget, Options, StackOutputs, Target, package_dir, release
     from ..release.interrupts import shielded, signals_as_interrupts
-    from ..release.plan import poll_for
+    from ..release.plan import parse_batches, poll_for
     from .common import emulator_at, print_json
 
     options = Options(
@@ -153,6 +174,8 @@ def run(args: argparse.Namespace) -> int:
         force=args.force,
         rollback=not args.no_rollback,
         dry_run=args.dry_run,
+        batches=parse_batches(args.batches),
+        min_healthy=args.min_healthy,
     )
     started = time.perf_counter()
     package = package_dir(args.directory, args.version)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from ..agent.userdata import render_user_data
+from ..agent.userdata import packed_user_data
 from ..lib import endpoints, iam
 from ..lib.instance_types import ami_parameter, architecture
 from .base import RegionalComponent
@@ -65,7 +65,7 @@ class ComputeArgs:
 
 def user_data(region: str, bucket: str) -> str:
     """The launch template's user data: cloud-init that installs the release agent for this region's bucket."""
-    return base64.b64encode(render_user_data(region=region, bucket=bucket).encode()).decode()
+    return base64.b64encode(packed_user_data(region=region, bucket=bucket)).decode()
 
 
 class Compute(RegionalComponent):

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from ..contract import ARTIFACTS_PREFIX
 from ..lib import iam
 from ..lib.regions import region_code
 from .base import RegionalComponent
@@ -54,7 +55,7 @@ class ReplicationArgs:
 # Only release content crosses regions. The migration state under ``releases/``, ``migrations/``,
 # ``rollbacks/`` and ``locks/`` is each region's own: replicating it would overwrite a secondary's records and
 # pointer with the primary's (and a pointer could arrive before the artifacts it names).
-REPLICATED_PREFIX = "artifacts/"
+REPLICATED_PREFIX = ARTIFACTS_PREFIX
 
 
 def rule_id(destination_region: str) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import gzip
 import re
 from pathlib import PurePosixPath
 from typing import Any
@@ -124,8 +125,9 @@ def _user_data_files(template: Resource) -> list[dict[str, Any]]:
     if not isinstance(raw, str):
         return []
     try:
-        text = base64.b64decode(raw, validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError):
+        data = base64.b64decode(raw, validate=True)
+        text = (gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data).decode()
+    except (binascii.Error, UnicodeDecodeError, OSError, EOFError):
         return []
     if not text.startswith("#cloud-config"):
         return []

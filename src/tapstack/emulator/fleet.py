@@ -33,8 +33,9 @@ from typing import Any
 
 from ..agent.config import AgentConfig
 from ..agent.cycle import run_once
-from ..agent.heartbeat import HEALTHY, UNHEALTHY, Heartbeat, HeartbeatUndelivered
+from ..agent.heartbeat import HeartbeatUndelivered
 from ..agent.service import ProcessService
+from ..contract import Health, Heartbeat
 from ..lib.regions import region_code
 from .engine import Clients
 from .loopback import EmulatorError
@@ -175,8 +176,8 @@ class Fleet:
         if not releases:
             return f"{len(members)} instance{'s' if len(members) != 1 else ''}, no release yet"
         newest = max(releases, key=lambda r: sum(1 for b in beats if b.release == r))
-        on = sum(1 for b in beats if b.release == newest and b.health == HEALTHY)
-        unhealthy = sum(1 for b in beats if b.health != HEALTHY)
+        on = sum(1 for b in beats if b.release == newest and b.health == Health.HEALTHY)
+        unhealthy = sum(1 for b in beats if b.health != Health.HEALTHY)
         state = "healthy" if unhealthy == 0 and on == len(members) else f"{unhealthy} unhealthy"
         return f"{on}/{len(members)} on {newest}, {state}"
 
@@ -185,7 +186,7 @@ class Fleet:
         return [
             f"{m.instance_id}: {m.undelivered or (m.last.reason if m.last else 'no pass yet')}"
             for m in self.instances.get(region, {}).values()
-            if m.undelivered or m.last is None or m.last.health == UNHEALTHY
+            if m.undelivered or m.last is None or m.last.health == Health.UNHEALTHY
         ]
 
     def stop(self) -> None:

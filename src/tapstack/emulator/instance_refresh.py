@@ -20,11 +20,11 @@ adapter), AWS's defaults otherwise.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ..agent.heartbeat import HEALTHY, Heartbeat
+from ..contract import Health, Heartbeat
 
 
 class _Member(Protocol):
@@ -85,10 +85,30 @@ def preferences_of(account_id: str, region: str, group: str) -> Preferences:
     return _preferences.get((account_id, region, group), Preferences())
 
 
+_refreshes: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+"""(account, region, group) -> its refreshes, newest first, as DescribeInstanceRefreshes lists them."""
+
+
+def describe_instance_refreshes(response: Any) -> Any:
+    """moto's AutoScalingResponse has no DescribeInstanceRefreshes: this answers it from the refreshes run here.
+
+    AWS lists a group's refreshes newest first with ``InstanceRefreshId``, ``AutoScalingGroupName`` and
+    ``Status`` (Pending, InProgress, Successful, ...) (Amazon EC2 Auto Scaling API Reference,
+    DescribeInstanceRefreshes).
+    """
+    from moto.core.responses import ActionResult
+
+    group = str(response._get_param("AutoScalingGroupName"))
+    found = _refreshes.get((str(response.current_account), str(response.region), group), [])
+    return ActionResult({"InstanceRefreshes": [dict(r) for r in found]})
+
+
 def serving(fleet: Fleet, region: str) -> int:
     """Instances of the region's group now running whose last agent pass reported a healthy release."""
     return sum(
-        1 for m in fleet.sync(region) if m.last is not None and m.last.health == HEALTHY and m.last.release is not None
+        1
+        for m in fleet.sync(region)
+        if m.last is not None and m.last.health == Health.HEALTHY and m.last.release is not None
     )
 
 
@@ -107,6 +127,21 @@ def refresh(fleet: Fleet, region: str, preferences: Preferences | None = None) -
 
     desired = int(group()["DesiredCapacity"])
     keep, most = prefs.bounds(desired)
+    listed = _refreshes.setdefault((str(fleet.emulator.account_id), region, target.asg_name), [])
+    entry = {"InstanceRefreshId": f"refresh-{len(listed) + 1}", "AutoScalingGroupName": target.asg_name}
+    listed.insert(0, {**entry, "Status": "InProgress"})  # what a release's preflight sees while it runs
+    try:
+        observed = _replace(fleet, region, autoscaling, target.asg_name, keep, most, active)
+    except BaseException:
+        listed[0]["Status"] = "Failed"
+        raise
+    listed[0]["Status"] = "Successful"
+    return observed
+
+
+def _replace(
+    fleet: Fleet, region: str, autoscaling: Any, group: str, keep: int, most: int, active: Callable[[], list[str]]
+) -> list[int]:
     old = active()
     observed = [serving(fleet, region)]
     while old:
@@ -114,7 +149,7 @@ def refresh(fleet: Fleet, region: str, preferences: Preferences | None = None) -
         if most > running:
             batch = old[: most - running]
             autoscaling.set_desired_capacity(
-                AutoScalingGroupName=target.asg_name, DesiredCapacity=running + len(batch), HonorCooldown=False
+                AutoScalingGroupName=group, DesiredCapacity=running + len(batch), HonorCooldown=False
             )
             observed.append(serving(fleet, region))
             fleet.converge(region)

@@ -69,7 +69,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from ..graph import as_list
-from . import authorization, launches, quotas, replication
+from . import authorization, instance_refresh, launches, quotas, replication
 from .patches import mark
 from .wsgi import WsgiApp
 
@@ -469,6 +469,11 @@ def install() -> None:
     IAMPolicyStatement._check_element_matches = mark(  # type: ignore[method-assign]
         _substituting_variables(IAMPolicyStatement._check_element_matches), IAMPolicyStatement._check_element_matches
     )
+    from moto.autoscaling.responses import AutoScalingResponse
+
+    if hasattr(AutoScalingResponse, "describe_instance_refreshes"):
+        raise RuntimeError("moto now implements DescribeInstanceRefreshes: drop instance_refresh's (verified on 5.2.5)")
+    AutoScalingResponse.describe_instance_refreshes = instance_refresh.describe_instance_refreshes  # type: ignore[attr-defined]
     authorization.install()
     quotas.install()
     launches.install()

@@ -12,12 +12,14 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from tapstack.contract import Reply
+
 from .checks import validate
 from .clients import describe
 from .events import Migrate, Request, Rollback, Status, Validate, claimed_id, known_action, parse_event
 from .logs import log
 from .migrate import migrate
-from .outcomes import HandlerError, Reply
+from .outcomes import HandlerError
 from .rollback import rollback
 from .services import Services
 from .status import status

@@ -13,14 +13,15 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from tapstack.contract import ARTIFACTS_PREFIX, POINTER_KEY, Reply
+
 from .clients import describe, error_code
 from .fleet import Unavailable, survey
-from .outcomes import Reply, ServerError
-from .records import POINTER_KEY
+from .outcomes import ServerError
 from .services import Services
 from .settings import REQUIRED_KEYS, parse_config
 
-REPLICATED_PREFIX = "artifacts/"
+REPLICATED_PREFIX = ARTIFACTS_PREFIX
 """The one prefix that must reach every secondary: the releases the instances there install."""
 
 

@@ -7,8 +7,10 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from tapstack.contract import ARTIFACTS_PREFIX, COHORT_SPACE, Stage, is_control_key, percent_bound
+
 from .outcomes import BadRequest
-from .records import CONTROL_KEYS, RELEASE_PREFIX, is_control_key
+from .records import CONTROL_KEYS
 from .settings import MAX_EVENT_BYTES, MAX_KEY_BYTES
 
 ACTIONS = ("validate", "migrate", "rollback", "status")
@@ -19,7 +21,7 @@ ID_RULE = "1-64 characters from A-Z a-z 0-9 _ -"
 # "migrationId" is reported instead of silently ignored.
 FIELDS: dict[str, dict[str, bool]] = {
     "validate": {},
-    "migrate": {"migration_id": True, "manifest_key": True},
+    "migrate": {"migration_id": True, "manifest_key": True, "cohort": False},
     "rollback": {"migration_id": True},
     "status": {"migration_id": False},
 }
@@ -31,9 +33,20 @@ class Validate:
 
 
 @dataclass(frozen=True)
+class Cohort:
+    """Promote to part of the fleet: ``bound`` over the cohort space (``tapstack.contract.in_cohort``)."""
+
+    stage: Stage
+    percent: float
+    bound: int
+
+
+@dataclass(frozen=True)
 class Migrate:
     migration_id: str
     manifest_key: str
+    cohort: Cohort | None = None
+    """None: the whole region at once (as an agent that does not know cohorts expects)."""
 
 
 @dataclass(frozen=True)
@@ -85,9 +98,9 @@ def check_key(value: object, field: str) -> str:
             "point it at your release files",
             field=field,
         )
-    if not value.startswith(RELEASE_PREFIX):
+    if not value.startswith(ARTIFACTS_PREFIX):
         raise BadRequest(
-            f"{field} {shown(value)} is outside {RELEASE_PREFIX}: releases live there, the one prefix that "
+            f"{field} {shown(value)} is outside {ARTIFACTS_PREFIX}: releases live there, the one prefix that "
             "replicates to every region and that the function and the instances may read",
             field=field,
         )
@@ -138,4 +151,28 @@ def parse_event(event: object) -> Request:
     migration_id = _migration_id(event["migration_id"])
     if action == "rollback":
         return Rollback(migration_id)
-    return Migrate(migration_id, check_key(event["manifest_key"], "manifest_key"))
+    cohort = None if event.get("cohort") is None else _cohort(event["cohort"])
+    return Migrate(migration_id, check_key(event["manifest_key"], "manifest_key"), cohort)
+
+
+def _cohort(value: object) -> Cohort:
+    """``{"stage": "one_box"|"batch"|"all", "percent": (0, 100], "bound": optional int}``."""
+    stages = ", ".join(s.value for s in Stage)
+    if not isinstance(value, dict) or set(value) - {"stage", "percent", "bound"}:
+        raise BadRequest(
+            f'cohort must be an object like {{"stage": "batch", "percent": 25}} (stage one of {stages}, '
+            "percent, optional bound)",
+            field="cohort",
+        )
+    stage, percent, bound = value.get("stage"), value.get("percent"), value.get("bound")
+    if stage not in {s.value for s in Stage}:
+        raise BadRequest(f"cohort.stage {shown(stage)} is unknown: use one of {stages}", field="cohort")
+    if not isinstance(percent, int | float) or isinstance(percent, bool) or not 0 < percent <= 100:
+        raise BadRequest(f"cohort.percent must be a number in (0, 100], got {shown(percent)}", field="cohort")
+    if stage == Stage.ALL and percent != 100:
+        raise BadRequest(f"cohort.stage all is everyone: its percent must be 100, got {shown(percent)}", field="cohort")
+    if bound is None:
+        bound = percent_bound(float(percent))
+    if not isinstance(bound, int) or isinstance(bound, bool) or not 0 < bound <= COHORT_SPACE:
+        raise BadRequest(f"cohort.bound must be an integer in (0, {COHORT_SPACE}], got {shown(bound)}", field="cohort")
+    return Cohort(Stage(stage), float(percent), bound)

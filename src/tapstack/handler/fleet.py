@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from tapstack.contract import HEARTBEAT_PREFIX, TooLarge, followed, heartbeat_instance
+
 from .clock import iso, now, parse_iso
-from .records import HEARTBEAT_PREFIX, heartbeat_instance
 from .services import Services
 from .settings import ARTIFACT_WORKERS, ENV_ASG_NAME, MAX_HEARTBEAT_BYTES, Settings
-from .store import Bucket, TooLarge
+from .store import Bucket
 
 _DESCRIBE_BATCH = 100
 _LISTED = 5
@@ -63,7 +64,11 @@ def survey(svc: Services, current: dict[str, Any] | None) -> Fleet:
     launched = _launch_times(svc, in_service)
     heartbeats, others = _heartbeats(svc.bucket, set(in_service))
     moment = now()
-    instances = [_instance(m, launched, heartbeats, release, settings, moment) for m in members]
+    # During a staged rollout each instance serves the rollout's release or the region's, by its cohort.
+    expected = {
+        m["InstanceId"]: followed(current, m["InstanceId"]).get("release") if current else None for m in members
+    }
+    instances = [_instance(m, launched, heartbeats, expected[m["InstanceId"]], settings, moment) for m in members]
     counts = {
         state: sum(1 for i in instances if i["state"] == state) for state in ("serving", "within_grace", "failing")
     }

@@ -19,11 +19,12 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from tapstack.contract import LOCK_KEY
+
 from .clients import describe
 from .clock import iso, now, parse_iso
 from .logs import log
 from .outcomes import Conflict
-from .records import LOCK_KEY
 from .store import Bucket, PreconditionLost
 
 

@@ -15,10 +15,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from tapstack.contract import TooLarge
+
 from .events import check_key, shown
 from .outcomes import BadRequest, NotFound, ServerError
 from .settings import ARTIFACT_WORKERS, MAX_RELEASE_CHARS, RuntimeConfig
-from .store import Bucket, TooLarge
+from .store import Bucket
 
 SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 _REPORTED = 20

@@ -11,15 +11,25 @@ from __future__ import annotations
 
 from typing import Any
 
+from tapstack.contract import (
+    COHORT_SPACE,
+    POINTER_KEY,
+    ROLLOUT,
+    Reply,
+    Stage,
+    pointer_document,
+    record_key,
+    rollback_key,
+)
+
 from . import reconcile
 from .clock import iso, now
-from .events import Migrate
+from .events import Cohort, Migrate
 from .lock import ReleaseLock
 from .manifest import Manifest, Pinned, load_manifest, verify_artifacts
-from .notify import summary
-from .outcomes import Conflict, Reply
-from .pointer import Progress, announce, complete
-from .records import POINTER_KEY, record_key, release_of, rollback_key
+from .outcomes import Conflict
+from .pointer import Progress, announce, complete, opening
+from .records import release_of
 from .services import Services
 from .store import PreconditionLost
 
@@ -90,8 +100,12 @@ def replay(svc: Services, found: tuple[dict[str, Any], str], request: Migrate) -
 def _promote(svc: Services, request: Migrate, manifest: Manifest, pinned: tuple[Pinned, ...]) -> Reply:
     bucket, mid = svc.bucket, request.migration_id
     current = bucket.read_json(POINTER_KEY)
-    previous, pointer_etag = current if current is not None else (None, None)
-    reconcile.pointer(svc, previous)
+    serving, pointer_etag = current if current is not None else (None, None)
+    reconcile.pointer(svc, serving)
+    # What every instance outside a cohort serves, and what a rollback of this migration returns them all to.
+    previous = {k: v for k, v in serving.items() if k != ROLLOUT} if serving is not None else None
+    cohort = request.cohort if previous is not None else None  # the first release: nothing else to serve
+    stage = _stage(cohort)
     started = iso(now())
     artifacts = [p.as_json() for p in pinned]
     record: dict[str, Any] = {
@@ -103,12 +117,8 @@ def _promote(svc: Services, request: Migrate, manifest: Manifest, pinned: tuple[
         "artifact_count": len(pinned),
         "artifacts": artifacts,
         "previous": previous,
-        "region": svc.settings.region,
-        "state": "in_progress",
-        "started_at": started,
-        "updated_at": started,
-        "finished_at": None,
-        "error": None,
+        "stage": stage,
+        **opening(svc.settings.region, started),
     }
     try:
         record_etag = bucket.write_json(record_key(mid), record, create=True)
@@ -123,35 +133,36 @@ def _promote(svc: Services, request: Migrate, manifest: Manifest, pinned: tuple[
             ) from None
         return replay(svc, found, request)
     progress = Progress("migration", record_key(mid), record, record_etag)
-    notices = {"start": announce(svc, progress)}
-    target = {
-        "release": manifest.release,
-        "manifest_key": manifest.key,
-        "manifest_version_id": manifest.version_id,
-        "migration_id": mid,
-        "promoted_at": started,
-        "artifacts": artifacts,
-    }
-    outcome = complete(
+    target = pointer_document(
+        release=manifest.release,
+        manifest_key=manifest.key,
+        manifest_version_id=manifest.version_id,
+        migration_id=mid,
+        promoted_at=started,
+        artifacts=artifacts,
+    )
+    if previous is not None and stage["name"] != Stage.ALL:
+        target = {**previous, ROLLOUT: {**target, "stage": stage["name"], **_bounds(cohort)}}
+    return complete(
         svc,
         progress,
         target,
         pointer_etag,
-        moved=f"release {manifest.release} is current",
+        announce(svc, progress),
+        moved=f"release {manifest.release} is current"
+        + ("" if stage["name"] == Stage.ALL else f" for its {stage['name']} cohort ({stage['percent']:g}%)"),
         unmoved=f"release {release_of(previous)} is still current",
+        done=f" in {svc.settings.region} (previous: {release_of(previous)})",
+        failed=f"migration {mid} failed",
     )
-    notices["finish"] = outcome.notification
-    result = {"record": record, "notification": summary(notices)}
-    if outcome.error is None:
-        return Reply(
-            200,
-            "success",
-            f"{outcome.situation} in {svc.settings.region} (previous: {release_of(previous)})",
-            result,
-        )
-    return Reply(
-        outcome.status,
-        "conflict" if outcome.status == 409 else "failure",
-        f"migration {mid} failed: {outcome.error}; {outcome.situation}",
-        result,
-    )
+
+
+def _stage(cohort: Cohort | None) -> dict[str, Any]:
+    """The record's ``stage``: how much of the region this migration promotes the release to."""
+    if cohort is None or cohort.bound >= COHORT_SPACE:
+        return {"name": Stage.ALL, "percent": 100}
+    return {"name": cohort.stage, "percent": cohort.percent}
+
+
+def _bounds(cohort: Cohort | None) -> dict[str, Any]:
+    return {"percent": cohort.percent, "bound": cohort.bound} if cohort is not None else {}

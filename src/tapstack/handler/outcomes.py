@@ -1,18 +1,10 @@
-"""What a caller gets back: one reply type and the errors that end a request early with a status code."""
+"""The errors that end a request early with a status code (the reply itself: ``tapstack.contract.Reply``)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
-
-@dataclass(frozen=True)
-class Reply:
-    status: int
-    outcome: str
-    message: str
-    result: dict[str, Any] = field(default_factory=dict)
-    field: str | None = None
+from tapstack.contract import Reply
 
 
 class HandlerError(Exception):

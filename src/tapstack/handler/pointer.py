@@ -12,11 +12,12 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from tapstack.contract import POINTER_KEY, Outcome, RecordState, Reply
+
 from .clients import describe
 from .clock import iso, now
-from .notify import notice, publish
+from .notify import notice, publish, summary
 from .outcomes import ServerError
-from .records import POINTER_KEY
 from .services import Services
 from .store import Bucket, PreconditionLost
 
@@ -31,36 +32,60 @@ class Progress:
     doc: dict[str, Any]
     etag: str
 
+    @property
+    def result_name(self) -> str:
+        """Where the reply carries the record: ``record`` for a migration, ``rollback`` for a rollback."""
+        return "record" if self.kind == "migration" else self.kind
 
-@dataclass(frozen=True)
-class Outcome:
-    error: str | None
-    status: int
-    situation: str
-    """Which release is current now, for the reply's message."""
-    notification: str
-    """How publishing the finish went (``sent`` or why not)."""
+
+def opening(region: str, started: str) -> dict[str, Any]:
+    """The fields a migration or rollback record starts with, written before the pointer moves."""
+    return {
+        "region": region,
+        "state": RecordState.IN_PROGRESS,
+        "started_at": started,
+        "updated_at": started,
+        "finished_at": None,
+        "error": None,
+    }
 
 
 def complete(
-    svc: Services, progress: Progress, target: dict[str, Any], pointer_etag: str | None, *, moved: str, unmoved: str
-) -> Outcome:
-    """Move the pointer to ``target``, record the outcome in ``progress``, publish it.
+    svc: Services,
+    progress: Progress,
+    target: dict[str, Any],
+    pointer_etag: str | None,
+    started: str,
+    *,
+    moved: str,
+    unmoved: str,
+    done: str,
+    failed: str,
+    retry: str = "",
+) -> Reply:
+    """Move the pointer to ``target``, record the outcome in ``progress``, publish it, and answer.
 
     ``moved``/``unmoved`` say which release is current in either case: if recording the outcome fails, that
     sentence still reaches the caller (a ServerError), so nobody is told a promoted release failed or the
-    reverse; the notification then waits for the reconciliation.
+    reverse; the notification then waits for the reconciliation. ``started`` is how the start notice went;
+    the reply's message is the situation followed by ``done``, or ``failed``, the error, the situation and
+    ``retry``.
     """
     error, status = move(svc.bucket, target, pointer_etag)
     situation = moved if error is None else unmoved
     finish(svc.bucket, progress, error, situation)
-    return Outcome(error, status, situation, announce(svc, progress))
+    notices = {"start": started, "finish": announce(svc, progress)}
+    result = {progress.result_name: progress.doc, "notification": summary(notices)}
+    if error is None:
+        return Reply(200, Outcome.SUCCESS, f"{situation}{done}", result)
+    outcome = Outcome.CONFLICT if status == 409 else Outcome.FAILURE
+    return Reply(status, outcome, f"{failed}: {error}; {situation}{retry}", result)
 
 
 def announce(svc: Services, progress: Progress) -> str:
     """Publish the record's current state as ``<kind>.<state>`` (started, succeeded, failed)."""
     state = progress.doc["state"]
-    event = f"{progress.kind}.{'started' if state == 'in_progress' else state}"
+    event = f"{progress.kind}.{'started' if state == RecordState.IN_PROGRESS else state}"
     return publish(svc.sns, svc.settings.topic_arn, event, notice(progress.kind, progress.doc))
 
 
@@ -96,7 +121,12 @@ def finish(bucket: Bucket, progress: Progress, error: str | None, situation: str
     """Record the outcome over the in-progress document this invocation wrote (If-Match on its ETag)."""
     finished = iso(now())
     doc = progress.doc
-    doc.update(state="failed" if error else "succeeded", finished_at=finished, updated_at=finished, error=error)
+    doc.update(
+        state=RecordState.FAILED if error else RecordState.SUCCEEDED,
+        finished_at=finished,
+        updated_at=finished,
+        error=error,
+    )
     try:
         progress.etag = bucket.write_json(progress.key, doc, if_match=progress.etag)
     except (ClientError, BotoCoreError, PreconditionLost) as exc:

@@ -15,11 +15,13 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from tapstack.contract import moved_by, record_key, rollback_key
+
 from .clients import describe
 from .clock import iso, now
 from .logs import log
 from .pointer import Progress, announce
-from .records import record_key, restoring_rollback, rollback_key
+from .records import restoring_rollback
 from .services import Services
 from .store import PreconditionLost
 
@@ -31,7 +33,7 @@ def migration(svc: Services, found: Found, current: dict[str, Any] | None) -> tu
     if found is None:
         return None, None
     doc, etag = found
-    proven = current is not None and current.get("migration_id") == doc.get("migration_id")
+    proven = current is not None and moved_by(current) == doc.get("migration_id")
     if doc.get("state") != "in_progress" or not proven:
         return doc, None
     return _settle(svc, Progress("migration", record_key(str(doc["migration_id"])), doc, etag))
@@ -54,8 +56,8 @@ def pointer(svc: Services, current: dict[str, Any] | None) -> None:
     """
     if current is None:
         return
-    mid = current.get("migration_id")
-    if isinstance(mid, str) and mid:
+    mid = moved_by(current)
+    if mid:
         migration(svc, svc.bucket.read_json(record_key(mid)), current)
     undone = restoring_rollback(current)
     if undone:

@@ -12,14 +12,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from tapstack.contract import POINTER_KEY, Reply, moved_by, record_key, rollback_key, stage_of
+
 from . import reconcile
 from .clock import iso, now
 from .events import Rollback
 from .lock import ReleaseLock
-from .notify import summary
-from .outcomes import Conflict, NotFound, Reply
-from .pointer import Progress, announce, complete
-from .records import POINTER_KEY, record_key, release_of, restored_by, rollback_key
+from .outcomes import Conflict, NotFound
+from .pointer import Progress, announce, complete, opening
+from .records import release_of, restored_by
 from .services import Services
 from .store import Bucket, PreconditionLost
 
@@ -65,7 +66,7 @@ def _check_current(record: dict[str, Any], current: Found) -> tuple[dict[str, An
     mid, release = record.get("migration_id"), record.get("release")
     now_current = current[0] if current is not None else None
     result = {"record": record, "current": now_current}
-    if current is not None and current[0].get("migration_id") == mid:
+    if current is not None and moved_by(current[0]) == mid:
         if not isinstance(record.get("previous"), dict):
             raise Conflict(
                 f"migration {mid} promoted the first release ({release}); there is no earlier release to restore",
@@ -87,7 +88,7 @@ def _check_current(record: dict[str, Any], current: Found) -> tuple[dict[str, An
             field="migration_id",
             result=result,
         )
-    holder = now_current.get("migration_id")
+    holder = moved_by(now_current)
     raise Conflict(
         f"release {release_of(now_current)} (migration {holder}) is current, not release {release} of "
         f"migration {mid}; rolling {mid} back would discard {holder}'s release: roll back {holder} first",
@@ -107,12 +108,7 @@ def _restore(
         "migration_id": mid,
         "rolled_back": replaced,
         "restored": restored,
-        "region": svc.settings.region,
-        "state": "in_progress",
-        "started_at": started,
-        "updated_at": started,
-        "finished_at": None,
-        "error": None,
+        **opening(svc.settings.region, started),
     }
     try:
         doc_etag = bucket.write_json(
@@ -125,24 +121,19 @@ def _restore(
             field="migration_id",
         ) from None
     progress = Progress("rollback", rollback_key(mid), doc, doc_etag)
-    notices = {"start": announce(svc, progress)}
-    outcome = complete(
+    return complete(
         svc,
         progress,
         restored,
         pointer_etag,
+        announce(svc, progress),
         moved=f"release {release_of(restored)} is current again",
         unmoved=f"release {release_of(replaced)} is still current",
+        done=f" (rolled back release {record.get('release')} of {mid}{_cohorts(replaced)})",
+        failed=f"rollback of migration {mid} failed",
+        retry="; the rollback can be retried",
     )
-    notices["finish"] = outcome.notification
-    result = {"rollback": doc, "notification": summary(notices)}
-    if outcome.error is None:
-        return Reply(
-            200, "success", f"{outcome.situation} (rolled back release {release_of(replaced)} of {mid})", result
-        )
-    return Reply(
-        outcome.status,
-        "conflict" if outcome.status == 409 else "failure",
-        f"rollback of migration {mid} failed: {outcome.error}; {outcome.situation}; the rollback can be retried",
-        result,
-    )
+
+
+def _cohorts(replaced: dict[str, Any]) -> str:
+    return " from every cohort" if stage_of(replaced) else ""

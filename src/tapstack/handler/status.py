@@ -10,14 +10,24 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from tapstack.contract import MIGRATIONS_PREFIX, POINTER_KEY, RECORD_NAME, Reply, record_key, rollback_key, stage_of
+
 from . import reconcile
 from .clients import describe
 from .events import Status
 from .fleet import Unavailable, survey
-from .outcomes import NotFound, Reply
-from .records import MIGRATIONS_PREFIX, POINTER_KEY, RECORD_NAME, record_key, release_of, rollback_key
+from .outcomes import NotFound
+from .records import release_of
 from .services import Services
 from .store import Listed
+
+
+def _staged(current: dict[str, Any] | None) -> str:
+    """A staged rollout in progress, as the message names it (the pointer's ``rollout``)."""
+    stage = stage_of(current)
+    if stage is None:
+        return ""
+    return f" (release {stage['release']} staged to its {stage['stage']} cohort, {stage['percent']}%)"
 
 
 def status(svc: Services, request: Status) -> Reply:
@@ -48,7 +58,8 @@ def status(svc: Services, request: Status) -> Reply:
         return Reply(
             200,
             "success",
-            f"migration {mid}: {record.get('state')}{undone}; release {release_of(current)} is current",
+            f"migration {mid}: {record.get('state')}{undone}; release {release_of(current)} is current"
+            f"{_staged(current)}",
             result,
         )
     limit = svc.config().status_limit
@@ -58,7 +69,8 @@ def status(svc: Services, request: Status) -> Reply:
     return Reply(
         200,
         "success",
-        f"{len(records)} most recent of {len(listed)} migration(s); release {release_of(current)} is current",
+        f"{len(records)} most recent of {len(listed)} migration(s); release {release_of(current)} is current"
+        f"{_staged(current)}",
         {
             "records": [_brief(r) for r in records],
             "total": len(listed),

@@ -14,6 +14,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from tapstack.contract import fetch, is_missing
+
 from .clients import error_code
 from .outcomes import ServerError
 
@@ -25,12 +27,6 @@ _CHUNK = 1 << 20
 
 class PreconditionLost(Exception):
     """A conditional write found the object not in the state the caller expected: someone else wrote first."""
-
-
-class TooLarge(Exception):
-    def __init__(self, size: int) -> None:
-        super().__init__(size)
-        self.size = size
 
 
 @dataclass(frozen=True)
@@ -64,21 +60,8 @@ class Bucket:
 
     def read(self, key: str, limit: int | None = None) -> Stored | None:
         """None when the key does not exist; TooLarge, without downloading the body, when it exceeds limit."""
-        try:
-            response = self.s3.get_object(Bucket=self.name, Key=key)
-        except ClientError as exc:
-            if error_code(exc) == _MISSING:
-                return None
-            raise
-        body = response["Body"]
-        try:
-            size = int(response["ContentLength"])
-            if limit is not None and size > limit:
-                raise TooLarge(size)
-            data = body.read()
-        finally:
-            body.close()
-        return Stored(data, response["ETag"], response.get("VersionId"))
+        found = fetch(self.s3, self.name, key, limit=limit)
+        return None if found is None else Stored(found.body, found.etag, found.version_id)
 
     def read_json(self, key: str) -> tuple[dict[str, Any], str] | None:
         """One of the handler's own documents and its ETag; a damaged one is a server fault, not a default."""
@@ -115,7 +98,7 @@ class Bucket:
         try:
             response = self.s3.get_object(Bucket=self.name, Key=key)
         except ClientError as exc:
-            if error_code(exc) == _MISSING:
+            if is_missing(exc):
                 return None
             raise
         digest = hashlib.sha256()

@@ -12,20 +12,25 @@ from typing import Any
 
 import pulumi
 
+from ..contract import (
+    ARTIFACTS_PREFIX,
+    HEARTBEAT_PREFIX,
+    LOCKS_PREFIX,
+    MIGRATIONS_PREFIX,
+    POINTER_KEY,
+    RELEASES_PREFIX,
+    ROLLBACKS_PREFIX,
+    heartbeat_key,
+)
 from .aws_iam_facts import (
     SOURCE_ARN_PATTERNS,
     TRUST_WITHOUT_SOURCE_ACCOUNT,
     UNSCOPED_ACTIONS,
 )
 
-# The deployment bucket's layout (the release-path contract; the handler's records.py names the same keys).
-ARTIFACTS_PREFIX = "artifacts/"
-"""Release content: the only replicated prefix, written by `tapstack release`, never by the function."""
-CONTROL_PREFIXES = ("releases/", "migrations/", "rollbacks/", "locks/")
+CONTROL_PREFIXES = (RELEASES_PREFIX, MIGRATIONS_PREFIX, ROLLBACKS_PREFIX, LOCKS_PREFIX)
 """The function's own regional state: the pointer, migration and rollback records, the release lock."""
-HEARTBEAT_PREFIX = "fleet/heartbeats/"
-POINTER_KEY = "releases/current.json"
-OWN_HEARTBEAT_KEY = HEARTBEAT_PREFIX + "${aws:userid}.json"
+OWN_HEARTBEAT_KEY = heartbeat_key("${aws:userid}")
 """IAM substitutes the caller's ``aws:userid``; for an instance role that is ``<role id>:<instance id>``
 (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html), so each instance may
 write exactly the key the agent names after its own sts:GetCallerIdentity UserId."""

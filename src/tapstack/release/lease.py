@@ -21,12 +21,12 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ..contract import LEASE_KEY
 from .clock import Clock
 from .errors import ReleaseError, ReleaseLocked
 from .outputs import RegionOutputs
 from .target import Target
 
-LEASE_KEY = "locks/release-run.json"
 DEFAULT_TTL = timedelta(minutes=10)
 _LOST = ("PreconditionFailed", "ConditionalRequestConflict", "412", "409")
 

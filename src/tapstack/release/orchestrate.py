@@ -17,28 +17,31 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ..contract import POINTER_KEY, Stage, cohort_score, in_cohort, moved_by
 from .alarms import firing, stack_alarms
 from .clock import Clock, SystemClock
-from .convergence import Assessment, assess, read_fleet
+from .convergence import Assessment, assess, in_service, read_fleet
 from .errors import ReleaseError, StageFailed
 from .interrupts import Interrupted, shielded, signals_as_interrupts, unwinding
 from .lease import DEFAULT_TTL, ReleaseLease
 from .objects import head, read
 from .package import Package
-from .plan import Options, Plan, make_plan
+from .plan import Options, Plan, make_plan, stage_sizes
 from .replication import ReplicationProgress, wait_for_replication
 from .target import Target
 from .upload import existing_manifest, upload
 
-POINTER_KEY = "releases/current.json"
 OK_OUTCOMES = ("released", "noop", "dry_run")
 READ_ATTEMPTS = 3
 """A pointer read or a rollback that meets a throttle or a 5xx is tried this often before it counts as failed."""
 UNREADABLE = "(unreadable)"
+REFRESHING = frozenset({"Pending", "InProgress", "Cancelling", "RollbackInProgress", "Baking"})
+"""Instance refresh states in which the group is still replacing (or about to replace) instances."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,8 @@ class RegionResult:
     serving: str | None = None
     """The release the region's pointer names when the run ended (read from S3, never assumed), or
     ``(unreadable)`` when three reads failed."""
+    stages: list[dict[str, Any]] = field(default_factory=list)
+    """``{"name", "percent", "instances", "outcome"}`` per stage reached (one stage: the whole region)."""
 
 
 @dataclass
@@ -116,6 +121,8 @@ class _Run:
         self.forced_note = ""
         self.going_back = False
         self.looking: list[threading.Thread] = []
+        self.expect: dict[str, Callable[[str], str]] = {}
+        """Per region during a staged rollout: the release each instance should serve (in or out of the cohort)."""
         self._lock = threading.Lock()
 
     # -- reading the regions ------------------------------------------------------------------------------
@@ -133,7 +140,8 @@ class _Run:
         self.target.converge(region)
         r = self.outputs.region(region)
         view = read_fleet(self.target.client("s3", region), self.target.client("autoscaling", region), r)
-        return assess(view, release, since, self.clock.now(), fail_fast)
+        expect = self.expect.get(region) if release == self.version else None
+        return assess(view, release, since, self.clock.now(), fail_fast, expect)
 
     def look(self, region: str, read: Callable[[], Assessment], seconds: float) -> Assessment:
         """One look at a fleet within ``seconds`` of wall time, or StageFailed: a deadline on the whole look.
@@ -195,6 +203,8 @@ class _Run:
             "converge_timeout": o.converge_timeout,
             "replication_timeout": o.replication_timeout,
             "rollback": o.rollback,
+            "batches": list(o.batches) or "OneAtATime",
+            "min_healthy": o.min_healthy,
         }
 
     # -- waits ------------------------------------------------------------------------------------------
@@ -238,10 +248,14 @@ class _Run:
 
     def bake(self, wave: int) -> None:
         """Watch every region migrated so far: its alarms (except those forced past) and its fleet."""
+        self.watch(f"wave {wave}", lambda: list(self.migrated))
+
+    def watch(self, label: str, migrated: Callable[[], list[_Migrated]]) -> None:
         deadline = self.clock.monotonic() + self.options.bake
-        self.emit(Event("bake", f"baking wave {wave} for {self.options.bake:g}s"))
+        wave = label
+        self.emit(Event("bake", f"baking {label} for {self.options.bake:g}s"))
         while True:
-            for m in list(self.migrated):
+            for m in migrated():
                 r = self.outputs.region(m.region)
                 alarms = firing(
                     stack_alarms(self.target.client("cloudwatch", m.region), r.alarm_topic_arn),
@@ -249,7 +263,7 @@ class _Run:
                 )
                 if alarms:
                     names = ", ".join(f"{a.name} ({a.reason})" if a.reason else a.name for a in alarms)
-                    text = f"alarm in ALARM during the bake of wave {wave}: {names}"
+                    text = f"alarm in ALARM during the bake of {wave}: {names}"
                     raise StageFailed(f"{m.region}: {text}", {m.region: text})
                 seen = self.look(
                     m.region,
@@ -257,12 +271,12 @@ class _Run:
                     self.options.converge_timeout,
                 )
                 if seen.state == "unhealthy":
-                    text = f"fleet turned unhealthy during the bake of wave {wave}: {seen.detail}"
+                    text = f"fleet turned unhealthy during the bake of {wave}: {seen.detail}"
                     raise StageFailed(f"{m.region}: {text}", {m.region: text})
             left = deadline - self.clock.monotonic()
             if left <= 0:
                 return
-            self.emit(Event("bake", f"wave {wave}: {left:.0f}s of bake left, no alarm"))
+            self.emit(Event("bake", f"{wave}: {left:.0f}s of bake left, no alarm"))
             self.tick(left)  # the last look is at the bake's end, not up to one poll past it
 
     # -- one region forward -------------------------------------------------------------------------------
@@ -280,7 +294,51 @@ class _Run:
             seen = self.converge(region, self.version, since, forward=True)
             result.fleet, result.detail = seen.summary, f"already current; {seen.detail}"
             return
-        mid = self.plan.migration_id
+        previous = current.get("release") if current is not None else None
+        instances = self.in_service(region)
+        # The first release has nothing for the rest of the fleet to keep serving: it goes to everyone at once.
+        sizes = stage_sizes(self.options, len(instances)) if isinstance(previous, str) else [len(instances)]
+        scored = sorted((cohort_score(i, self.version), i) for i in instances)
+        for index, size in enumerate(sizes):
+            final = index == len(sizes) - 1
+            mid = self.plan.migration_id if len(sizes) == 1 else f"{self.plan.migration_id}-s{index + 1}"
+            cohort: dict[str, Any] | None = None
+            if not final:
+                bound = scored[size - 1][0] + 1
+                name = Stage.ONE_BOX if size == 1 else Stage.BATCH
+                cohort = {"stage": name.value, "percent": round(size * 100 / len(instances), 2), "bound": bound}
+                self.expect[region] = partial(_cohort_release, self.version, str(previous), bound)
+            else:
+                self.expect.pop(region, None)
+            # The last stage is everyone in the group now, instances launched since the first stage included.
+            members = [i for _, i in scored[:size]] if cohort else (self.in_service(region) if index else instances)
+            name_shown, percent = (cohort["stage"], cohort["percent"]) if cohort else (Stage.ALL.value, 100)
+            entry = {"name": name_shown, "percent": percent, "instances": members, "outcome": "started"}
+            result.stages.append(entry)
+            label = f"{region} {name_shown} {percent:g}%"
+            if len(sizes) > 1:
+                shown = f"stage {index + 1}/{len(sizes)}: {name_shown} {percent:g}% ({len(members)} instances)"
+                self.emit(Event("stage", shown, region))
+            try:
+                self.promote(region, mid, cohort)
+                if not final:
+                    self.watch(label, partial(self.latest, region))
+            except BaseException:
+                entry["outcome"] = "failed"
+                raise
+            entry["outcome"] = "passed"
+
+    def latest(self, region: str) -> list[_Migrated]:
+        """The region's newest migration: what a stage's bake watches."""
+        return [m for m in self.migrated if m.region == region][-1:]
+
+    def in_service(self, region: str) -> list[str]:
+        """The region's InService instances now (none without compute): what the stages are cut from."""
+        return list(in_service(self.target.client("autoscaling", region), self.outputs.region(region)))
+
+    def promote(self, region: str, mid: str, cohort: dict[str, Any] | None) -> None:
+        """One migrate (to a cohort, or the whole region), then wait for the fleet and ask validate."""
+        result = self.results[region]
         result.migration_id = mid
         self.emit(Event("migrate", f"migrating to {self.version} ({mid})", region))
         since = self.clock.now()
@@ -289,10 +347,9 @@ class _Run:
         # and the failure path reads the pointer of every region recorded here to find out.
         with self._lock:
             self.migrated.append(_Migrated(region, mid, since))
-        reply = self.target.invoke(
-            region, {"action": "migrate", "migration_id": mid, "manifest_key": self.package.manifest.key}
-        )
-        result.seconds["migrate"] = round(time.perf_counter() - started, 3)
+        event = {"action": "migrate", "migration_id": mid, "manifest_key": self.package.manifest.key}
+        reply = self.target.invoke(region, {**event, **({"cohort": cohort} if cohort else {})})
+        result.seconds["migrate"] = round(result.seconds.get("migrate", 0) + time.perf_counter() - started, 3)
         if not reply.ok:
             text = f"migrate answered {reply.status} {reply.outcome}: {reply.message}"
             if reply.status == 409 and "lock" in reply.message:
@@ -307,12 +364,12 @@ class _Run:
             result.state, result.detail = "failed", failure.regions.get(region, failure.message)
             raise
         finally:
-            result.seconds["converge"] = round(time.perf_counter() - started, 3)
+            result.seconds["converge"] = round(result.seconds.get("converge", 0) + time.perf_counter() - started, 3)
         result.fleet = seen.summary
         started = time.perf_counter()
         self.emit(Event("validate", "the migration function's checks", region))
         check = self.target.invoke(region, {"action": "validate"})
-        result.seconds["validate"] = round(time.perf_counter() - started, 3)
+        result.seconds["validate"] = round(result.seconds.get("validate", 0) + time.perf_counter() - started, 3)
         if not check.ok:
             result.state, result.detail = "failed", f"validate: {check.message}"
             raise StageFailed(f"{region}: validate failed: {check.message}", {region: f"validate: {check.message}"})
@@ -367,7 +424,7 @@ class _Run:
         found = []
         for m in self.migrated:
             pointer = self.read_pointer(m.region)
-            if pointer == UNREADABLE or (isinstance(pointer, dict) and pointer.get("migration_id") == m.migration_id):
+            if pointer == UNREADABLE or (isinstance(pointer, dict) and moved_by(pointer) == m.migration_id):
                 found.append(m)
         return found
 
@@ -393,7 +450,7 @@ class _Run:
             self.clock.sleep(min(self.options.poll, 5.0))
             reply = self.target.invoke(m.region, event)  # idempotent: a rollback that landed answers the same
         pointer = self.read_pointer(m.region)
-        still = pointer == UNREADABLE or (isinstance(pointer, dict) and pointer.get("migration_id") == m.migration_id)
+        still = pointer == UNREADABLE or (isinstance(pointer, dict) and moved_by(pointer) == m.migration_id)
         if still:
             result.state = "rollback_failed"
             answer = f"rollback answered {reply.status}: {reply.message}"
@@ -431,6 +488,22 @@ class _Run:
             if alarms:
                 self.ignored[region] = frozenset(a.name for a in alarms)
                 found += [f"{region}: {a.name}" for a in alarms]
+        return found
+
+    def refreshing(self) -> dict[str, str]:
+        """Regions whose group has an instance refresh under way: a release never runs beside one, so that
+        what replaces instances and what moves releases are never the same stage."""
+        found: dict[str, str] = {}
+        for region in self.plan.order:
+            group = self.outputs.region(region).asg_name
+            if group is None:
+                continue
+            listed = self.target.client("autoscaling", region).describe_instance_refreshes(AutoScalingGroupName=group)
+            active = [r for r in listed.get("InstanceRefreshes", []) if r.get("Status") in REFRESHING]
+            if active:
+                found[region] = (
+                    f"instance refresh {active[0].get('InstanceRefreshId')} of {group} is {active[0]['Status']}"
+                )
         return found
 
     def is_this_release(self, pointer: dict[str, Any] | None) -> bool:
@@ -485,6 +558,9 @@ class _Run:
                 )
         except (ClientError, BotoCoreError) as err:
             raise ReleaseError(f"cannot read the stack's deployment buckets: {err}") from None
+        if self.options.batches != (100.0,) or self.options.min_healthy != "0":
+            for region in self.plan.order:  # stages that --min-healthy forbids are refused before anything moves
+                stage_sizes(self.options, len(self.in_service(region)))
         self.lease = ReleaseLease(
             self.target,
             [self.outputs.region(r) for r in self.plan.order],
@@ -545,7 +621,7 @@ class _Run:
                 self.results[region].detail = text
             self.settle()
             return self.report("failed", failure.message, **extra)
-        self.emit(Event("preflight", "looking for stack alarms already in ALARM"))
+        self.emit(Event("preflight", "looking for stack alarms already in ALARM and instance refreshes under way"))
         with self.phase("preflight"):
             firing_now = self.preflight()
         if firing_now and not self.options.force:
@@ -557,6 +633,17 @@ class _Run:
                 "refused",
                 f"refused: alarms already in ALARM ({'; '.join(firing_now)}); fix them or pass --force; "
                 "no region was migrated",
+                **extra,
+            )
+        refreshing = self.refreshing()
+        if refreshing:
+            for region, text in refreshing.items():
+                self.results[region].detail = text
+            self.settle()
+            return self.report(
+                "refused",
+                f"refused: {'; '.join(f'{r}: {t}' for r, t in refreshing.items())}; a release waits for the "
+                "refresh to end (new instances boot onto the current release); no region was migrated",
                 **extra,
             )
         if firing_now:
@@ -617,6 +704,11 @@ class _Run:
         rolled = [r for r in back if r not in stuck]
         text = f"{cause}; rolled back {', '.join(rolled)}" if rolled else cause
         return text + (f"; ROLLBACK FAILED in {', '.join(stuck)}: see per-region results" if stuck else "")
+
+
+def _cohort_release(release: str, previous: str, bound: int, instance: str) -> str:
+    """What ``instance`` serves while ``release`` is staged to ``bound``: the agent's own rule."""
+    return release if in_cohort(instance, release, bound) else previous
 
 
 def _describe(err: BaseException) -> str:

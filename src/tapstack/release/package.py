@@ -17,10 +17,10 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..contract import ARTIFACTS_PREFIX
 from .appspec import APP_FILE, AppSpec, check_version, load_app_spec
 from .errors import ReleaseError
 
-ARTIFACTS_PREFIX = "artifacts/"
 ARCHIVE_NAME = "app.tar.gz"
 MANIFEST_NAME = "manifest.json"
 SKIPPED_DIRS = frozenset({"__pycache__", ".git"})

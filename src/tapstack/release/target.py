@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ..contract import Outcome, Reply
 from .interrupts import shielded
 from .outputs import StackOutputs
 
@@ -25,35 +25,6 @@ if TYPE_CHECKING:
 
 INVOKE_READ_TIMEOUT = 900
 """Lambda's own maximum run time: a migrate of many artifacts must not be cut off by the client."""
-
-
-@dataclass(frozen=True)
-class Reply:
-    """A migration function's answer, or the reason there is none (status 502: the invoke itself failed)."""
-
-    status: int
-    outcome: str
-    message: str
-    result: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        return 200 <= self.status < 300
-
-    @classmethod
-    def of(cls, response: object) -> Reply:
-        """The handler's documented ``{"statusCode", "body": {"outcome", "message", "result"}}``."""
-        if not isinstance(response, dict) or not isinstance(response.get("body"), dict):
-            return cls(502, "invoke_failed", f"unexpected reply from the function: {json.dumps(response)[:300]}")
-        body = response["body"]
-        status = response.get("statusCode")
-        result = body.get("result")
-        return cls(
-            status if isinstance(status, int) else 502,
-            str(body.get("outcome")),
-            str(body.get("message")),
-            result if isinstance(result, dict) else {},
-        )
 
 
 class Target(Protocol):
@@ -113,14 +84,15 @@ class AwsTarget:
             )
             payload = response["Payload"].read()
         except (ClientError, BotoCoreError) as err:
-            return Reply(502, "invoke_failed", f"cannot invoke {name} in {region}: {err}")
+            return Reply(502, Outcome.INVOKE_FAILED, f"cannot invoke {name} in {region}: {err}")
         try:
             doc = json.loads(payload or b"null")
         except json.JSONDecodeError:
-            return Reply(502, "invoke_failed", f"{name} in {region} answered non-JSON: {payload[:200]!r}")
+            return Reply(502, Outcome.INVOKE_FAILED, f"{name} in {region} answered non-JSON: {payload[:200]!r}")
         if response.get("FunctionError"):
             detail = doc.get("errorMessage") if isinstance(doc, dict) else doc
-            return Reply(502, "function_error", f"{name} in {region} failed ({response['FunctionError']}): {detail}")
+            message = f"{name} in {region} failed ({response['FunctionError']}): {detail}"
+            return Reply(502, Outcome.FUNCTION_ERROR, message)
         return Reply.of(doc)
 
     def converge(self, region: str) -> None:
@@ -152,7 +124,7 @@ class EmulatorTarget:
             with shielded():
                 response = invoke_handler(self._emulator, self._functions[region], event).response
         except (ClientError, BotoCoreError) as err:
-            return Reply(502, "invoke_failed", f"cannot invoke {name} in {region}: {err}")
+            return Reply(502, Outcome.INVOKE_FAILED, f"cannot invoke {name} in {region}: {err}")
         return Reply.of(response)
 
     def converge(self, region: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import gzip
 import json
 
 import pytest
@@ -223,7 +224,7 @@ def test_launch_template_installs_the_agent_for_its_regions_deployment_bucket(pl
     for lt in templates:
         code = region_code(lt.region)
         expected = render_user_data(region=lt.region, bucket=f"tapstack-deploy-{code}-123456789012-dev")
-        assert base64.b64decode(lt.inputs["userData"]).decode() == expected
+        assert gzip.decompress(base64.b64decode(lt.inputs["userData"])).decode() == expected
 
 
 def test_instance_role_reads_releases_and_writes_only_its_own_heartbeat(platform: Graph) -> None:
