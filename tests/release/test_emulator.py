@@ -20,8 +20,9 @@ from tapstack.cli import main
 from tapstack.emulator import fleet as fleet_module
 from tapstack.emulator import replication
 from tapstack.emulator.fleet import Fleet
+from tapstack.emulator.release_target import EmulatorTarget
 from tapstack.emulator.server import Emulator
-from tapstack.release import EmulatorTarget, Options, ReleaseReport, StackOutputs, package_dir, release
+from tapstack.release import Options, ReleaseReport, StackOutputs, package_dir, release
 from tests.helpers import emulator_environment, up_local
 from tests.release.helpers import ROOT
 

@@ -189,8 +189,9 @@ def test_a_signal_during_the_in_process_function_waits_until_it_has_returned(mon
     Ctrl-C in its middle left the region's lock held until it expired (90 s). The signal now waits for it."""
     from types import SimpleNamespace
 
-    from tapstack.emulator import deploy
-    from tapstack.release import EmulatorTarget, StackOutputs
+    from tapstack.emulator import release_target
+    from tapstack.emulator.release_target import EmulatorTarget
+    from tapstack.release import StackOutputs
     from tapstack.release.interrupts import Interrupted, signals_as_interrupts
 
     finished: list[str] = []
@@ -201,7 +202,7 @@ def test_a_signal_during_the_in_process_function_waits_until_it_has_returned(mon
         finished.append(str(event["action"]))
         return SimpleNamespace(response={"statusCode": 200, "body": {"outcome": "success", "message": "ok"}})
 
-    monkeypatch.setattr(deploy, "invoke_handler", handler_run)
+    monkeypatch.setattr(release_target, "invoke_handler", handler_run)
     outputs = StackOutputs.parse(
         {
             "primary_region": "us-east-1",

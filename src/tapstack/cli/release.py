@@ -159,7 +159,7 @@ def run(args: argparse.Namespace) -> int:
     import json
     import time
 
-    from ..release import AwsTarget, EmulatorTarget, Options, StackOutputs, Target, package_dir, release
+    from ..release import AwsTarget, Options, StackOutputs, Target, package_dir, release
     from ..release.interrupts import shielded, signals_as_interrupts
     from ..release.plan import parse_batches, poll_for
     from .common import emulator_at, print_json
@@ -189,6 +189,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             if args.endpoint:
                 from ..emulator.fleet import Fleet
+                from ..emulator.release_target import EmulatorTarget
 
                 emulator = emulator_at(args.endpoint)
                 # A kept emulator's own fleet runs its agents on their timer; a second fleet's would fight them.

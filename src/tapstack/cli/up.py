@@ -273,7 +273,8 @@ def _run_fleet(
 def _release(args: argparse.Namespace, emulator: Emulator, outputs: dict[str, Any], fleet: Fleet) -> ReleaseReport:
     import hashlib
 
-    from ..release import EmulatorTarget, Options, StackOutputs, package_dir, release
+    from ..emulator.release_target import EmulatorTarget
+    from ..release import Options, StackOutputs, package_dir, release
     from ..release.package import archive
     from ..release.plan import poll_for
     from .common import console

@@ -10,11 +10,10 @@ from .orchestrate import Event, RegionResult, ReleaseReport, release
 from .outputs import StackOutputs
 from .package import Package, package_dir
 from .plan import Options
-from .target import AwsTarget, EmulatorTarget, Target
+from .target import AwsTarget, Target
 
 __all__ = [
     "AwsTarget",
-    "EmulatorTarget",
     "Event",
     "Options",
     "Package",

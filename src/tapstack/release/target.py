@@ -3,6 +3,8 @@
 A target gives boto3 clients per (service, region), invokes a region's migration function and, where nothing
 else runs the instance agents, drives the fleet one step. On AWS the agents' systemd timer converges the
 fleet; in the emulator the simulated fleet is stepped between polls, so the same polling code waits for both.
+The emulator's target lives in the emulator package (``tapstack.emulator.release_target``): this library
+imports nothing from the emulator.
 """
 
 from __future__ import annotations
@@ -10,18 +12,13 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..contract import Outcome, Reply
-from .interrupts import shielded
 from .outputs import StackOutputs
-
-if TYPE_CHECKING:
-    from ..emulator.deploy import DeployedFunction
-    from ..emulator.server import Emulator
 
 INVOKE_READ_TIMEOUT = 900
 """Lambda's own maximum run time: a migrate of many artifacts must not be cut off by the client."""
@@ -97,36 +94,3 @@ class AwsTarget:
 
     def converge(self, region: str) -> None:
         """Nothing to drive: every instance's agent runs on its own timer."""
-
-
-class EmulatorTarget:
-    """The emulator: the handler runs in-process as the deployed function (its environment read back)."""
-
-    def __init__(self, emulator: Emulator, outputs: StackOutputs, fleet: FleetDriver | None = None) -> None:
-        from ..emulator.engine import Clients
-
-        self.outputs = outputs
-        self.label = f"emulator at {emulator.url}"
-        self.client = Clients(emulator)
-        self._emulator = emulator
-        self._fleet = fleet
-        self._functions: dict[str, DeployedFunction] = {}
-
-    def invoke(self, region: str, event: dict[str, Any]) -> Reply:
-        from ..emulator.deploy import deployed_function, invoke_handler
-
-        name = self.outputs.region(region).function_name
-        try:
-            if region not in self._functions:
-                self._functions[region] = deployed_function(self.client, region, name)
-            # On AWS the function runs to its end whatever the caller does; here it runs in this process, so a
-            # signal waits until it returns (cut in two, it would hold the region's lock until the lock expires).
-            with shielded():
-                response = invoke_handler(self._emulator, self._functions[region], event).response
-        except (ClientError, BotoCoreError) as err:
-            return Reply(502, Outcome.INVOKE_FAILED, f"cannot invoke {name} in {region}: {err}")
-        return Reply.of(response)
-
-    def converge(self, region: str) -> None:
-        if self._fleet is not None:
-            self._fleet.converge(region)

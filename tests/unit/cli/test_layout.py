@@ -100,6 +100,18 @@ def test_no_library_module_imports_the_cli() -> None:
     assert offenders == []
 
 
+def test_the_release_library_imports_nothing_from_the_emulator() -> None:
+    """A release to AWS must not depend on moto: the emulator implements the release's target, not the reverse."""
+    offenders = sorted(
+        f"{module} -> {target}"
+        for module, targets in import_graph().items()
+        if module.startswith("tapstack.release")
+        for target in targets
+        if target.startswith("tapstack.emulator")
+    )
+    assert offenders == []
+
+
 def test_libraries_import_neither_argparse_nor_rich() -> None:
     offenders = []
     for path in PACKAGE.rglob("*.py"):
