@@ -7,12 +7,14 @@ own, so they do not depend on each other's order.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pulumi
 import pytest
 
 from tapstack.emulator.deploy import DeployedFunction, deployed_function
@@ -63,3 +65,15 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
 def unique() -> str:
     """A fresh name part, so that what one test creates never meets what another created."""
     return uuid.uuid4().hex[:10]
+
+
+def resolved(build: Callable[[], pulumi.Output[str]]) -> str:
+    """The JSON a policy builder of ``lib/iam.py`` produces (its Outputs resolved outside a Pulumi program)."""
+    previous = asyncio.get_event_loop_policy().get_event_loop()
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        return str(loop.run_until_complete(build().future()))
+    finally:
+        asyncio.set_event_loop(previous)
+        loop.close()

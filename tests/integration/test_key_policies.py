@@ -3,12 +3,10 @@ write through S3 (key policy and IAM), by the caller."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import pulumi
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
@@ -16,19 +14,9 @@ from botocore.exceptions import ClientError
 from tapstack.emulator.server import Emulator
 from tapstack.emulator.sessions import client as emulator_client
 from tapstack.lib import iam
+from tests.integration.helpers import resolved
 
 REGION = "us-east-1"
-
-
-def _resolved(build: Callable[[], pulumi.Output[str]]) -> str:
-    previous = asyncio.get_event_loop_policy().get_event_loop()
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
-    try:
-        return str(loop.run_until_complete(build().future()))
-    finally:
-        asyncio.set_event_loop(previous)
-        loop.close()
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +46,7 @@ def _as(emulator: Emulator, role_arn: str) -> Any:
 
 def _policy(emulator: Emulator, users: list[str]) -> str:
     account = str(emulator.account_id)
-    return _resolved(lambda: iam.key_policy(account, "aws", REGION, users))
+    return resolved(lambda: iam.key_policy(account, "aws", REGION, users))
 
 
 def _refused(call: Callable[[], Any]) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -14,22 +13,10 @@ from botocore.exceptions import ClientError
 
 from tapstack.emulator.server import Emulator
 from tapstack.lib import iam
-from tests.integration.helpers import PRIMARY, SECONDARY, Deployed
+from tests.integration.helpers import PRIMARY, SECONDARY, Deployed, resolved
 
 _ROLES: dict[str, str] = {}
 """Source bucket -> the ARN of the replication role ``_grant_replication`` made for it."""
-
-
-def _resolved(build: Callable[[], pulumi.Output[str]]) -> str:
-    """The JSON a policy builder of ``lib/iam.py`` produces (its Outputs resolved outside a Pulumi program)."""
-    previous = asyncio.get_event_loop_policy().get_event_loop()
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
-    try:
-        return str(loop.run_until_complete(build().future()))
-    finally:
-        asyncio.set_event_loop(previous)
-        loop.close()
 
 
 def _grant_replication(
@@ -50,7 +37,7 @@ def _grant_replication(
     try:
         client.get_role(RoleName=name)
     except ClientError:
-        trust = _resolved(lambda: iam.assume_role_policy("s3.amazonaws.com", account, source_arn))
+        trust = resolved(lambda: iam.assume_role_policy("s3.amazonaws.com", account, source_arn))
         _ROLES[source] = client.create_role(RoleName=name, AssumeRolePolicyDocument=trust)["Role"]["Arn"]
 
     def document() -> pulumi.Output[str]:
@@ -62,7 +49,7 @@ def _grant_replication(
         )
         return iam.to_json(edit(statements) if edit else statements)
 
-    client.put_role_policy(RoleName=name, PolicyName="replication", PolicyDocument=_resolved(document))
+    client.put_role_policy(RoleName=name, PolicyName="replication", PolicyDocument=resolved(document))
     return _ROLES[source]
 
 
@@ -414,7 +401,7 @@ def test_a_key_policy_naming_the_replication_role_lets_it_use_the_keys_without_a
         edit=lambda sts: [s for s in sts if not s["Sid"].startswith(("Decrypt", "Encrypt"))],
     )
     for region, key in (("us-east-1", source_key), ("eu-west-1", replica_key)):
-        policy = _resolved(lambda region=region: iam.key_policy(str(emulator.account_id), "aws", region, [role]))  # type: ignore[misc]
+        policy = resolved(lambda region=region: iam.key_policy(str(emulator.account_id), "aws", region, [role]))  # type: ignore[misc]
         emulator.client("kms", region).put_key_policy(KeyId=key, PolicyName="default", Policy=policy)
     _replicate_kms(s3, source, destination, replica_key)
     s3.put_object(Bucket=source, Key="artifacts/a", Body=b"x")
@@ -447,7 +434,7 @@ def test_a_role_that_does_not_exist_or_does_not_trust_s3_replicates_nothing(
     account = str(emulator.account_id)
     emulator.client("iam", "us-east-1").update_assume_role_policy(
         RoleName=f"replication-{source}",
-        PolicyDocument=_resolved(lambda: iam.assume_role_policy("s3.amazonaws.com", account, "arn:aws:s3:::other")),
+        PolicyDocument=resolved(lambda: iam.assume_role_policy("s3.amazonaws.com", account, "arn:aws:s3:::other")),
     )
     _replicate(s3, source, destination)
     s3.put_object(Bucket=source, Key="artifacts/a", Body=b"x")
