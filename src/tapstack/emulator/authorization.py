@@ -36,7 +36,7 @@ from enum import Enum
 from typing import Any
 
 from ..graph import as_list
-from .patches import mark
+from .patches import wrap
 
 
 class Decision(Enum):
@@ -361,8 +361,6 @@ def install() -> None:
         return
     from moto.kms.responses import KmsResponse
 
-    KmsResponse.create_key = mark(_validating(KmsResponse.create_key), KmsResponse.create_key)  # type: ignore[method-assign]
-    KmsResponse.put_key_policy = mark(  # type: ignore[method-assign]
-        _validating(KmsResponse.put_key_policy), KmsResponse.put_key_policy
-    )
+    wrap(KmsResponse, "create_key", _validating)
+    wrap(KmsResponse, "put_key_policy", _validating)
     _installed = True

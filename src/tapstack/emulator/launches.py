@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from .patches import mark
+from .patches import wrap
 
 _ALLOWED = re.compile(r"[A-Za-z0-9+\-=.,_:@]+")
 _RESERVED = frozenset({".", "..", "_index"})
@@ -83,11 +83,6 @@ def install() -> None:
     from moto.autoscaling.models import FakeAutoScalingGroup
     from moto.ec2.models.instances import InstanceBackend
 
-    InstanceBackend.run_instances = mark(  # type: ignore[method-assign]
-        _checked(InstanceBackend.run_instances), InstanceBackend.run_instances
-    )
-    FakeAutoScalingGroup.replace_autoscaling_group_instances = mark(  # type: ignore[method-assign]
-        _group_launch(FakeAutoScalingGroup.replace_autoscaling_group_instances),
-        FakeAutoScalingGroup.replace_autoscaling_group_instances,
-    )
+    wrap(InstanceBackend, "run_instances", _checked)
+    wrap(FakeAutoScalingGroup, "replace_autoscaling_group_instances", _group_launch)
     _installed = True

@@ -16,7 +16,7 @@ import json
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from .patches import mark
+from .patches import wrap
 
 
 class _Entry(NamedTuple):
@@ -74,4 +74,4 @@ def install() -> None:
     """Make moto's IAM backends read the kept table (idempotent)."""
     from moto.iam.models import IAMBackend
 
-    IAMBackend._init_aws_policies = mark(_init_aws_policies, IAMBackend._init_aws_policies)  # type: ignore[method-assign,assignment]
+    wrap(IAMBackend, "_init_aws_policies", lambda _: _init_aws_policies)

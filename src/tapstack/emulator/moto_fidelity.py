@@ -70,7 +70,7 @@ from urllib.parse import parse_qs, urlparse
 
 from ..graph import as_list
 from . import authorization, instance_refresh, launches, quotas, replication
-from .patches import mark
+from .patches import mark, wrap
 from .wsgi import WsgiApp
 
 # Calls that name exactly one parameter in ``Name``.
@@ -441,38 +441,21 @@ def install() -> None:
 
     SimpleSystemManagerResponse._determine_resource = _ssm_resource  # type: ignore[attr-defined]
     SecretsManagerResponse._determine_resource = _secret_resource  # type: ignore[attr-defined]
-    S3Response.get_bucket_replication = mark(  # type: ignore[method-assign,assignment]
-        _get_bucket_replication, S3Response.get_bucket_replication
-    )
+    wrap(S3Response, "get_bucket_replication", lambda _: _get_bucket_replication)
     FakeBucket._log_permissions_enabled_policy = mark(  # type: ignore[method-assign]
         staticmethod(_log_permissions_enabled_policy), vars(FakeBucket)["_log_permissions_enabled_policy"]
     )
-    FakeBucket.get_permission = mark(_bucket_permission, FakeBucket.get_permission)  # type: ignore[method-assign,assignment]
-    S3Backend.put_object = mark(_replicating_put(S3Backend.put_object), S3Backend.put_object)  # type: ignore[method-assign]
-    S3Backend.delete_object = mark(  # type: ignore[method-assign]
-        _replicating_delete(S3Backend.delete_object), S3Backend.delete_object
-    )
-    FakeKey.response_dict = mark(  # type: ignore[method-assign,assignment]
-        _with_replication_status(FakeKey.response_dict),  # type: ignore[arg-type]
-        vars(FakeKey)["response_dict"],
-    )
-    S3Backend.put_object_lock_configuration = mark(  # type: ignore[method-assign,assignment]
-        _object_lock_on_existing_buckets, S3Backend.put_object_lock_configuration
-    )
+    wrap(FakeBucket, "get_permission", lambda _: _bucket_permission)
+    wrap(S3Backend, "put_object", _replicating_put)
+    wrap(S3Backend, "delete_object", _replicating_delete)
+    wrap(FakeKey, "response_dict", _with_replication_status)
+    wrap(S3Backend, "put_object_lock_configuration", lambda _: _object_lock_on_existing_buckets)
     CONDITION_OPERATIONS["Bool"] = _bool_condition  # type: ignore[assignment]
-    IAMPolicyStatement.is_action_permitted = mark(  # type: ignore[method-assign]
-        _only_when_conditions_hold(IAMPolicyStatement.is_action_permitted), IAMPolicyStatement.is_action_permitted
-    )
-    IAMRequestBase.check_action_permitted = mark(  # type: ignore[method-assign]
-        _with_caller(IAMRequestBase.check_action_permitted), IAMRequestBase.check_action_permitted
-    )
-    IAMPolicyStatement._check_element_matches = mark(  # type: ignore[method-assign]
-        _substituting_variables(IAMPolicyStatement._check_element_matches), IAMPolicyStatement._check_element_matches
-    )
+    wrap(IAMPolicyStatement, "is_action_permitted", _only_when_conditions_hold)
+    wrap(IAMRequestBase, "check_action_permitted", _with_caller)
+    wrap(IAMPolicyStatement, "_check_element_matches", _substituting_variables)
     from moto.autoscaling.responses import AutoScalingResponse
 
-    if hasattr(AutoScalingResponse, "describe_instance_refreshes"):
-        raise RuntimeError("moto now implements DescribeInstanceRefreshes: drop instance_refresh's (verified on 5.2.5)")
     AutoScalingResponse.describe_instance_refreshes = instance_refresh.describe_instance_refreshes  # type: ignore[attr-defined]
     authorization.install()
     quotas.install()

@@ -58,6 +58,13 @@ def mark(replacement: F, original: Any) -> F:
     return replacement
 
 
+def wrap(owner: Any, name: str, make: Callable[[Any], Any]) -> None:
+    """Set ``owner.name`` to ``make(original)``, marked with the original it replaces (``mark``). ``original`` is the
+    attribute as the class holds it: a function, or the property itself."""
+    original = inspect.getattr_static(owner, name)
+    setattr(owner, name, mark(make(original), original))
+
+
 def _resolve(module: str, qualname: str) -> Any:
     value: Any = importlib.import_module(module)
     for part in qualname.split("."):
@@ -109,6 +116,14 @@ def _iam_action_from_query(get_action: Any) -> str | None:
 
 def _is_dict(value: Any) -> str | None:
     return None if isinstance(value, dict) else f"is a {type(value).__name__}, not a table of operators"
+
+
+def _lacks_describe_instance_refreshes(cls: Any) -> str | None:
+    """``instance_refresh`` adds the handler moto lacks: moto must still lack it, or moto's own would be shadowed."""
+    from .instance_refresh import describe_instance_refreshes
+
+    found = vars(cls).get("describe_instance_refreshes")
+    return None if found in (None, describe_instance_refreshes) else "now implements DescribeInstanceRefreshes"
 
 
 def _asks_determine_resource(call_action: Any) -> str | None:
@@ -203,6 +218,13 @@ TARGETS: tuple[Target, ...] = (
         ("self", "count_needed", "propagated_tags"),
     ),
     Target("managed_policies", "moto.iam.models", "IAMBackend._init_aws_policies", ("self",)),
+    Target(
+        "instance_refresh (DescribeInstanceRefreshes)",
+        "moto.autoscaling.responses",
+        "AutoScalingResponse",
+        (),
+        _lacks_describe_instance_refreshes,
+    ),
     Target("managed_policies", "moto.iam.models", "AWSManagedPolicy"),
     Target("managed_policies", "moto.iam.aws_managed_policies", "aws_managed_policies_data"),
     Target("managed_policies", "moto.settings", "load_iam_aws_managed_policies"),

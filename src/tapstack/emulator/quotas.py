@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .patches import mark
+from .patches import wrap
 
 DEFAULT_CONCURRENCY_QUOTA = 10
 """A new account's concurrent executions quota: the value a first deploy most often meets."""
@@ -62,7 +62,5 @@ def install() -> None:
         return
     from moto.awslambda.models import LambdaBackend
 
-    LambdaBackend.put_function_concurrency = mark(  # type: ignore[method-assign]
-        _within_quota(LambdaBackend.put_function_concurrency), LambdaBackend.put_function_concurrency
-    )
+    wrap(LambdaBackend, "put_function_concurrency", _within_quota)
     _installed = True

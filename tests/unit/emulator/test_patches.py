@@ -111,3 +111,13 @@ def test_up_local_without_moto_says_how_to_add_the_emulator_extra(
         "error: the embedded emulator needs moto, which this environment lacks: "
         "pip install -c requirements.lock -e '.[emulator]' (a development install, '.[dev]', has it)"
     ]
+
+
+def test_moto_implementing_describe_instance_refreshes_refuses_tapstacks_own_handler(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from moto.autoscaling.responses import AutoScalingResponse
+
+    monkeypatch.setattr(AutoScalingResponse, "describe_instance_refreshes", lambda self: "moto's own", raising=False)
+    with pytest.raises(patches.PatchTargetMoved, match=r"instance_refresh .* now implements DescribeInstanceRefreshes"):
+        patches.verify()
