@@ -77,3 +77,18 @@ def resolved(build: Callable[[], pulumi.Output[str]]) -> str:
     finally:
         asyncio.set_event_loop(previous)
         loop.close()
+
+
+def encrypt_with_kms(s3: Any, bucket: str, key_arn: str) -> None:
+    """Default encryption as TapStack deploys it: SSE-KMS under ``key_arn`` with an S3 Bucket Key."""
+    s3.put_bucket_encryption(
+        Bucket=bucket,
+        ServerSideEncryptionConfiguration={
+            "Rules": [
+                {
+                    "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key_arn},
+                    "BucketKeyEnabled": True,
+                }
+            ]
+        },
+    )

@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 from tapstack.emulator.server import Emulator
 from tapstack.emulator.sessions import client as emulator_client
 from tapstack.lib import iam
-from tests.integration.helpers import resolved
+from tests.integration.helpers import encrypt_with_kms, resolved
 
 REGION = "us-east-1"
 
@@ -87,17 +87,7 @@ def kms_bucket(emulator: Emulator, unique: str) -> tuple[str, str]:
     s3 = emulator.client("s3", REGION)
     bucket = f"kms-{unique}"
     s3.create_bucket(Bucket=bucket)
-    s3.put_bucket_encryption(
-        Bucket=bucket,
-        ServerSideEncryptionConfiguration={
-            "Rules": [
-                {
-                    "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key},
-                    "BucketKeyEnabled": True,
-                }
-            ]
-        },
-    )
+    encrypt_with_kms(s3, bucket, key)
     s3.put_object(Bucket=bucket, Key="object", Body=b"payload")
     return bucket, key
 

@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 
 from tapstack.emulator.server import Emulator
 from tapstack.lib import iam
-from tests.integration.helpers import PRIMARY, SECONDARY, Deployed, resolved
+from tests.integration.helpers import PRIMARY, SECONDARY, Deployed, encrypt_with_kms, resolved
 
 _ROLES: dict[str, str] = {}
 """Source bucket -> the ARN of the replication role ``_grant_replication`` made for it."""
@@ -304,17 +304,7 @@ def _kms_buckets(emulator: Emulator, s3: Any, source: str, destination: str) -> 
     source_key = emulator.client("kms", "us-east-1").create_key()["KeyMetadata"]["Arn"]
     replica_key = emulator.client("kms", "eu-west-1").create_key()["KeyMetadata"]["Arn"]
     for bucket, key in ((source, source_key), (destination, replica_key)):
-        s3.put_bucket_encryption(
-            Bucket=bucket,
-            ServerSideEncryptionConfiguration={
-                "Rules": [
-                    {
-                        "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key},
-                        "BucketKeyEnabled": True,
-                    }
-                ]
-            },
-        )
+        encrypt_with_kms(s3, bucket, key)
     return source_key, replica_key
 
 
