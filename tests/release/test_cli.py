@@ -35,7 +35,7 @@ def test_release_json_reports_every_region_current_and_exits_zero(
     world: World, cli: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     app = write_app(tmp_path / "app")
-    code, out, _ = _run(capsys, str(app), "--version", "1.0.0", "--outputs", str(cli), "--bake", "10", "--json")
+    code, out, _ = _run(capsys, str(app), "--version", "1.0.0", "--outputs", str(cli), "--bake", "0", "--json")
     report: dict[str, Any] = json.loads(out)
     assert code == 0
     assert report["outcome"] == "released"
@@ -48,7 +48,7 @@ def test_a_failed_release_prints_the_table_and_exits_one(
 ) -> None:
     world.broken.add("1.0.0")
     app = write_app(tmp_path / "app")
-    code, out, _ = _run(capsys, str(app), "--version", "1.0.0", "--outputs", str(cli), "--bake", "10")
+    code, out, _ = _run(capsys, str(app), "--version", "1.0.0", "--outputs", str(cli), "--bake", "0")
     assert code == 1
     assert "release 1.0.0 (AWS)" in out
     assert "us-east-1" in out and "not_started" in out
@@ -107,7 +107,7 @@ def test_sigterm_mid_release_rolls_back_prints_what_each_region_serves_and_exits
     faults = Faults(world.session)
     faults.arm_when(lambda p: p.operation == "DescribeAlarms" and world.release_of("us-east-1") == "1.0.0", "SIGTERM")
     app = write_app(tmp_path / "app")
-    code, out, _ = _run(capsys, str(app), "--version", "1.0.0", "--outputs", str(cli), "--bake", "10")
+    code, out, _ = _run(capsys, str(app), "--version", "1.0.0", "--outputs", str(cli), "--bake", "0")
     assert faults.hit
     assert code == 1
     assert "serving" in out and "interrupted (SIGTERM)" in out
@@ -168,7 +168,7 @@ def test_the_printed_release_names_the_version_once_and_no_source_line(
     world: World, cli: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     app = write_app(tmp_path / "app")
-    code, out, _ = _run(capsys, str(app), "--version", "1.0.0", "--outputs", str(cli), "--bake", "10")
+    code, out, _ = _run(capsys, str(app), "--version", "1.0.0", "--outputs", str(cli), "--bake", "0")
     assert code == 0
     lines = out.rstrip("\n").splitlines()
     assert lines[-1].startswith("release 1.0.0 is current and healthy in"), lines[-1]
@@ -192,9 +192,9 @@ def test_release_batches_report_each_regions_stages_with_their_instances_in_json
     world: World, cli: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     app = write_app(tmp_path / "app")
-    assert _run(capsys, str(app), "--version", "1.0.0", "--outputs", str(cli), "--bake", "10", "--json")[0] == 0
+    assert _run(capsys, str(app), "--version", "1.0.0", "--outputs", str(cli), "--bake", "0", "--json")[0] == 0
     app = write_app(tmp_path / "app2", "print('two')\n")
-    args = ("--version", "2.0.0", "--outputs", str(cli), "--bake", "10", "--batches", "OneBoxThenAll", "--json")
+    args = ("--version", "2.0.0", "--outputs", str(cli), "--bake", "0", "--batches", "OneBoxThenAll", "--json")
     code, out, _ = _run(capsys, str(app), *args)
     report: dict[str, Any] = json.loads(out)
     assert code == 0, report["message"]
@@ -207,7 +207,7 @@ def test_a_batch_that_breaks_min_healthy_is_one_line_and_exit_two(
     world: World, cli: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     app = write_app(tmp_path / "app")
-    assert _run(capsys, str(app), "--version", "1.0.0", "--outputs", str(cli), "--bake", "10")[0] == 0
+    assert _run(capsys, str(app), "--version", "1.0.0", "--outputs", str(cli), "--bake", "0")[0] == 0
     args = ("--version", "2.0.0", "--outputs", str(cli), "--batches", "HalfAtATime", "--min-healthy", "2")
     code, _, err = _run(capsys, str(write_app(tmp_path / "app2", "print('two')\n")), *args)
     assert code == 2 and "--min-healthy 2: a stage of 1 of 2 instances would leave 1 serving" in err

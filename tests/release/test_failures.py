@@ -227,7 +227,7 @@ def test_a_lease_renewal_that_fails_in_the_bake_rolls_back_and_the_lease_is_give
     assert _release(world, _package(tmp_path, "1.0.0")).outcome == "released"
     faults = Faults(world.session)
     faults.arm_when(lambda p: p.operation == "PutObject" and world.release_of(PRIMARY) == "2.0.0", "500")
-    report = _release(world, _package(tmp_path, "2.0.0", "v2\n"), bake=300.0)
+    report = _release(world, _package(tmp_path, "2.0.0", "v2\n"), bake=300.0, poll=30.0)
     assert faults.hit
     assert report.outcome == "failed"
     assert "ReleaseLocked: lost the release lease" in report.message and "rolled back us-east-1" in report.message
