@@ -3,7 +3,7 @@
 The floor is a bare Pulumi program that registers the same number of ``aws.s3.Bucket`` under no-op mocks, run
 in a fresh interpreter the same way: what any Pulumi Python program of that size pays for imports, the
 runtime and the garbage collector. The ratio (tapstack / floor, medians of the same run) is the headline;
-target <= 0.6. Prints JSON on stdout.
+target <= 0.75 (issue 27). Prints JSON on stdout.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def main() -> None:
         json.dumps(
             {
                 "what": "whole-process `tapstack synth` vs a bare mocks program registering as many aws.s3.Bucket",
-                "target_ratio": 0.6,
+                "target_ratio": 0.75,
                 "repeats": REPEATS,
                 "results": results,
             },

@@ -66,15 +66,16 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None, *, fast: bool = False) -> int:
+def main(argv: Sequence[str] | None = None, *, fast: bool = False, leaving: bool = False) -> int:
     """Run the command on the line; ``fast``: with the start-up tricks of :mod:`.fast_start` for the length of the
-    command (after parsing, so that `--help` and usage errors do not pay for them)."""
+    command (after parsing, so that `--help` and usage errors do not pay for them); ``leaving``: the process ends
+    when the command does (see :func:`.fast_start.applied`)."""
     words = list(sys.argv[1:] if argv is None else argv)
     args = build_parser(words).parse_args(words)
     if fast:
         from . import fast_start
 
-        with fast_start.applied():
+        with fast_start.applied(leaving=leaving):
             return _run(args)
     return _run(args)
 
@@ -102,7 +103,7 @@ def entry() -> None:
     ``os._exit`` after running the exit handlers itself, as freeing a synth's objects one by one costs seconds for
     nothing. ``TAPSTACK_FAST_START=0`` turns every trick off. Tests call ``main``; a real ``pulumi up`` never passes
     through here."""
-    code = main(fast=True)
+    code = main(fast=True, leaving=True)
     from .fast_start import enabled
 
     if not enabled():

@@ -347,6 +347,22 @@ def test_applied_turns_the_collector_off_and_the_finder_on_only_for_the_block(mo
     assert not any(isinstance(f, fast_start._SdkFinder) for f in sys.meta_path)
 
 
+def test_a_command_the_process_leaves_after_keeps_the_collector_off_but_removes_the_finder(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import gc
+
+    monkeypatch.delitem(sys.modules, fast_start.SDK)
+    gc.enable()
+    try:
+        with fast_start.applied(leaving=True):
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+        assert not any(isinstance(f, fast_start._SdkFinder) for f in sys.meta_path)
+    finally:
+        gc.enable()
+
+
 def test_the_off_switch_applies_no_trick(monkeypatch: pytest.MonkeyPatch) -> None:
     import gc
 
