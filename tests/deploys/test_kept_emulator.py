@@ -211,7 +211,12 @@ def test_release_without_endpoint_once_the_exports_are_set_releases_through_the_
 def test_ctrl_c_stops_the_fleet_and_its_apps_and_leaves_nothing_behind(kept: Kept) -> None:
     assert _app_processes(kept.temp), "the kept fleet's apps should be running before Ctrl-C"
     kept.process.send_signal(signal.SIGINT)
-    rest, _ = kept.process.communicate(timeout=60)
+    try:
+        rest, _ = kept.process.communicate(timeout=60)
+    except subprocess.TimeoutExpired:  # faulthandler (PYTHONFAULTHANDLER) prints every thread's stack on SIGABRT
+        kept.process.send_signal(signal.SIGABRT)
+        rest, _ = kept.process.communicate(timeout=30)
+        pytest.fail("up --local --keep did not stop within 60 s of Ctrl-C:\n" + rest[-20_000:])
     assert kept.process.returncode == 0, "".join(kept.printed) + rest
     assert _app_processes(kept.temp) == []
     assert sorted(p.name for p in kept.temp.iterdir() if p.name.startswith("tapstack-")) == []
