@@ -34,8 +34,9 @@ from tapstack.agent.config import AgentConfig  # noqa: E402  (after the path, so
 from tapstack.agent.cycle import run_once  # noqa: E402
 from tapstack.agent.service import ProcessService  # noqa: E402
 from tapstack.contract import cohort_score  # noqa: E402
-from tapstack.emulator.deploy import DeployedFunction, invoke_handler  # noqa: E402
+from tapstack.emulator.deploy import invoke_handler  # noqa: E402
 from tapstack.emulator.fleet import Fleet, free_port  # noqa: E402
+from tapstack.emulator.lambda_invoke import Function  # noqa: E402
 from tapstack.emulator.server import Emulator  # noqa: E402
 from tapstack.release.package import package_dir  # noqa: E402
 
@@ -51,7 +52,7 @@ TRUST = {
 }
 
 
-def platform(emulator: Emulator) -> DeployedFunction:
+def platform(emulator: Emulator) -> Function:
     """Bucket, configuration, secret and topic the handler reads; the function as the emulator would hold it."""
     s3 = emulator.client("s3", REGION)
     s3.create_bucket(Bucket=BUCKET)
@@ -71,7 +72,8 @@ def platform(emulator: Emulator) -> DeployedFunction:
         "TAPSTACK_ROLE": "primary",
         "TAPSTACK_REPLICA_BUCKETS": "[]",
     }
-    return DeployedFunction(REGION, "bench", f"arn:aws:lambda:{REGION}:000000000000:function:bench", environment)
+    arn = f"arn:aws:lambda:{REGION}:000000000000:function:bench"
+    return Function("bench", arn, REGION, "handler.app.handler", environment)
 
 
 def group(emulator: Emulator, size: int) -> str:
@@ -104,7 +106,7 @@ def group(emulator: Emulator, size: int) -> str:
 
 
 def migrate(
-    emulator: Emulator, function: DeployedFunction, version: str, cohort: dict[str, Any] | None = None, mid: str = ""
+    emulator: Emulator, function: Function, version: str, cohort: dict[str, Any] | None = None, mid: str = ""
 ) -> float:
     """Upload the packaged app, promote it (to ``cohort`` if given); the seconds the migrate took."""
     package = package_dir(APP, version)
@@ -152,7 +154,7 @@ def converged(fleet: Fleet, version: str, size: int) -> float:
     return elapsed
 
 
-def agent_cpu(fleet: Fleet, emulator: Emulator, function: DeployedFunction) -> dict[str, float]:
+def agent_cpu(fleet: Fleet, emulator: Emulator, function: Function) -> dict[str, float]:
     """CPU seconds of one agent pass in this thread: installing a new release, and a steady-state pass."""
     member = next(iter(fleet.instances[REGION].values()))
     assert member.clients is not None
@@ -167,7 +169,7 @@ def agent_cpu(fleet: Fleet, emulator: Emulator, function: DeployedFunction) -> d
     return cpu
 
 
-def staged(fleet: Fleet, emulator: Emulator, function: DeployedFunction, size: int) -> dict[str, Any]:
+def staged(fleet: Fleet, emulator: Emulator, function: Function, size: int) -> dict[str, Any]:
     """One box, then everyone, of a new release on a fleet of ``size``: migrate to converged, both stages."""
     version = f"staged-{size}"
     ids = list(fleet.instances[REGION])

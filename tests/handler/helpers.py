@@ -30,6 +30,7 @@ from botocore.awsrequest import AWSResponse
 
 from tapstack.handler import clients
 from tapstack.handler.app import handler
+from tapstack.runtime import Runtime
 from tests.helpers import mocked_aws
 
 REGION = "eu-west-1"
@@ -145,6 +146,11 @@ def client(service: str, region: str = REGION) -> Any:
     return boto3.client(service, region_name=region)
 
 
+def handler_client(service: str) -> Any:
+    """The client the handler itself uses under Lambda (this process's runtime), for hooks on its calls."""
+    return clients.client(Runtime.of_process().session, service, REGION)
+
+
 @pytest.fixture(scope="module")
 def moto_world() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
@@ -221,7 +227,7 @@ def aws(moto_world: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Region]:
 @contextlib.contextmanager
 def _replication_as_aws_returns_it(region: Region) -> Iterator[None]:
     """The handler's GetBucketReplication on this test's bucket answers the rules as written."""
-    target = clients.client("s3", REGION)
+    target = handler_client("s3")
     asked: dict[str, str] = {}
 
     def remember(params: dict[str, Any], **_: Any) -> None:
@@ -295,7 +301,7 @@ def fail(aws: Region) -> Iterator[Inject]:
         when: Callable[[dict[str, Any]], bool] = lambda params: True,
         before: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
-        target = clients.client(service, REGION)
+        target = handler_client(service)
         event = f"before-parameter-build.{target.meta.service_model.service_id.hyphenize()}.{operation}"
 
         def hook(params: dict[str, Any], **_: Any) -> None:

@@ -15,13 +15,13 @@ import botocore
 import pytest
 
 from tapstack.components.migration import handler_files
-from tapstack.handler import clients
 
 from .helpers import Region, body
 
 PACKAGE = Path(__file__).resolve().parents[2] / "src" / "tapstack" / "handler"
-ALLOWED = set(sys.stdlib_module_names) | {"boto3", "botocore", "tapstack.contract"}
-"""``tapstack.contract`` is shipped in the archive beside the handler (see the archive test below)."""
+ALLOWED = set(sys.stdlib_module_names) | {"boto3", "botocore", "tapstack.contract", "tapstack.runtime"}
+"""``tapstack.contract`` and ``tapstack.runtime`` are shipped in the archive beside the handler (see the archive test
+below)."""
 
 
 @pytest.mark.parametrize("module", sorted(p.name for p in PACKAGE.glob("*.py")))
@@ -38,7 +38,9 @@ def test_a_module_imports_only_relatively_or_from_stdlib_boto3_and_the_contract(
         assert roots <= ALLOWED, f"{module}:{node.lineno} imports {sorted(roots - ALLOWED)}"
 
 
-def test_the_archive_answers_with_the_contract_it_carries_not_the_installed_tapstack(tmp_path: Path) -> None:
+def test_the_archive_answers_with_the_contract_and_runtime_it_carries_not_the_installed_tapstack(
+    tmp_path: Path,
+) -> None:
     archive = tmp_path / "function.zip"
     with zipfile.ZipFile(archive, "w") as zf:
         for name, file in handler_files().items():
@@ -49,6 +51,7 @@ def test_the_archive_answers_with_the_contract_it_carries_not_the_installed_taps
         "reply = app.handler({'action': 'deploy'}, None); "
         "print(reply['statusCode'], reply['body']['outcome']); "
         "print(sys.modules['tapstack.contract'].__file__); "
+        "print(sys.modules['tapstack.runtime'].__file__); "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in {'tapstack', 'pulumi', 'pulumi_aws'}))"
     )
     env = {"PATH": "/usr/bin:/bin", "AWS_DEFAULT_REGION": "eu-west-1"}
@@ -56,10 +59,11 @@ def test_the_archive_answers_with_the_contract_it_carries_not_the_installed_taps
         [sys.executable, "-c", probe, str(archive)], cwd=tmp_path, capture_output=True, text=True, timeout=60, env=env
     )
     assert run.returncode == 0, run.stderr
-    status, contract, modules = run.stdout.splitlines()[-3:]
+    status, contract, runtime, modules = run.stdout.splitlines()[-4:]
     assert status == "400 invalid"
     assert contract == str(archive / "tapstack" / "contract.py"), "imported from the archive"
-    assert modules == "['tapstack', 'tapstack.contract']"
+    assert runtime == str(archive / "tapstack" / "runtime.py"), "imported from the archive"
+    assert modules == "['tapstack', 'tapstack.contract', 'tapstack.runtime']"
 
 
 def _session_without_conditional_writes() -> boto3.session.Session:
@@ -84,7 +88,6 @@ def test_a_botocore_without_s3_conditional_writes_is_a_500_naming_its_version_an
     aws: Region, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(boto3, "DEFAULT_SESSION", _session_without_conditional_writes())
-    monkeypatch.setattr(clients, "_clients", {})
     monkeypatch.setattr(botocore, "__version__", "1.34.131")
     manifest = aws.release("r1")
     versions = aws.versions()

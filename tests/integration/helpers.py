@@ -17,8 +17,9 @@ from typing import Any
 import pulumi
 import pytest
 
-from tapstack.emulator.deploy import DeployedFunction, deployed_function
+from tapstack.emulator.deploy import deployed_function
 from tapstack.emulator.engine import Clients
+from tapstack.emulator.lambda_invoke import Function
 from tapstack.emulator.server import Emulator
 from tests.helpers import EXAMPLES, up_local
 
@@ -49,7 +50,7 @@ class Deployed:
     def out(self, region: str, key: str) -> Any:
         return self.outputs[f"{CODES[region]}_{key}"]
 
-    def function(self, region: str) -> DeployedFunction:
+    def function(self, region: str) -> Function:
         return deployed_function(self.clients, region, self.out(region, "function_name"))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import io
 import json
+import subprocess
 import sys
 import uuid
 import zipfile
@@ -14,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from tapstack.components.secrets import rotation_files
 from tapstack.emulator.server import Emulator
 from tapstack.rotation import app
 from tapstack.rotation.app import RotationError, rotate
@@ -158,13 +160,37 @@ def test_a_failed_step_is_reported_as_lambda_reports_an_unhandled_error(sm: Any,
 
 
 @pytest.mark.parametrize("module", sorted(p.name for p in PACKAGE.glob("*.py")))
-def test_the_package_imports_only_the_standard_library_and_boto3(module: str) -> None:
-    allowed = set(sys.stdlib_module_names) | {"boto3", "botocore"}
+def test_the_package_imports_only_the_standard_library_boto3_and_the_runtime(module: str) -> None:
+    allowed = set(sys.stdlib_module_names) | {"boto3", "botocore", "tapstack.runtime"}
     for node in ast.walk(ast.parse((PACKAGE / module).read_text())):
         if isinstance(node, ast.Import):
             roots = {alias.name.split(".")[0] for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.level == 0:
-            roots = {(node.module or "").split(".")[0]}
+            name = node.module or ""
+            roots = {name if name in allowed else name.split(".")[0]}
         else:
             continue
         assert roots <= allowed, f"{module}:{node.lineno} imports {sorted(roots - allowed)}"
+
+
+def test_the_archive_runs_with_the_runtime_it_carries_not_the_installed_tapstack(tmp_path: Path) -> None:
+    archive = tmp_path / "function.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for name, file in rotation_files().items():
+            zf.write(file, name)
+    probe = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import rotation.app as app\n"
+        "try:\n    app.handler({'Step': 'dropSecret'}, None)\n"
+        "except app.RotationError as err:\n    print(str(err).split(':')[0])\n"
+        "print(sys.modules['tapstack.runtime'].__file__)\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in {'tapstack', 'pulumi', 'pulumi_aws'}))"
+    )
+    env = {"PATH": "/usr/bin:/bin", "AWS_DEFAULT_REGION": "eu-west-1"}
+    run = subprocess.run(
+        [sys.executable, "-c", probe, str(archive)], cwd=tmp_path, capture_output=True, text=True, timeout=60, env=env
+    )
+    assert run.returncode == 0, run.stderr
+    refused, runtime, modules = run.stdout.splitlines()[-3:]
+    assert refused == "not a rotation event"
+    assert runtime == str(archive / "tapstack" / "runtime.py"), "imported from the archive"
+    assert modules == "['tapstack', 'tapstack.runtime']"

@@ -12,7 +12,7 @@ import pulumi_aws as aws
 
 from ..handler.settings import ENV_ASG_NAME, ENV_FLEET_GRACE_SECONDS
 from ..lib import iam
-from ..lib.contract_files import contract_files
+from ..lib.contract_files import contract_files, runtime_files
 from .base import RegionalComponent
 from .function import FunctionAlarms, FunctionSite, FunctionVpc, LambdaFunction, LambdaFunctionArgs
 from .lambda_package import function_archive
@@ -35,11 +35,11 @@ ALARM_KINDS = FunctionAlarms(errors="lambda-errors", throttles="lambda-throttles
 
 def handler_files() -> dict[str, Path]:
     """Archive paths -> files: the handler's own modules, shipped as the top-level package ``handler``, and the
-    contract it imports (``tapstack/contract.py``)."""
+    shared modules it imports (``tapstack/contract.py``, ``tapstack/runtime.py``)."""
     files = {f"{HANDLER_PACKAGE}/{p.name}": p for p in sorted(HANDLER_DIR.glob("*.py"))}
     if f"{HANDLER_PACKAGE}/app.py" not in files:
         raise FileNotFoundError(f"migration handler not found in {HANDLER_DIR} (expected app.py)")
-    return {**files, **contract_files()}
+    return {**files, **contract_files(), **runtime_files()}
 
 
 def handler_archive() -> pulumi.FileArchive:

@@ -11,6 +11,7 @@ import pulumi
 import pulumi_aws as aws
 
 from ..lib import iam
+from ..lib.contract_files import runtime_files
 from .base import RegionalComponent
 from .function import FunctionAlarms, FunctionSite, LambdaFunction, LambdaFunctionArgs
 
@@ -151,12 +152,16 @@ ROTATION_DIR = Path(__file__).resolve().parent.parent / "rotation"
 ROTATION_PACKAGE = "rotation"
 
 
+def rotation_files() -> dict[str, Path]:
+    """Archive paths -> files: the rotation package's own modules as the top-level package ``rotation``, and the
+    runtime its explicit entry takes (``tapstack/runtime.py``)."""
+    return {**{f"{ROTATION_PACKAGE}/{p.name}": p for p in sorted(ROTATION_DIR.glob("*.py"))}, **runtime_files()}
+
+
 def rotation_archive() -> pulumi.AssetArchive:
-    """The rotation package's own modules as the top-level package ``rotation``; it calls only Secrets Manager
-    APIs every Lambda runtime's boto3 has, so it ships without a boto3 of its own."""
-    return pulumi.AssetArchive(
-        {f"{ROTATION_PACKAGE}/{p.name}": pulumi.FileAsset(str(p)) for p in sorted(ROTATION_DIR.glob("*.py"))}
-    )
+    """The rotation function's files; it calls only Secrets Manager APIs every Lambda runtime's boto3 has, so it
+    ships without a boto3 of its own."""
+    return pulumi.AssetArchive({path: pulumi.FileAsset(str(file)) for path, file in rotation_files().items()})
 
 
 ALARM_KINDS = FunctionAlarms(

@@ -6,8 +6,10 @@ a wrong variable in the deployed function fails the check exactly as it would fa
 compute foundation also get a ``foundation`` check that reads the network, the group and the buckets back from
 the emulator: what was deployed, not what was asked for.
 
-The handler runs in this process as Lambda Invoke runs it in the emulator (``lambda_invoke``): the function's
-environment, its role's credentials, its timeout, every client pointed at the emulator and at nothing else.
+The handler runs in this process as Lambda Invoke runs it in the emulator (``lambda_invoke``): through its
+explicit entry, with the function's environment, its role's session, its timeout, every client pointed at the
+emulator and at nothing else. The function is read once (``deployed_function``, GetFunction) into the one type
+Lambda Invoke, the post-deploy checks and the release target share (``lambda_invoke.Function``).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from ..resource_types import ASG, BUCKET, FUNCTION, VPC
 from ..stackfile import StackSettings
 from . import lambda_invoke
 from .engine import Clients, Engine, Event
+from .lambda_invoke import Function
 from .server import Emulator
 
 PROJECT = "tapstack"
@@ -84,31 +87,12 @@ def write_outputs(outputs: dict[str, Any], path: Path) -> None:
 # -- running the handler against the emulator ---------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class DeployedFunction:
-    region: str
-    name: str
-    arn: str
-    environment: dict[str, str]
-    role: str | None = None
-    """The execution role: the handler acts as it (None: with the emulator's own keys)."""
-    timeout: float = 60.0
+def deployed_function(clients: Clients, region: str, name: str) -> Function:
+    """The function as the emulator holds it (GetFunction): its environment is what the handler will see in AWS."""
+    return Function.configured(clients("lambda", region).get_function(FunctionName=name)["Configuration"])
 
 
-def deployed_function(clients: Clients, region: str, name: str) -> DeployedFunction:
-    """The function as the emulator holds it: its environment is what the handler will see in AWS."""
-    config = clients("lambda", region).get_function_configuration(FunctionName=name)
-    return DeployedFunction(
-        region=region,
-        name=name,
-        arn=config["FunctionArn"],
-        environment=dict((config.get("Environment") or {}).get("Variables") or {}),
-        role=config.get("Role"),
-        timeout=float(config.get("Timeout") or 3),
-    )
-
-
-def find_function(clients: Clients, region: str) -> DeployedFunction:
+def find_function(clients: Clients, region: str) -> Function:
     """The one TapStack migration function in ``region`` (its environment names a deployment bucket)."""
     names = [
         f["FunctionName"]
@@ -133,22 +117,10 @@ class FunctionFailed(RuntimeError):
     """The handler raised or ran past its timeout: Lambda's ``FunctionError: Unhandled`` and its document."""
 
 
-def invoke_handler(emulator: Emulator, function: DeployedFunction, event: dict[str, Any]) -> Invocation:
-    """Run ``tapstack.handler.app.handler`` in-process as the deployed function (its environment, its role, its
-    timeout), against the emulator: what Lambda Invoke answers there (``lambda_invoke``), without the round trip."""
-    from ..handler.app import handler
-
-    running = lambda_invoke.Function(
-        name=function.name,
-        arn=function.arn,
-        region=function.region,
-        handler="handler.app.handler",
-        environment=function.environment,
-        role=function.role,
-        timeout=function.timeout,
-    )
-    credentials = lambda_invoke.role_credentials(emulator, running)
-    outcome = lambda_invoke.execute(emulator, running, event, handler, credentials)
+def invoke_handler(emulator: Emulator, function: Function, event: dict[str, Any]) -> Invocation:
+    """Run the deployed function in-process (its explicit entry, its environment, its role, its timeout) against
+    the emulator: what Lambda Invoke answers there (``lambda_invoke``), without the round trip."""
+    outcome = lambda_invoke.execute(function, event, lambda_invoke.role_session(emulator, function))
     if outcome.error:
         raise FunctionFailed(f"{function.name} failed (Unhandled): {outcome.payload.decode()[:500]}")
     response = json.loads(outcome.payload)

@@ -7,23 +7,26 @@ replaced, for the accounts of the emulators this process serves, by an in-proces
 Lambda's Python runtime runs it (Lambda developer guide, "Define Lambda function handler in Python" and
 "Lambda function timeout"; API reference, "Invoke"):
 
-- the handler named by the function's ``Handler`` setting, from the code it was deployed with: TapStack's
+- the function named by the function's ``Handler`` setting, from the code it was deployed with: TapStack's
   functions ship their package at the archive's root (``handler/``, ``rotation/``), the same files as the
-  installed ``tapstack.handler`` and ``tapstack.rotation``, which run here. A function whose archive holds
-  other code, or whose handler is not one of those, is refused as a function error, never run in Docker;
-- its deployed environment variables, ``AWS_REGION``, ``AWS_LAMBDA_FUNCTION_NAME``, and the credentials of
-  its execution role (assumed in the emulator, session name = function name, as Lambda does), every AWS
-  client pointed at the emulator and nowhere else;
+  installed ``tapstack.handler`` and ``tapstack.rotation``, which run here through their explicit entry
+  ``handle(event, context, runtime)`` (``tapstack.runtime``). A function whose archive holds other code, whose
+  handler is not one of those, or whose module has no explicit entry, is refused as a function error, never run
+  in Docker;
+- a runtime built from its deployed configuration: its environment variables plus ``AWS_REGION``,
+  ``AWS_LAMBDA_FUNCTION_NAME`` and the rest Lambda sets; a session acting as its execution role (assumed in the
+  emulator, session name = function name, as Lambda does) whose clients reach the emulator and nothing else,
+  whatever the process environment or the user's AWS files say; a log of its own;
 - the payload as the event, and a context whose remaining time counts down the function's timeout;
 - a handler that raises answers ``FunctionError: Unhandled`` with ``{"errorMessage", "errorType",
   "stackTrace"}``; one still running at its timeout answers ``Task timed out after N.00 seconds``;
-- its stdout lines go to its log group (``/aws/lambda/<name>``), the last 4 KB also to ``LogType=Tail``;
+- its log lines go to its log group (``/aws/lambda/<name>``), the last 4 KB also to ``LogType=Tail``;
 - ``InvocationType=Event`` runs it in the background and answers at once; ``DryRun`` runs nothing.
 
-One handler runs at a time: the function's configuration is the process environment while it runs (the
-handler's own code reads it from there), so invocations queue on one lock. A handler past its timeout is
-answered for, but Python cannot stop a thread: it keeps the lock until it returns (TapStack's handlers bound
-every AWS call, so it does), and only then is the environment restored.
+Nothing process-wide changes for an invocation (``os.environ``, ``boto3.DEFAULT_SESSION`` and ``sys.stdout``
+stay as they are), so invocations of different functions run side by side, each in a thread of its own. A
+handler past its timeout is answered for, but Python cannot stop a thread: it runs on to its end (TapStack's
+handlers bound every AWS call, so it does), where Lambda would have ended its execution environment.
 """
 
 from __future__ import annotations
@@ -33,19 +36,18 @@ import contextlib
 import importlib
 import io
 import json
-import os
-import sys
 import threading
 import time
 import traceback
 import uuid
 import zipfile
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, TextIO
+from typing import Any, Protocol, cast
 
+from ..runtime import ENTRY, Runtime, Session
+from . import sessions
 from .patches import mark
 
 
@@ -53,52 +55,33 @@ class Emulator(Protocol):
     """What an invocation needs of the emulator serving it (``server.Emulator``, which imports this module)."""
 
     url: str
+    ca_bundle: Path | None
     account_id: str | None
 
     def client(self, service: str, region: str, config: Any | None = None) -> Any: ...
 
-    def environment(self) -> dict[str, str]: ...
-
-    def handler_session(self) -> Any: ...
 
 IN_PROCESS: dict[str, str] = {"handler.app.handler": "tapstack.handler", "rotation.app.handler": "tapstack.rotation"}
 """A function's ``Handler`` (``package.module.function``, the package at its archive's root) -> the installed
-package that holds the same files and runs here."""
+package that holds the same files and runs here, through the module's explicit entry (``runtime.ENTRY``)."""
 TAIL_BYTES = 4096
 """What ``LogType=Tail`` returns: the last 4 KB of the invocation's log (Invoke API reference)."""
 CREDENTIAL_SECONDS = 3600
 REFRESH_SECONDS = 3000
 """Lambda hands a function its role's session until shortly before it expires; so does the emulator."""
-ENVIRONMENT_SET_ASIDE = (
-    "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",  # would make boto3 ignore AWS_ENDPOINT_URL, i.e. call real AWS
-    "AWS_PROFILE",
-    "AWS_DEFAULT_PROFILE",
-    "AWS_DATA_PATH",
-    "AWS_USE_FIPS_ENDPOINT",
-    "AWS_USE_DUALSTACK_ENDPOINT",
-    "HTTP_PROXY",
-    "HTTPS_PROXY",
-    "ALL_PROXY",
-    "http_proxy",
-    "https_proxy",
-    "all_proxy",
-)
-"""Variables unset while a handler runs in-process, besides every ``AWS_ENDPOINT_URL_<SERVICE>``."""
 
-RUN_LOCK = threading.Lock()
-"""One handler at a time: it reads its configuration from the process environment and logs to stdout."""
 _lock = threading.Lock()
 _emulators: dict[str, Emulator] = {}
 """The emulator serving each account whose functions run in-process."""
-_credentials: dict[tuple[str, str, str], tuple[float, dict[str, str]]] = {}
-"""(emulator, role, function) -> when the role's session was made, and its credentials."""
+_sessions: dict[tuple[str, str, str], tuple[float, RoleSession]] = {}
+"""(emulator, role, function) -> when the role's session was made, and the session (its clients are reused)."""
 _code_checked: dict[tuple[str, str], str | None] = {}
 _installed = False
 
 
 @dataclass(frozen=True)
 class Function:
-    """A deployed function as Lambda runs it: what its configuration and archive say."""
+    """A deployed function as Lambda runs it: what its configuration (and, for an Invoke, its archive) says."""
 
     name: str
     arn: str
@@ -110,6 +93,33 @@ class Function:
     timeout: float = 60.0
     code_sha256: str = ""
     code: bytes = field(default=b"", repr=False)
+    """The archive; empty when read through the API (``configured``), which runs the code as installed."""
+
+    @classmethod
+    def configured(cls, configuration: Mapping[str, Any]) -> Function:
+        """The function from GetFunction's ``Configuration``: its environment is what the handler sees in AWS."""
+        arn = str(configuration["FunctionArn"])
+        return cls(
+            name=str(configuration["FunctionName"]),
+            arn=arn,
+            region=arn.split(":")[3],
+            handler=str(configuration.get("Handler") or ""),
+            environment=dict((configuration.get("Environment") or {}).get("Variables") or {}),
+            role=configuration.get("Role") or None,
+            timeout=float(configuration.get("Timeout") or 3),
+            code_sha256=str(configuration.get("CodeSha256") or ""),
+        )
+
+    def environment_variables(self) -> dict[str, str]:
+        """What the function's code finds in its environment: its own variables, then what Lambda sets."""
+        return {
+            **self.environment,
+            "AWS_REGION": self.region,
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_LAMBDA_FUNCTION_NAME": self.name,
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_FUNCTION_TIMEOUT": str(int(self.timeout)),
+        }
 
 
 @dataclass(frozen=True)
@@ -143,100 +153,32 @@ class LambdaContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
-# -- the process environment of a handler ------------------------------------------------------------------
+class RoleSession:
+    """A function's session in the emulator (``runtime.Session``): clients of the emulator only, acting as the
+    execution role's assumed session (or, without ``credentials``, with the emulator's own keys).
 
+    Its clients come from the emulator's sealed session (``sessions.client``), which reads no ``AWS_*``
+    variable, no config or credentials file and no proxy setting: nothing in this process can send the
+    function's calls elsewhere, and its loaded service models are shared, so a client costs ~12 ms.
+    """
 
-@contextmanager
-def environment(variables: Mapping[str, str | None]) -> Iterator[None]:
-    """``os.environ`` with ``variables`` set (None: unset) for the time of the block."""
-    saved = {k: os.environ.get(k) for k in variables}
-    try:
-        for key, value in variables.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    def __init__(self, emulator: Emulator, region: str, credentials: Mapping[str, str] | None) -> None:
+        self._emulator, self._region, self._credentials = emulator, region, credentials
 
-
-def handler_environment(
-    emulator: Emulator, function: Function, credentials: Mapping[str, str] | None = None
-) -> dict[str, str | None]:
-    """The process environment of an in-process invocation (None: unset): the function's, the emulator only,
-    acting as ``credentials`` (an assumed role's) or else with the emulator's own keys."""
-    set_aside = [*ENVIRONMENT_SET_ASIDE, *(k for k in os.environ if k.startswith("AWS_ENDPOINT_URL_"))]
-    identity = {"AWS_SESSION_TOKEN": ""}
-    if credentials is not None:
-        identity = {
-            "AWS_ACCESS_KEY_ID": credentials["AccessKeyId"],
-            "AWS_SECRET_ACCESS_KEY": credentials["SecretAccessKey"],
-            "AWS_SESSION_TOKEN": credentials["SessionToken"],
-        }
-    return {
-        **dict.fromkeys(set_aside),
-        **function.environment,
-        **emulator.environment(),
-        **identity,
-        "AWS_CONFIG_FILE": os.devnull,
-        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-        "NO_PROXY": "*",
-        "no_proxy": "*",
-        "AWS_REGION": function.region,
-        "AWS_DEFAULT_REGION": function.region,
-        "AWS_LAMBDA_FUNCTION_NAME": function.name,
-        "AWS_LAMBDA_FUNCTION_TIMEOUT": str(int(function.timeout)),
-    }
-
-
-@contextmanager
-def default_session(session: Any) -> Iterator[None]:
-    import boto3
-
-    saved, boto3.DEFAULT_SESSION = boto3.DEFAULT_SESSION, session
-    try:
-        yield
-    finally:
-        boto3.DEFAULT_SESSION = saved
-
-
-class _ThreadStdout(io.TextIOBase):
-    """``sys.stdout`` while a handler runs: the handler thread's lines go to its log, every other thread's to
-    the real stdout (a progress display drawn meanwhile must not land in the function's log group)."""
-
-    def __init__(self, real: TextIO, thread: int, log: io.StringIO) -> None:
-        self._real, self._thread, self._log = real, thread, log
-
-    def write(self, text: str) -> int:
-        target = self._log if threading.get_ident() == self._thread else self._real
-        return target.write(text)
-
-    def flush(self) -> None:
-        if threading.get_ident() != self._thread:
-            self._real.flush()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._real, name)
-
-
-@contextmanager
-def captured_stdout() -> Iterator[io.StringIO]:
-    """This thread's stdout, captured for the time of the block."""
-    log = io.StringIO()
-    real = sys.stdout
-    sys.stdout = _ThreadStdout(real, threading.get_ident(), log)
-    try:
-        yield log
-    finally:
-        sys.stdout = real
+    def client(self, service_name: str, region_name: str | None = None, *, config: Any = None) -> Any:
+        return sessions.client(
+            service_name,
+            region_name or self._region,
+            self._emulator.url,
+            self._emulator.ca_bundle,
+            config,
+            self._credentials,
+        )
 
 
 # -- running a handler ---------------------------------------------------------------------------------
+
+Entry = Callable[[Any, Any, Runtime], Any]
 
 
 def _error_document(err: BaseException) -> dict[str, Any]:
@@ -249,8 +191,8 @@ def _error_document(err: BaseException) -> dict[str, Any]:
     }
 
 
-def _entry(function: Function) -> Callable[[Any, Any], Any]:
-    """The handler to run, or RuntimeError saying why this one cannot run here (never Docker)."""
+def _entry(function: Function) -> Entry:
+    """The module's explicit entry, or RuntimeError saying why this function cannot run here (never Docker)."""
     installed = IN_PROCESS.get(function.handler)
     if installed is None:
         raise RuntimeError(
@@ -260,14 +202,19 @@ def _entry(function: Function) -> Callable[[Any, Any], Any]:
     problem = code_problem(function, installed)
     if problem is not None:
         raise RuntimeError(problem)
-    _, module, name = function.handler.split(".")
-    entry: Callable[[Any, Any], Any] = getattr(importlib.import_module(f"{installed}.{module}"), name)
-    return entry
+    module = f"{installed}.{function.handler.split('.')[1]}"
+    entry = getattr(importlib.import_module(module), ENTRY, None)
+    if not callable(entry):
+        raise RuntimeError(
+            f"{function.name}: {module} has no explicit entry {ENTRY}(event, context, runtime); the emulator runs "
+            "a function only through it, never by changing this process's environment for its Lambda handler"
+        )
+    return cast(Entry, entry)
 
 
 def code_problem(function: Function, installed: str) -> str | None:
     """Why the deployed archive's package is not the ``installed`` one (checked once per code digest), or None.
-    A function without an archive (``code`` empty: run by the CLI from its configuration) runs as is."""
+    A function without an archive (``code`` empty: read through the API) runs as installed."""
     if not function.code:
         return None
     package = function.handler.split(".")[0]
@@ -292,43 +239,28 @@ def code_problem(function: Function, installed: str) -> str | None:
     return _code_checked[key]
 
 
-def execute(
-    emulator: Emulator,
-    function: Function,
-    event: Any,
-    entry: Callable[[Any, Any], Any] | None = None,
-    credentials: Mapping[str, str] | None = None,
-) -> Outcome:
-    """Run the function's handler on ``event`` in a thread of its own, bounded by the function's timeout."""
+def execute(function: Function, event: Any, session: Session) -> Outcome:
+    """Run the function's explicit entry on ``event`` with a runtime of its own (its configuration, ``session``,
+    a log), in a thread of its own, bounded by the function's timeout."""
     request_id = str(uuid.uuid4())
-    started = threading.Event()
+    deadline = time.monotonic() + function.timeout
     done = threading.Event()
     result: dict[str, Any] = {}
     logs: list[str] = []
 
     def work() -> None:
-        with RUN_LOCK:
-            deadline = time.monotonic() + function.timeout
-            result["deadline"] = deadline
-            started.set()
-            try:
-                handler = entry if entry is not None else _entry(function)
-                variables = handler_environment(emulator, function, credentials)
-                with environment(variables), default_session(emulator.handler_session()), captured_stdout() as out:
-                    try:
-                        result["value"] = handler(event, LambdaContext(function, request_id, deadline))
-                    finally:
-                        logs.extend(out.getvalue().splitlines())
-            except Exception as err:  # Lambda reports whatever the handler raised
-                result["error"] = _error_document(err)
-                logs.append(json.dumps(result["error"]))
-            finally:
-                done.set()
+        try:
+            entry = _entry(function)
+            runtime = Runtime(function.environment_variables(), session, logs.append)
+            result["value"] = entry(event, LambdaContext(function, request_id, deadline), runtime)
+        except Exception as err:  # Lambda reports whatever the handler raised
+            result["error"] = _error_document(err)
+            logs.append(json.dumps(result["error"]))
+        finally:
+            done.set()
 
-    thread = threading.Thread(target=work, name=f"lambda-{function.name}", daemon=True)
-    thread.start()
-    started.wait()
-    if not done.wait(max(0.0, result["deadline"] - time.monotonic())):
+    threading.Thread(target=work, name=f"lambda-{function.name}", daemon=True).start()
+    if not done.wait(max(0.0, deadline - time.monotonic())):
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
         message = f"{stamp} {request_id} Task timed out after {function.timeout:.2f} seconds"
         return Outcome(json.dumps({"errorMessage": message}).encode(), True, [*logs, message])
@@ -341,33 +273,35 @@ def execute(
 # -- the Lambda API: moto's invoke, answered here ------------------------------------------------------------
 
 
-def role_credentials(emulator: Emulator, function: Function) -> dict[str, str] | None:
-    """The execution role's session (cached until shortly before it expires), or None without a role."""
-    if not function.role:
-        return None
-    key = (emulator.url, function.role, function.name)
+def role_session(emulator: Emulator, function: Function) -> RoleSession:
+    """The execution role's session (cached until shortly before it expires, so a warm invocation reuses its
+    clients), or the emulator's own keys without a role."""
+    key = (emulator.url, function.role or "", function.name)
     with _lock:
-        found = _credentials.get(key)
+        found = _sessions.get(key)
         if found is not None and time.monotonic() - found[0] < REFRESH_SECONDS:
             return found[1]
-    sts = emulator.client("sts", function.region)
-    answer = sts.assume_role(
-        RoleArn=function.role, RoleSessionName=function.name[:64], DurationSeconds=CREDENTIAL_SECONDS
-    )["Credentials"]
-    credentials = {k: str(answer[k]) for k in ("AccessKeyId", "SecretAccessKey", "SessionToken")}
+    credentials = None
+    if function.role:
+        sts = emulator.client("sts", function.region)
+        answer = sts.assume_role(
+            RoleArn=function.role, RoleSessionName=function.name[:64], DurationSeconds=CREDENTIAL_SECONDS
+        )["Credentials"]
+        credentials = {k: str(answer[k]) for k in ("AccessKeyId", "SecretAccessKey", "SessionToken")}
+    session = RoleSession(emulator, function.region, credentials)
     with _lock:
-        _credentials[key] = (time.monotonic(), credentials)
-    return credentials
+        _sessions[key] = (time.monotonic(), session)
+    return session
 
 
 def invoke(emulator: Emulator, function: Function, event: Any) -> Outcome:
     """One invocation as Lambda makes it: the role's credentials, the handler, the log delivered."""
     try:
-        credentials = role_credentials(emulator, function)
+        session = role_session(emulator, function)
     except Exception as err:  # Lambda cannot run a function whose role it cannot assume
         document = _error_document(err)
         return Outcome(json.dumps(document).encode(), True, [json.dumps(document)])
-    outcome = execute(emulator, function, event, credentials=credentials)
+    outcome = execute(function, event, session)
     with contextlib.suppress(Exception):  # as in Lambda, lost log lines never fail the invocation they describe
         deliver(emulator, function, outcome.logs)
     return outcome
@@ -447,9 +381,9 @@ def install(emulator: Emulator) -> None:
 
 
 def uninstall(account_id: str | None) -> None:
-    """The emulator of ``account_id`` stopped: forget it (and its cached role sessions)."""
+    """The emulator of ``account_id`` stopped: forget it (and its cached role sessions, with their clients)."""
     with _lock:
         emulator = _emulators.pop(account_id or "", None)
         if emulator is not None:
-            for key in [k for k in _credentials if k[0] == emulator.url]:
-                del _credentials[key]
+            for key in [k for k in _sessions if k[0] == emulator.url]:
+                del _sessions[key]

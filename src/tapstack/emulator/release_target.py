@@ -14,8 +14,9 @@ from ..contract import Outcome, Reply
 from ..release.interrupts import shielded
 from ..release.outputs import StackOutputs
 from ..release.target import FleetDriver
-from .deploy import DeployedFunction, deployed_function, invoke_handler
+from .deploy import deployed_function, invoke_handler
 from .engine import Clients
+from .lambda_invoke import Function
 from .server import Emulator
 
 
@@ -28,7 +29,7 @@ class EmulatorTarget:
         self.client = Clients(emulator)
         self._emulator = emulator
         self._fleet = fleet
-        self._functions: dict[str, DeployedFunction] = {}
+        self._functions: dict[str, Function] = {}
 
     def invoke(self, region: str, event: dict[str, Any]) -> Reply:
         name = self.outputs.region(region).function_name

@@ -25,7 +25,7 @@ from . import lambda_invoke, moto_fidelity, patches, quotas, replication
 from .certificates import self_signed
 from .loopback import LOOPBACK, EmulatorError, check_loopback
 from .preparation import dispatcher
-from .sessions import DUMMY_ACCESS_KEY, DUMMY_SECRET_KEY, client, handler_session
+from .sessions import DUMMY_ACCESS_KEY, DUMMY_SECRET_KEY, client
 from .wsgi import WsgiApp
 
 POLL_SECONDS = 0.05
@@ -186,10 +186,6 @@ class Emulator:
     def client(self, service: str, region: str, config: Any | None = None) -> Any:
         """A boto3 client that reaches this emulator only, whatever the environment says (see ``client``)."""
         return client(service, region, self.url, self.ca_bundle, config)
-
-    def handler_session(self) -> Any:
-        """The boto3 session a handler run in-process configures its clients from (``handler_session``)."""
-        return handler_session()
 
     def environment(self) -> dict[str, str]:
         """What an AWS SDK in this process or a shell needs to talk to the emulator, and only to it."""

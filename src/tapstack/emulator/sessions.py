@@ -25,7 +25,7 @@ _session_lock = threading.Lock()
 _session: Any | None = None
 
 
-def _session_without_files(environment: dict[str, tuple[str | None, Any]], loader: Any | None = None) -> Any:
+def _session_without_files(environment: dict[str, tuple[str | None, Any]]) -> Any:
     """A botocore session whose settings come from their defaults, never from a config or credentials file,
     and from the process environment only for the ``environment`` variables named (name -> (env var, default)).
     """
@@ -39,10 +39,7 @@ def _session_without_files(environment: dict[str, tuple[str | None, Any]], loade
     variables["config_file"] = variables["credentials_file"] = (None, None, os.devnull, None)
     for name, (env_var, default) in environment.items():
         variables[name] = (None, env_var, default, variables[name][3])
-    core = botocore.session.Session(session_vars=variables)
-    if loader is not None:  # loaded service models are shared: a client then costs ~12 ms, not ~70
-        core.register_component("data_loader", loader)
-    return core
+    return botocore.session.Session(session_vars=variables)
 
 
 def _sealed_session() -> Any:
@@ -56,24 +53,6 @@ def _sealed_session() -> Any:
             aws_access_key_id=DUMMY_ACCESS_KEY, aws_secret_access_key=DUMMY_SECRET_KEY, botocore_session=core
         )
     return _session
-
-
-def handler_session() -> Any:
-    """A new session for code that configures its clients from the environment, as a handler does in Lambda.
-
-    It follows the process environment's ``AWS_ENDPOINT_URL*``, ``AWS_CA_BUNDLE`` and credentials (which the
-    in-process invocation points at the emulator and the function's role) and nothing else: no config or
-    credentials file, no profile, no ``ignore_configured_endpoint_urls``. New for each invocation, as each
-    Lambda execution environment's is: a session keeps the credentials it resolved first, and one shared
-    session would hand the role of an earlier function to the next. It shares the sealed session's loaded
-    models, so it costs little.
-    """
-    import boto3
-
-    with _session_lock:
-        loader = _sealed_session()._session.get_component("data_loader")
-        core = _session_without_files({"ca_bundle": ("AWS_CA_BUNDLE", None)}, loader)
-    return boto3.session.Session(botocore_session=core)
 
 
 def client(

@@ -1,4 +1,7 @@
-"""The Lambda entry point: ``handler.app.handler`` in the function, ``tapstack.handler.app`` in tests.
+"""The function's entries: ``handler.app.handler`` in the function, ``tapstack.handler.app`` in tests.
+
+``handler`` is what Lambda calls; it runs ``handle`` with this process's runtime (``tapstack.runtime``). The
+emulator calls ``handle`` with the deployed function's environment, its role's session and a log of its own.
 
 Every invocation ends in the same reply shape and one JSON log line, whatever happened: a caller's mistake is
 a 4xx naming the field, the function's own trouble a 5xx, and nothing escapes as an exception.
@@ -13,6 +16,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from tapstack.contract import Reply
+from tapstack.runtime import Runtime
 
 from .checks import validate
 from .clients import describe
@@ -26,17 +30,23 @@ from .status import status
 
 
 def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
+    """Lambda's entry: this process is the function's runtime."""
+    return handle(event, context, Runtime.of_process())
+
+
+def handle(event: dict[str, Any], context: object, runtime: Runtime) -> dict[str, Any]:
     started = time.perf_counter()
     action, migration_id = known_action(event), claimed_id(event)
     try:
         request = parse_event(event)
-        reply = _dispatch(request, Services.for_invocation(context))
+        reply = _dispatch(request, Services.for_invocation(context, runtime))
     except HandlerError as exc:
         reply = exc.reply()
     except (ClientError, BotoCoreError) as exc:
         reply = Reply(500, "error", f"an AWS call failed: {describe(exc)}")
     except Exception as exc:  # the caller must still get the documented shape; the traceback goes to the logs
         log(
+            runtime.log,
             "error",
             "unexpected_exception",
             action=action,
@@ -45,6 +55,7 @@ def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
         )
         reply = Reply(500, "error", f"internal error ({type(exc).__name__}); see the function's logs")
     log(
+        runtime.log,
         "error" if reply.status >= 500 else "info",
         "invocation",
         action=action,

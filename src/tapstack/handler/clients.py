@@ -1,15 +1,16 @@
-"""boto3 clients, created once per container from one shared session and reused by every invocation."""
+"""boto3 clients, created once per session and reused by every invocation that runs with that session."""
 
 from __future__ import annotations
 
-import os
 import threading
+import weakref
 from typing import Any
 
-import boto3
 import botocore
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+
+from tapstack.runtime import Session
 
 from .outcomes import ServerError
 from .settings import ARTIFACT_WORKERS, MIN_BOTOCORE
@@ -23,43 +24,28 @@ _CONFIG = Config(
     max_pool_connections=ARTIFACT_WORKERS + 4,
 )
 _CONDITIONAL_WRITES = ("IfNoneMatch", "IfMatch")
-_CREDENTIALS = {
-    "aws_access_key_id": "AWS_ACCESS_KEY_ID",
-    "aws_secret_access_key": "AWS_SECRET_ACCESS_KEY",
-    "aws_session_token": "AWS_SESSION_TOKEN",
-}
-_SHAPING = ("AWS_CONFIG_FILE", "AWS_PROFILE", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", *_CREDENTIALS.values())
 _lock = threading.Lock()
-_clients: dict[tuple[object, ...], Any] = {}
+_clients: weakref.WeakKeyDictionary[Session, dict[tuple[str, str], Any]] = weakref.WeakKeyDictionary()
 
 
-def client(service: str, region: str) -> Any:
-    """A cached client for this region, endpoint overrides and identity.
+def client(session: Session, service: str, region: str) -> Any:
+    """The ``session``'s client of ``service`` in ``region``, made on first use and then reused.
 
-    A session loads botocore's data files (endpoints, service models) and a client builds its endpoint
-    rules: together 100-300 ms. So the process's one boto3 session (``boto3.DEFAULT_SESSION``, which anything
-    else in the process that uses boto3 shares, and whose loaded models it shares) creates them, once per
-    container, and warm invocations reuse the clients. The key includes the variables that decide where a
-    client sends its requests and as whom (``AWS_ENDPOINT_URL*``, the credentials), because the local
-    emulator runs the handler in-process and changes them between calls; credentials found in the
-    environment (as Lambda provides them) are given to each client, so a session that resolved an earlier
-    identity never lends it to a later one. Creation happens under a lock because botocore sessions are not
-    safe to create clients from concurrently.
+    A session loads botocore's data files (endpoints, service models) and a client builds its endpoint rules:
+    together 100-300 ms on a cold start. Under Lambda the session is the process's one (``Runtime.of_process``),
+    so warm invocations reuse its clients; in the emulator it is the execution role's session, which carries the
+    role's credentials, so a client never acts as another function's role. A session that is dropped takes its
+    clients with it. Creation happens under a lock because botocore sessions are not safe to create clients
+    from concurrently.
     """
-    shaping = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("AWS_ENDPOINT_URL")))
-    key = (service, region, shaping, tuple(os.environ.get(name, "") for name in _SHAPING))
     with _lock:
-        found = _clients.get(key)
+        made = _clients.setdefault(session, {})
+        found = made.get((service, region))
         if found is None:
-            session = boto3.DEFAULT_SESSION or boto3.session.Session()
-            boto3.DEFAULT_SESSION = session
-            identity = {arg: os.environ[name] for arg, name in _CREDENTIALS.items() if os.environ.get(name)}
-            if "aws_access_key_id" not in identity or "aws_secret_access_key" not in identity:
-                identity = {}  # not from the environment: the session's own chain (profile, instance role)
-            found = session.client(service, region_name=region, config=_CONFIG, **identity)
+            found = session.client(service, region_name=region, config=_CONFIG)
             if service == "s3":
                 require_conditional_writes(found)
-            _clients[key] = found
+            made[(service, region)] = found
         return found
 
 

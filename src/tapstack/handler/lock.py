@@ -23,16 +23,17 @@ from tapstack.contract import LOCK_KEY
 
 from .clients import describe
 from .clock import iso, now, parse_iso
-from .logs import log
+from .logs import Sink, log
 from .outcomes import Conflict
 from .store import Bucket, PreconditionLost
 
 
 class ReleaseLock:
-    def __init__(self, bucket: Bucket, owner: str, ttl: timedelta) -> None:
+    def __init__(self, bucket: Bucket, owner: str, ttl: timedelta, sink: Sink) -> None:
         self.bucket = bucket
         self.owner = owner
         self.ttl = ttl
+        self.sink = sink
         self.token = uuid.uuid4().hex
         self._etag: str | None = None
 
@@ -73,13 +74,14 @@ class ReleaseLock:
             self.bucket.write_json(LOCK_KEY, doc, if_match=self._etag)
         except PreconditionLost:
             log(
+                self.sink,
                 "warning",
                 "lock_taken_over",
                 owner=self.owner,
                 detail="the lock expired and was taken by another",
             )
         except (ClientError, BotoCoreError) as error:
-            log("warning", "lock_release_failed", owner=self.owner, detail=describe(error))
+            log(self.sink, "warning", "lock_release_failed", owner=self.owner, detail=describe(error))
 
 
 def _public(doc: dict[str, Any]) -> dict[str, Any]:

@@ -43,7 +43,7 @@ def migrate(svc: Services, request: Migrate) -> Reply:
     config = svc.config()
     manifest = load_manifest(svc.bucket, request.manifest_key, config)
     pinned = verify_artifacts(svc.bucket, manifest)
-    with ReleaseLock(svc.bucket, f"migrate {request.migration_id}", svc.lock_ttl):
+    with ReleaseLock(svc.bucket, f"migrate {request.migration_id}", svc.lock_ttl, svc.runtime.log):
         return _promote(svc, request, manifest, pinned)
 
 

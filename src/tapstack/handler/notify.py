@@ -8,10 +8,10 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .clients import describe
-from .logs import log
+from .logs import Sink, log
 
 
-def publish(sns: Any, topic_arn: str, event: str, payload: dict[str, Any]) -> str:
+def publish(sns: Any, topic_arn: str, event: str, payload: dict[str, Any], sink: Sink) -> str:
     """'sent', or 'failed (<AWS code>: <message>)' for the reply; the caller carries on either way."""
     migration_id = str(payload.get("migration_id", ""))
     try:
@@ -24,6 +24,7 @@ def publish(sns: Any, topic_arn: str, event: str, payload: dict[str, Any]) -> st
         )
     except (ClientError, BotoCoreError) as exc:
         log(
+            sink,
             "warning",
             "notification_failed",
             migration_id=migration_id,

@@ -86,7 +86,7 @@ def announce(svc: Services, progress: Progress) -> str:
     """Publish the record's current state as ``<kind>.<state>`` (started, succeeded, failed)."""
     state = progress.doc["state"]
     event = f"{progress.kind}.{'started' if state == RecordState.IN_PROGRESS else state}"
-    return publish(svc.sns, svc.settings.topic_arn, event, notice(progress.kind, progress.doc))
+    return publish(svc.sns, svc.settings.topic_arn, event, notice(progress.kind, progress.doc), svc.runtime.log)
 
 
 def move(bucket: Bucket, pointer: dict[str, Any], etag: str | None) -> tuple[str | None, int]:

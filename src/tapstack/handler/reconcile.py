@@ -81,8 +81,8 @@ def _settle(svc: Services, progress: Progress) -> tuple[dict[str, Any] | None, s
         again = svc.bucket.read_json(progress.key)
         return (again[0] if again else progress.doc), None
     except (ClientError, BotoCoreError) as exc:
-        log("warning", "reconcile_failed", key=progress.key, detail=describe(exc))
+        log(svc.runtime.log, "warning", "reconcile_failed", key=progress.key, detail=describe(exc))
         return progress.doc, None
-    log("warning", "record_completed_late", key=progress.key, kind=progress.kind)
+    log(svc.runtime.log, "warning", "record_completed_late", key=progress.key, kind=progress.kind)
     settled = Progress(progress.kind, progress.key, done, progress.etag)
     return done, announce(svc, settled)

@@ -41,7 +41,7 @@ def rollback(svc: Services, request: Rollback) -> Reply:
     if done is not None and done.get("state") == "succeeded":
         return _noop(done, late)
     _check_current(record, pointer)
-    with ReleaseLock(bucket, f"rollback {mid}", svc.lock_ttl):
+    with ReleaseLock(bucket, f"rollback {mid}", svc.lock_ttl, svc.runtime.log):
         prior = bucket.read_json(rollback_key(mid))
         if prior is not None and prior[0].get("state") == "succeeded":
             return _noop(prior[0], None)

@@ -1,13 +1,14 @@
-"""What one invocation works with: its settings, its clients (created on first use), its time budget."""
+"""What one invocation works with: its settings, its clients (created on first use), its time budget, its log."""
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 from functools import cached_property
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
+
+from tapstack.runtime import Runtime
 
 from .clients import client, describe
 from .outcomes import ServerError
@@ -16,45 +17,47 @@ from .store import Bucket
 
 
 class Services:
-    def __init__(self, settings: Settings, lock_ttl: timedelta) -> None:
+    def __init__(self, settings: Settings, lock_ttl: timedelta, runtime: Runtime) -> None:
         self.settings = settings
         self.lock_ttl = lock_ttl
+        self.runtime = runtime
 
     @classmethod
-    def for_invocation(cls, context: object) -> Services:
-        """Settings from the environment; the lock lives as long as this invocation can, plus a margin."""
+    def for_invocation(cls, context: object, runtime: Runtime) -> Services:
+        """Settings from the function's environment (as deployed: a wrong variable fails here as on AWS); the lock
+        lives as long as this invocation can, plus a margin."""
         remaining = getattr(context, "get_remaining_time_in_millis", None)
         ttl = MAX_LOCK_TTL
         if callable(remaining):
             millis = remaining()
             if isinstance(millis, int | float) and millis > 0:
                 ttl = min(MAX_LOCK_TTL, timedelta(milliseconds=millis) + LOCK_MARGIN)
-        return cls(settings_from(os.environ), ttl)
+        return cls(settings_from(runtime.environment), ttl, runtime)
 
     # Clients on first use: each costs 100-300 ms on a cold start, and only validate needs them all.
     @cached_property
     def s3(self) -> Any:
-        return client("s3", self.settings.region)
+        return client(self.runtime.session, "s3", self.settings.region)
 
     @cached_property
     def ssm(self) -> Any:
-        return client("ssm", self.settings.region)
+        return client(self.runtime.session, "ssm", self.settings.region)
 
     @cached_property
     def secrets(self) -> Any:
-        return client("secretsmanager", self.settings.region)
+        return client(self.runtime.session, "secretsmanager", self.settings.region)
 
     @cached_property
     def sns(self) -> Any:
-        return client("sns", self.settings.region)
+        return client(self.runtime.session, "sns", self.settings.region)
 
     @cached_property
     def autoscaling(self) -> Any:
-        return client("autoscaling", self.settings.region)
+        return client(self.runtime.session, "autoscaling", self.settings.region)
 
     @cached_property
     def ec2(self) -> Any:
-        return client("ec2", self.settings.region)
+        return client(self.runtime.session, "ec2", self.settings.region)
 
     @cached_property
     def bucket(self) -> Bucket:

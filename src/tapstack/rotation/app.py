@@ -13,19 +13,22 @@ being made). Each step is safe to repeat, because Secrets Manager retries a step
   ``AWSPREVIOUS``).
 
 A log line per step names the step, the secret and the version, never a value.
+
+``handler`` is what Lambda calls, with this process as the runtime; ``handle`` runs with the runtime it is given
+(``tapstack.runtime``), which is how the emulator runs the deployed function in-process.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 import secrets
 from collections.abc import Callable
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
+
+from tapstack.runtime import Runtime
 
 CURRENT = "AWSCURRENT"
 PENDING = "AWSPENDING"
@@ -104,9 +107,9 @@ _STEP_FUNCTIONS: dict[str, Callable[[Any, str, str], str]] = {
 }
 
 
-def rotate(event: dict[str, Any], client: Any, log: Callable[[str], None] = print) -> str:
+def rotate(event: dict[str, Any], client: Any, log: Callable[[str], None]) -> str:
     """Run one step; the checks first are the ones AWS's rotation templates make before any step. ``log`` gets
-    the step's one log line (Lambda sends stdout to the function's log group)."""
+    the step's one log line (the runtime's sink: under Lambda, stdout, which goes to the function's log group)."""
     step, secret_id, version = event.get("Step"), event.get("SecretId"), event.get("ClientRequestToken")
     if step not in _STEP_FUNCTIONS or not isinstance(secret_id, str) or not isinstance(version, str):
         raise RotationError(f"not a rotation event: Step must be one of {', '.join(STEPS)}, with SecretId and token")
@@ -126,7 +129,12 @@ def rotate(event: dict[str, Any], client: Any, log: Callable[[str], None] = prin
     return outcome
 
 
+def handle(event: dict[str, Any], context: Any, runtime: Runtime) -> None:
+    """One step with ``runtime``'s session and log: a raised error is how a step tells Secrets Manager it failed."""
+    region = runtime.environment.get("AWS_REGION") or runtime.environment.get("AWS_DEFAULT_REGION")
+    rotate(event, runtime.session.client("secretsmanager", region_name=region), runtime.log)
+
+
 def handler(event: dict[str, Any], context: Any) -> None:
-    """Lambda entry point: a raised error is how a step tells Secrets Manager it failed."""
-    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-    rotate(event, boto3.client("secretsmanager", region_name=region))
+    """Lambda's entry: this process is the function's runtime."""
+    handle(event, context, Runtime.of_process())

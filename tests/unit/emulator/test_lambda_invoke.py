@@ -5,12 +5,16 @@ from __future__ import annotations
 import base64
 import io
 import json
+import os
+import sys
+import threading
 import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 
 from tapstack.emulator import lambda_invoke
@@ -41,6 +45,7 @@ PROBE_CODE = {f"probe/{p.name}": p.read_bytes() for p in PROBE.glob("*.py")}
 def emulator() -> Iterator[Emulator]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setitem(lambda_invoke.IN_PROCESS, "probe.app.handler", lambda_probe.__name__)
+        patch.setitem(lambda_invoke.IN_PROCESS, "probe.bare.handler", lambda_probe.__name__)
         with Emulator.start() as started:
             yield started
 
@@ -54,12 +59,14 @@ def role(emulator: Emulator) -> str:
 _created = 0
 
 
-def function(emulator: Emulator, role: str, *, code: dict[str, bytes] = PROBE_CODE, **extra: Any) -> str:
+def function(
+    emulator: Emulator, role: str, *, code: dict[str, bytes] = PROBE_CODE, region: str = REGION, **extra: Any
+) -> str:
     """A new function (a name of its own per test) running the probe's handler unless told otherwise."""
     global _created
     _created += 1
     name = f"probe-{_created}"
-    emulator.client("lambda", REGION).create_function(
+    emulator.client("lambda", region).create_function(
         **{
             "FunctionName": name,
             "Runtime": "python3.12",
@@ -73,8 +80,10 @@ def function(emulator: Emulator, role: str, *, code: dict[str, bytes] = PROBE_CO
     return name
 
 
-def invoke(emulator: Emulator, name: str, event: dict[str, Any], **extra: Any) -> tuple[dict[str, Any], Any]:
-    reply = emulator.client("lambda", REGION).invoke(FunctionName=name, Payload=json.dumps(event).encode(), **extra)
+def invoke(
+    emulator: Emulator, name: str, event: dict[str, Any], region: str = REGION, **extra: Any
+) -> tuple[dict[str, Any], Any]:
+    reply = emulator.client("lambda", region).invoke(FunctionName=name, Payload=json.dumps(event).encode(), **extra)
     body = reply["Payload"].read()
     return reply, json.loads(body) if body else None
 
@@ -169,3 +178,53 @@ def test_each_function_acts_as_its_own_role_whichever_ran_before(emulator: Emula
     for name, role_name in ((first, "probe"), (second, "probe-other"), (first, "probe")):
         _, answer = invoke(emulator, name, {"action": "report"})
         assert answer["caller"].endswith(f":assumed-role/{role_name}/{name}")
+
+
+def test_a_function_module_without_the_explicit_entry_is_refused_and_nothing_runs(
+    emulator: Emulator, role: str
+) -> None:
+    reply, answer = invoke(emulator, function(emulator, role, Handler="probe.bare.handler"), {})
+    assert reply["FunctionError"] == "Unhandled"
+    assert "has no explicit entry handle(event, context, runtime)" in answer["errorMessage"]
+
+
+def test_an_invocation_changes_nothing_process_wide_while_it_runs(emulator: Emulator, role: str) -> None:
+    name = function(emulator, role, Environment={"Variables": {"PROBE_GREETING": "hello"}})
+    before = (dict(os.environ), boto3.DEFAULT_SESSION, sys.stdout)
+    running = threading.Thread(target=invoke, args=(emulator, name, {"action": "sleep", "seconds": 0.6}))
+    running.start()
+    time.sleep(0.3)
+    during = (dict(os.environ), boto3.DEFAULT_SESSION, sys.stdout)
+    running.join()
+    assert during == before, "the environment, boto3's default session and stdout stay the process's own"
+    assert "PROBE_GREETING" not in during[0]
+
+
+def test_two_functions_of_different_regions_and_roles_run_side_by_side_each_with_its_own_runtime(
+    emulator: Emulator, role: str
+) -> None:
+    """Both wait for each other inside their handler (``meet``): run one at a time, the first would time out."""
+    iam = emulator.client("iam", REGION)
+    other = iam.create_role(RoleName="probe-side", AssumeRolePolicyDocument=json.dumps(TRUST))["Role"]["Arn"]
+    east = function(emulator, role, Environment={"Variables": {"PROBE_GREETING": "east"}})
+    west = function(emulator, other, region="eu-west-1", Environment={"Variables": {"PROBE_GREETING": "west"}})
+    answers: dict[str, tuple[dict[str, Any], Any]] = {}
+
+    def call(name: str, region: str) -> None:
+        answers[name] = invoke(emulator, name, {"action": "meet"}, region=region, LogType="Tail")
+
+    callers = [threading.Thread(target=call, args=args) for args in ((east, REGION), (west, "eu-west-1"))]
+    for caller in callers:
+        caller.start()
+    for caller in callers:
+        caller.join()
+    account = emulator.account_id
+    for name, region, greeting, role_name in (
+        (east, REGION, "east", "probe"),
+        (west, "eu-west-1", "west", "probe-side"),
+    ):
+        reply, answer = answers[name]
+        assert "FunctionError" not in reply, answer
+        assert (answer["greeting"], answer["region"], answer["function"]) == (greeting, region, name)
+        assert answer["caller"] == f"arn:aws:sts::{account}:assumed-role/{role_name}/{name}"
+        assert base64.b64decode(reply["LogResult"]).decode() == f"probe invoked with meet for {greeting}\n"
