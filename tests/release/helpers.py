@@ -12,7 +12,6 @@ PENDING / COMPLETED as S3 does; ``hold_replication`` stops it for the timeout te
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import io
 import json
@@ -33,10 +32,11 @@ from botocore.awsrequest import AWSResponse
 
 from tapstack.contract import followed
 from tapstack.emulator import moto_fidelity, replication
-from tapstack.handler.app import handler
+from tapstack.handler.app import handle
 from tapstack.release.interrupts import shielded
 from tapstack.release.outputs import StackOutputs
 from tapstack.release.target import AwsTarget
+from tapstack.runtime import Runtime
 from tests.helpers import aws_session, mocked_aws
 
 PRIMARY = "us-east-1"
@@ -47,7 +47,8 @@ HEARTBEATS = "fleet/heartbeats/"
 IMAGE = "ami-12c6146b"
 """One of the AMIs moto knows in every region (listing them costs seconds)."""
 ROOT = Path(__file__).resolve().parents[2]
-_ENV_LOCK = threading.Lock()
+_WORLD_LOCK = threading.Lock()
+"""One invocation at a time acts on the world (its hooks and simulated agents), as parallel waves call from threads."""
 
 
 class FakeClock:
@@ -191,14 +192,12 @@ class World:
             headers, raw = self.lambda_answers[name]
             return AWSResponse(request.url, 200, {"Content-Type": "application/json", **headers}, _Raw(raw))
         # On AWS the function runs to its end whatever the caller does: a signal lands after it, on the answer.
-        with shielded(), _ENV_LOCK, pytest.MonkeyPatch.context() as env:
-            for key, value in self.functions[name].items():
-                env.setenv(key, value)
-            env.setenv("AWS_REGION", self.functions[name]["TAPSTACK_REGION"])
+        variables = {**self.functions[name], "AWS_REGION": self.functions[name]["TAPSTACK_REGION"]}
+        runtime = Runtime(variables, _clients_session(), lambda _line: None)  # its logs go to CloudWatch
+        with shielded(), _WORLD_LOCK:
             if self.while_running is not None:
                 self.while_running(event)
-            with contextlib.redirect_stdout(io.StringIO()):  # the function's logs go to CloudWatch, not the caller
-                reply = handler(event, LambdaContext())
+            reply = handle(event, LambdaContext(), runtime)
             if self.agents_after_invoke:
                 self.run_agents()
         return AWSResponse(request.url, 200, {"Content-Type": "application/json"}, _Raw(json.dumps(reply).encode()))
