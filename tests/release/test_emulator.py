@@ -141,6 +141,11 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
             yield Platform(emulator, doc, fleet)
 
 
+def _on_the_previous_release(platform: Platform) -> None:
+    """Every region on examples/app 1.0.0, the release the tests start from (a release without bake if not yet)."""
+    assert platform.release("app", "1.0.0", STAGED).outcome in ("released", "noop")
+
+
 @contextmanager
 def _sizes_kept(platform: Platform) -> Iterator[None]:
     """Afterwards every group back to the sizes it has now, and the instances it no longer has stopped."""
@@ -160,7 +165,7 @@ def _sizes_kept(platform: Platform) -> Iterator[None]:
 def four_per_region(platform: Platform) -> Iterator[Platform]:
     """Every region on examples/app 1.0.0 with 4 instances, each agent booted and serving it; the groups' sizes
     restored afterwards, whatever the test did in between."""
-    assert platform.release("app", "1.0.0", STAGED).outcome in ("released", "noop")
+    _on_the_previous_release(platform)
     with _sizes_kept(platform):
         for region in REGIONS:
             assert len(platform.resize(region, MaxSize=INSTANCES, DesiredCapacity=INSTANCES)) == INSTANCES
@@ -194,20 +199,20 @@ def _alarm_of(platform: Platform, region: str) -> str:
 
 
 def test_examples_app_is_released_to_all_three_regions_and_served_by_every_instance(platform: Platform) -> None:
-    report = platform.release("app", "1.0.0")
+    report = platform.release("app", "0.9.0")
     assert report.outcome == "released", report.message
-    assert [platform.pointer(r) for r in REGIONS] == ["1.0.0"] * 3
-    assert all(platform.served(r) == {"1.0.0"} for r in REGIONS)
+    assert [platform.pointer(r) for r in REGIONS] == ["0.9.0"] * 3
+    assert all(platform.served(r) == {"0.9.0"} for r in REGIONS)
     assert all(r.state == "current" and "validate: all" in r.detail for r in report.regions)
 
-    again = platform.release("app", "1.0.0")
+    again = platform.release("app", "0.9.0")
     assert again.outcome == "noop" and "already current in every region" in again.message
 
 
 def test_the_broken_app_fails_the_canary_and_every_region_keeps_serving_the_previous_release(
     platform: Platform,
 ) -> None:
-    assert platform.release("app", "1.0.0").outcome in ("released", "noop")
+    _on_the_previous_release(platform)
     report = platform.release("app-broken", "1.1.0-broken")
     assert report.outcome == "failed"
     assert "fleet unhealthy in us-east-1" in report.message
@@ -217,7 +222,7 @@ def test_the_broken_app_fails_the_canary_and_every_region_keeps_serving_the_prev
 
 
 def test_an_alarm_in_the_second_regions_bake_rolls_back_both(platform: Platform) -> None:
-    assert platform.release("app", "1.0.0").outcome in ("released", "noop")
+    _on_the_previous_release(platform)
     cloudwatch = platform.target().client("cloudwatch", "us-west-2")
     alarm = _alarm_of(platform, "us-west-2")
 
@@ -266,7 +271,7 @@ def _enforcing_iam(platform: Platform) -> bool:
 def test_sigterm_during_an_agent_pass_of_release_endpoint_rolls_back_stops_the_fleet_and_leaves_iam_off(
     platform: Platform, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert platform.release("app", "1.0.0").outcome in ("released", "noop")
+    _on_the_previous_release(platform)
     outputs = tmp_path / "outputs.json"
     outputs.write_text(json.dumps(platform.outputs))
     sent: list[str] = []
@@ -372,7 +377,7 @@ def test_an_alarm_in_the_second_regions_half_batch_rolls_back_its_cohorts_and_th
 def test_a_release_while_an_instance_refresh_replaces_a_group_is_refused_by_the_preflight_naming_the_refresh(
     platform: Platform,
 ) -> None:
-    assert platform.release("app", "1.0.0", STAGED).outcome in ("released", "noop")
+    _on_the_previous_release(platform)
     before = set(platform.fleet.instances["us-west-2"])
     reports: list[ReleaseReport] = []
 
