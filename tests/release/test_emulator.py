@@ -163,13 +163,16 @@ def _sizes_kept(platform: Platform) -> Iterator[None]:
 
 @pytest.fixture
 def four_per_region(platform: Platform) -> Iterator[Platform]:
-    """Every region on examples/app 1.0.0 with 4 instances, each agent booted and serving it; the groups' sizes
-    restored afterwards, whatever the test did in between."""
-    _on_the_previous_release(platform)
+    """Every region on one release (the one it serves, or 1.0.0) with 4 instances, each agent booted and serving
+    it; the groups' sizes restored afterwards, whatever the test did in between."""
+    current = platform.pointer(REGIONS[0])
+    if current is None or not _on_one_release(platform, current):
+        _on_the_previous_release(platform)
+    previous = platform.pointer(REGIONS[0])
     with _sizes_kept(platform):
         for region in REGIONS:
             assert len(platform.resize(region, MaxSize=INSTANCES, DesiredCapacity=INSTANCES)) == INSTANCES
-            assert platform.served(region) == {"1.0.0"}
+            assert platform.served(region) == {previous}
         yield platform
 
 
@@ -334,6 +337,7 @@ def test_invoke_against_an_emulator_that_refuses_the_lookup_is_one_line(
 def test_the_broken_app_stops_at_the_canarys_one_box_only_that_instance_ever_ran_it_and_all_four_keep_the_previous(
     four_per_region: Platform,
 ) -> None:
+    previous = four_per_region.pointer("us-east-1")
     since = datetime.now(UTC) - timedelta(seconds=1)
     report = four_per_region.release("app-broken", "1.6.0-broken", STAGED)
     assert report.outcome == "failed" and "fleet unhealthy in us-east-1" in report.message
@@ -342,12 +346,13 @@ def test_the_broken_app_stops_at_the_canarys_one_box_only_that_instance_ever_ran
     one_box = set(report.regions[0].stages[0]["instances"])
     ran = {r: four_per_region.tried(r, "1.6.0-broken", since) for r in REGIONS}
     assert ran == {"us-east-1": one_box, "us-west-2": set(), "eu-west-1": set()}, "only the one box ever ran it"
-    assert _on_one_release(four_per_region, "1.0.0")
+    assert _on_one_release(four_per_region, str(previous))
 
 
 def test_an_alarm_in_the_second_regions_half_batch_rolls_back_its_cohorts_and_the_canary_onto_the_previous_release(
     four_per_region: Platform,
 ) -> None:
+    previous = str(four_per_region.pointer("us-east-1"))
     cloudwatch = four_per_region.target().client("cloudwatch", "us-west-2")
     alarm = _alarm_of(four_per_region, "us-west-2")
     at_the_alarm: list[list[str]] = []
@@ -364,14 +369,14 @@ def test_an_alarm_in_the_second_regions_half_batch_rolls_back_its_cohorts_and_th
     finally:
         cloudwatch.set_alarm_state(AlarmName=alarm, StateValue="OK", StateReason="test: reset")
     assert report.outcome == "failed" and alarm in report.message
-    assert at_the_alarm == [["1.0.0", "1.0.0", "1.7.0", "1.7.0"]], "half of us-west-2 served 1.7.0"
+    assert at_the_alarm == [sorted([previous, previous, "1.7.0", "1.7.0"])], "half of us-west-2 served 1.7.0"
     assert _stages(report) == {
         "us-east-1": [("one_box", 1, "passed"), ("batch", 2, "passed"), ("all", INSTANCES, "passed")],
         "us-west-2": [("one_box", 1, "passed"), ("batch", 2, "failed")],
         "eu-west-1": [],
     }
     assert [r.state for r in report.regions] == ["rolled_back", "rolled_back", "not_started"]
-    assert _on_one_release(four_per_region, "1.0.0")
+    assert _on_one_release(four_per_region, previous)
 
 
 def test_a_release_while_an_instance_refresh_replaces_a_group_is_refused_by_the_preflight_naming_the_refresh(
@@ -408,19 +413,11 @@ def test_a_release_while_an_instance_refresh_replaces_a_group_is_refused_by_the_
     assert _on_one_release(platform, "1.0.0")
 
 
-def test_examples_app_goes_one_box_then_the_rest_on_four_real_agents_per_region(
-    four_per_region: Platform,
-) -> None:
-    report = four_per_region.release("app", "1.4.0", STAGED)
-    assert report.outcome == "released", report.message
-    assert _stages(report) == {r: [("one_box", 1, "passed"), ("all", INSTANCES, "passed")] for r in REGIONS}
-    assert _on_one_release(four_per_region, "1.4.0")
-
-
 def test_instances_launched_in_the_canarys_one_box_stage_and_as_its_last_begins_join_their_cohort_then_the_release(
     four_per_region: Platform,
 ) -> None:
     platform = four_per_region
+    previous = platform.pointer("us-east-1")
     # instance launched mid-rollout -> (what its first pass served, whether the cohort rule places it inside)
     joined: dict[str, tuple[str | None, bool]] = {}
 
@@ -446,7 +443,16 @@ def test_instances_launched_in_the_canarys_one_box_stage_and_as_its_last_begins_
     )
     assert report.outcome == "released", report.message
     assert len(joined) == 2
-    assert all(serving == ("1.8.0" if inside else "1.0.0") for serving, inside in joined.values()), joined
+    assert all(serving == ("1.8.0" if inside else previous) for serving, inside in joined.values()), joined
     assert _stages(report)["us-east-1"] == [("one_box", 1, "passed"), ("all", INSTANCES + 2, "passed")]
     assert set(joined) <= set(report.regions[0].stages[-1]["instances"])
     assert len(platform.fleet.instances["us-east-1"]) == INSTANCES + 2 and _on_one_release(platform, "1.8.0")
+
+
+def test_examples_app_goes_one_box_then_the_rest_on_four_real_agents_per_region(
+    four_per_region: Platform,
+) -> None:
+    report = four_per_region.release("app", "1.4.0", STAGED)
+    assert report.outcome == "released", report.message
+    assert _stages(report) == {r: [("one_box", 1, "passed"), ("all", INSTANCES, "passed")] for r in REGIONS}
+    assert _on_one_release(four_per_region, "1.4.0")
