@@ -37,6 +37,8 @@ class Assessment:
     total: int
     release: str = ""
     """The release the fleet was assessed against: what ``ready`` instances serve."""
+    instances: tuple[str, ...] = ()
+    """The InService instances assessed: those a converged stage reached, launched since it began included."""
 
     @property
     def summary(self) -> str:
@@ -114,4 +116,4 @@ def assess(
     if behind or unhealthy:
         return Assessment("waiting", _listed(unhealthy + behind), ready, total, release)
     on = f"{release} or the release outside its cohort" if expect else release
-    return Assessment("converged", f"{total}/{total} healthy on {on}", total, total, release)
+    return Assessment("converged", f"{total}/{total} healthy on {on}", total, total, release, view.in_service)

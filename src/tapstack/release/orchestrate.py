@@ -320,12 +320,14 @@ class _Run:
                 shown = f"stage {index + 1}/{len(sizes)}: {name_shown} {percent:g}% ({len(members)} instances)"
                 self.emit(Event("stage", shown, region))
             try:
-                self.promote(region, mid, cohort)
+                seen = self.promote(region, mid, cohort)
                 if not final:
                     self.watch(label, partial(self.latest, region))
             except BaseException:
                 entry["outcome"] = "failed"
                 raise
+            if final:  # everyone: an instance launched after the stage began is in it too (it converged on it)
+                entry["instances"] = list(seen.instances)
             entry["outcome"] = "passed"
 
     def latest(self, region: str) -> list[_Migrated]:
@@ -336,8 +338,9 @@ class _Run:
         """The region's InService instances now (none without compute): what the stages are cut from."""
         return list(in_service(self.target.client("autoscaling", region), self.outputs.region(region)))
 
-    def promote(self, region: str, mid: str, cohort: dict[str, Any] | None) -> None:
-        """One migrate (to a cohort, or the whole region), then wait for the fleet and ask validate."""
+    def promote(self, region: str, mid: str, cohort: dict[str, Any] | None) -> Assessment:
+        """One migrate (to a cohort, or the whole region), then wait for the fleet and ask validate; the fleet
+        as it converged."""
         result = self.results[region]
         result.migration_id = mid
         self.emit(Event("migrate", f"migrating to {self.version} ({mid})", region))
@@ -374,6 +377,7 @@ class _Run:
             result.state, result.detail = "failed", f"validate: {check.message}"
             raise StageFailed(f"{region}: validate failed: {check.message}", {region: f"validate: {check.message}"})
         result.detail = f"{reply.message}; {seen.detail}; validate: {check.message}"
+        return seen
 
     def wave(self, index: int, regions: tuple[str, ...]) -> None:
         if len(regions) == 1:
