@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 LOCAL_BAKE_SECONDS = 5.0
 """A local demo watches each wave for seconds, not the five minutes a real rollout waits for alarms."""
+WAKE_SECONDS = 0.2
+"""How often a kept emulator's main thread wakes while serving, so that a signal another thread took is answered."""
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -313,11 +315,15 @@ def _serve(emulator: Emulator, fleet: Fleet | None = None) -> None:
             f"the fleet keeps running: every instance's agent every {LOCAL_AGENT_SECONDS:g}s, its app serving "
             f"({', '.join(living.fleet.regions)})"
         )
-    # Ctrl-C, or a SIGTERM from a supervisor: either way the caller stops the server and removes its key.
+    # Ctrl-C, or a SIGTERM from a supervisor: either way the caller stops the server and removes its key. The
+    # wait wakes every WAKE_SECONDS: the kernel may hand a signal to any thread (a request handler, an agent's
+    # timer), and Python runs its handler only when the main thread next executes, which a wait without a timeout
+    # never does (Ctrl-C was seen to go unanswered that way).
     stopped = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     try:
-        stopped.wait()
+        while not stopped.wait(WAKE_SECONDS):
+            pass
     except KeyboardInterrupt:
         pass
     finally:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -132,3 +133,45 @@ def test_up_against_a_deployed_graph_prints_the_changes_before_it_deploys(
     assert "instanceType" in captured.out and "instance refresh of tapstack-app-use1-dev" in captured.out
     assert any(line.startswith("no data destroyed: 0 to create, 2 to update in place") for line in lines)
     assert "deploy failed:" in captured.err
+
+
+class _ServingEmulator:
+    """What ``_serve`` reads of an emulator it owns; ``serving`` is set once it prints the exports (then it waits)."""
+
+    owned = True
+    url = "https://127.0.0.1:1"
+    fleet = None
+
+    def __init__(self) -> None:
+        self.serving = threading.Event()
+
+    def environment(self) -> dict[str, str]:
+        self.serving.set()
+        return {}
+
+
+def test_a_kept_emulator_stops_on_a_ctrl_c_that_another_thread_took() -> None:
+    """The kernel hands a process's SIGINT to any thread; Python runs its handler only in the main thread, the next
+    time it runs. A serving main thread must wake by itself to answer it."""
+    import signal
+
+    main_thread = threading.get_ident()
+    rescued = threading.Event()
+    emulator = _ServingEmulator()
+    sent: list[float] = []
+
+    def ctrl_c_on_this_thread() -> None:
+        emulator.serving.wait(10)
+        time.sleep(0.3)  # past the prints, into the wait
+        sent.append(time.monotonic())
+        signal.pthread_kill(threading.get_ident(), signal.SIGINT)
+        if not rescued.wait(5):  # still serving: interrupt the main thread itself, so the test ends and fails
+            signal.pthread_kill(main_thread, signal.SIGINT)
+
+    helper = threading.Thread(target=ctrl_c_on_this_thread)
+    helper.start()
+    command._serve(emulator)  # type: ignore[arg-type]
+    elapsed = time.monotonic() - sent[0]
+    rescued.set()
+    helper.join()
+    assert elapsed < 2, f"Ctrl-C taken by another thread was answered after {elapsed:.1f}s"
