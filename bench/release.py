@@ -27,8 +27,9 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from tapstack.cli import main as cli  # noqa: E402
 from tapstack.emulator.fleet import Fleet  # noqa: E402
+from tapstack.emulator.release_target import EmulatorTarget  # noqa: E402
 from tapstack.emulator.server import Emulator  # noqa: E402
-from tapstack.release import EmulatorTarget, Options, StackOutputs, release  # noqa: E402
+from tapstack.release import Options, StackOutputs, release  # noqa: E402
 from tapstack.release.appspec import load_app_spec  # noqa: E402
 from tapstack.release.package import Artifact, archive, build, version_prefix  # noqa: E402
 
