@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
+import sys
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -34,9 +35,7 @@ from tapstack.release.lease import LEASE_KEY
 from tests.release.faults import KINDS, SIGNALS, Faults, Point
 from tests.release.helpers import make_world, write_app
 
-# Coverage is not traced here: these 150-odd releases run the code paths the rest of the suite measures, and
-# tracing them would make this the costliest module of README's test command (16 s against 10 s per turn).
-pytestmark = [pytest.mark.usefixtures("moto_world"), pytest.mark.no_cover]
+pytestmark = pytest.mark.usefixtures("moto_world", "untraced")
 TWO = ("us-east-1", "us-west-2")
 OPTIONS = Options(bake=0.0, poll=5.0, converge_timeout=60.0, replication_timeout=60.0)
 WRITES = frozenset({"PutObject", "Invoke"})
@@ -139,6 +138,22 @@ class Harness:
             thread.join(5)
         alive = [t.name for t in workers if t.is_alive()]
         assert not alive, f"{where}: threads still running 5 s after the release returned: {alive}"
+
+
+@pytest.fixture
+def untraced() -> Iterator[None]:
+    """No coverage tracing while a test of this module runs: its 150-odd releases run the code paths the rest of
+    the suite measures, and tracing them made this the costliest module of README's test command (16 s against
+    10 s per turn). pytest-cov's ``no_cover`` marker does not pause the tracer in an xdist worker, so the trace
+    functions are set aside here, for this thread and the threads it starts, and put back after."""
+    here, threads = sys.gettrace(), threading.gettrace()
+    sys.settrace(None)
+    threading.settrace(None)
+    try:
+        yield
+    finally:
+        sys.settrace(here)
+        threading.settrace(threads)
 
 
 @pytest.fixture
