@@ -151,10 +151,7 @@ class World:
         for region in self.outputs["regions"]:
             pointer = self.pointer(region)
             bucket = self.out(region, "deployment_bucket")
-            group = self.client("autoscaling", region).describe_auto_scaling_groups(
-                AutoScalingGroupNames=[self.out(region, "asg_name")]
-            )["AutoScalingGroups"][0]
-            for instance in [i["InstanceId"] for i in group["Instances"] if i["LifecycleState"] == "InService"]:
+            for instance in _in_service(region, self.out(region, "asg_name")):
                 serving = self.running.get(instance)
                 health, reason = "healthy", ""
                 release = followed(pointer, instance).get("release") if pointer else None  # the agent's own rule
@@ -201,6 +198,15 @@ class World:
             if self.agents_after_invoke:
                 self.run_agents()
         return AWSResponse(request.url, 200, {"Content-Type": "application/json"}, _Raw(json.dumps(reply).encode()))
+
+
+def _in_service(region: str, group: str) -> list[str]:
+    """The group's InService instance ids, read from moto's model: what each simulated agent stands for, not a call
+    under test (DescribeAutoScalingGroups through boto3 on every virtual second was a tenth of these tests' time)."""
+    from moto.autoscaling.models import autoscaling_backends
+
+    states = autoscaling_backends[ACCOUNT][region].autoscaling_groups[group].instance_states
+    return [state.instance.id for state in states if state.lifecycle_state == "InService"]
 
 
 @functools.cache
