@@ -169,8 +169,12 @@ def test_a_kept_emulator_stops_on_a_ctrl_c_that_another_thread_took() -> None:
             signal.pthread_kill(main_thread, signal.SIGINT)
 
     helper = threading.Thread(target=ctrl_c_on_this_thread)
-    helper.start()
-    command._serve(emulator)  # type: ignore[arg-type]
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # an xdist worker ignores SIGINT
+    try:
+        helper.start()
+        command._serve(emulator)  # type: ignore[arg-type]
+    finally:
+        signal.signal(signal.SIGINT, previous)
     elapsed = time.monotonic() - sent[0]
     rescued.set()
     helper.join()
