@@ -9,6 +9,8 @@ import copy
 import functools
 import io
 import json
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from pathlib import Path
@@ -114,3 +116,14 @@ def up_local(emulator: Emulator, config: Path, outputs: Path, *extra: str) -> tu
         code = main([*args, "--json"])
     assert code == 0, f"tapstack up --local failed ({code}):\n{stdout.getvalue()}{stderr.getvalue()}"
     return json.loads(stdout.getvalue()), json.loads(outputs.read_text())
+
+
+def run_from_archive(probe: str, archive: Path, cwd: Path) -> list[str]:
+    """Run ``probe`` in a bare interpreter with the unpacked Lambda ``archive`` first on its path, as Lambda does (no
+    TapStack installed there, no AWS variables but a region); its stdout lines, once it exited 0."""
+    env = {"PATH": "/usr/bin:/bin", "AWS_DEFAULT_REGION": "eu-west-1"}
+    run = subprocess.run(
+        [sys.executable, "-c", probe, str(archive)], cwd=cwd, capture_output=True, text=True, timeout=60, env=env
+    )
+    assert run.returncode == 0, run.stderr
+    return run.stdout.splitlines()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ast
 import copy
-import subprocess
 import sys
 import zipfile
 from pathlib import Path
@@ -15,6 +14,7 @@ import botocore
 import pytest
 
 from tapstack.components.migration import handler_files
+from tests.helpers import run_from_archive
 
 from .helpers import Region, body
 
@@ -54,12 +54,7 @@ def test_the_archive_answers_with_the_contract_and_runtime_it_carries_not_the_in
         "print(sys.modules['tapstack.runtime'].__file__); "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in {'tapstack', 'pulumi', 'pulumi_aws'}))"
     )
-    env = {"PATH": "/usr/bin:/bin", "AWS_DEFAULT_REGION": "eu-west-1"}
-    run = subprocess.run(
-        [sys.executable, "-c", probe, str(archive)], cwd=tmp_path, capture_output=True, text=True, timeout=60, env=env
-    )
-    assert run.returncode == 0, run.stderr
-    status, contract, runtime, modules = run.stdout.splitlines()[-4:]
+    status, contract, runtime, modules = run_from_archive(probe, archive, tmp_path)[-4:]
     assert status == "400 invalid"
     assert contract == str(archive / "tapstack" / "contract.py"), "imported from the archive"
     assert runtime == str(archive / "tapstack" / "runtime.py"), "imported from the archive"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import ast
 import io
 import json
-import subprocess
 import sys
 import uuid
 import zipfile
@@ -19,6 +18,7 @@ from tapstack.components.secrets import rotation_files
 from tapstack.emulator.server import Emulator
 from tapstack.rotation import app
 from tapstack.rotation.app import RotationError, rotate
+from tests.helpers import run_from_archive
 
 REGION = "us-east-1"
 PACKAGE = Path(app.__file__).resolve().parent
@@ -185,12 +185,7 @@ def test_the_archive_runs_with_the_runtime_it_carries_not_the_installed_tapstack
         "print(sys.modules['tapstack.runtime'].__file__)\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in {'tapstack', 'pulumi', 'pulumi_aws'}))"
     )
-    env = {"PATH": "/usr/bin:/bin", "AWS_DEFAULT_REGION": "eu-west-1"}
-    run = subprocess.run(
-        [sys.executable, "-c", probe, str(archive)], cwd=tmp_path, capture_output=True, text=True, timeout=60, env=env
-    )
-    assert run.returncode == 0, run.stderr
-    refused, runtime, modules = run.stdout.splitlines()[-3:]
+    refused, runtime, modules = run_from_archive(probe, archive, tmp_path)[-3:]
     assert refused == "not a rotation event"
     assert runtime == str(archive / "tapstack" / "runtime.py"), "imported from the archive"
     assert modules == "['tapstack', 'tapstack.runtime']"
