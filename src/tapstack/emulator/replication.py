@@ -276,12 +276,20 @@ class _Worker:
         self._queue: list[tuple[float, int, Callable[[], None]]] = []
         self._order = itertools.count()
         self._ready = threading.Condition()
+        self._running = False
         threading.Thread(target=self._run, name="tapstack-replication", daemon=True).start()
 
     def submit(self, due: float, job: Callable[[], None]) -> None:
         with self._ready:
             heapq.heappush(self._queue, (due, next(self._order), job))
-            self._ready.notify()
+            self._ready.notify_all()
+
+    def settle(self, timeout: float) -> bool:
+        """Wait until no job is running and none is due; False if that took longer than ``timeout``."""
+        with self._ready:
+            return self._ready.wait_for(
+                lambda: not self._running and (not self._queue or self._queue[0][0] > time.monotonic()), timeout
+            )
 
     def _run(self) -> None:
         while True:
@@ -289,14 +297,26 @@ class _Worker:
                 while not self._queue or self._queue[0][0] > time.monotonic():
                     self._ready.wait(None if not self._queue else self._queue[0][0] - time.monotonic())
                 _, _, job = heapq.heappop(self._queue)
+                self._running = True
             try:
                 job()
             except Exception:  # one broken replication must not stop every later one; its source stays PENDING
                 _log.exception("replication failed")
+            finally:
+                with self._ready:
+                    self._running = False
+                    self._ready.notify_all()
 
 
 _worker_lock = threading.Lock()
 _the_worker: _Worker | None = None
+
+
+def settle(timeout: float = 10.0) -> bool:
+    """Wait until every replication that is due has landed (those held back by ``set_delay`` stay queued): a test
+    that reads a replication status right after a write sees the same thing on every run, however loaded the machine.
+    False if that took longer than ``timeout``."""
+    return _worker().settle(timeout)
 
 
 def _worker() -> _Worker:
