@@ -18,7 +18,6 @@ import json
 import os
 import re
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -67,9 +66,15 @@ class FakeClock:
 
     def sleep(self, seconds: float) -> None:
         self.t += seconds
-        time.sleep(0.002)  # the emulator's replication runs in real threads: give them a moment per poll
+        _settled()  # the emulator's replication runs in a real thread: what is due lands before time moves on
         for action in list(self.on_sleep):
             action()
+
+
+def _settled(**_: object) -> None:
+    """Wait until every due replication has landed, so that a run reads the same replication state whatever the
+    machine's load; also a before-call handler, so it returns None (an answer would stand in for S3's)."""
+    assert replication.settle(), "the emulator's replication did not settle within 10 s"
 
 
 class _Raw:
@@ -374,6 +379,9 @@ def make_world(regions: tuple[str, ...] = REGIONS, instances: int = 2) -> World:
     session = aws_session(region_name=regions[0])
     world = World(tag, clock, session, outputs, functions)
     session.events.register_first("before-send.lambda.Invoke", world.invoke)
+    # A replication status read right after an upload sees the same thing on every run (a fault-injection point
+    # recorded at the third HeadObject poll must exist when it is failed).
+    session.events.register("before-call.s3.HeadObject", _settled)
     clock.on_sleep.append(world.run_agents)
     return world
 

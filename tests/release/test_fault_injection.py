@@ -29,7 +29,6 @@ from pathlib import Path
 
 import pytest
 
-from tapstack.emulator import replication
 from tapstack.errors import TapStackError
 from tapstack.release import Event, Options, ReleaseReport, package_dir, release
 from tapstack.release.lease import LEASE_KEY
@@ -44,20 +43,12 @@ ERRORS = tuple(k for k in KINDS if k != "lost")
 HANDLER_LOCK = "locks/release-pointer.json"
 
 
-def _settled(**_: object) -> None:
-    """A before-call handler: waits for replication, and returns None (an answer would stand in for S3's)."""
-    assert replication.settle(), "the emulator's replication did not settle within 10 s"
-
-
 class Harness:
     def __init__(self, tmp_path: Path, staged: bool = False) -> None:
         """``staged``: two instances per region released one box, then the other (two migrations per region)."""
         self.world = make_world(TWO, instances=2 if staged else 1)
         self.options = dataclasses.replace(OPTIONS, batches=(0.0, 100.0)) if staged else OPTIONS
         self.world.agents_after_invoke = True
-        # Every run makes the same calls: a replication status is read once what is due has landed, not whenever the
-        # replication thread got the processor (under load a recorded HeadObject poll could be missing next time).
-        self.world.session.events.register("before-call.s3.HeadObject", _settled)
         self.faults = Faults(self.world.session)
         self.phase = ""
         self._changes = 0
